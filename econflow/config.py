@@ -1,0 +1,288 @@
+"""The typed design description read from ``encoder.yaml``.
+
+The file is validated once, here; code below the CLI reads attributes, never string keys.
+Every error names the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from econflow.errors import ConfigError
+
+StepName = Literal["data", "emd", "train", "quantize"]
+STEPS: tuple[str, ...] = ("data", "emd", "train", "quantize")
+FLOAT32_MANTISSA_BITS = 24
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class FixedFormat(_Section):
+    """A fixed-point format: ``bits`` in total, ``integer`` of them above the binary point.
+
+    For signed formats the sign bit is extra to ``integer`` (QKeras ``quantized_bits``).
+    """
+
+    bits: int = Field(ge=1, le=32)
+    integer: int = Field(ge=0, le=31)
+
+    @model_validator(mode="after")
+    def _fits(self) -> FixedFormat:
+        if self.integer > self.bits:
+            raise ValueError(f"integer bits ({self.integer}) exceed total bits ({self.bits})")
+        return self
+
+    def frac(self, signed: bool) -> int:
+        """Fractional bits of the format when used signed or unsigned."""
+        return self.bits - int(signed) - self.integer
+
+    def max_abs(self, signed: bool) -> float:
+        """Largest magnitude the format can hold."""
+        f = self.frac(signed)
+        if signed:
+            return 2.0 ** (self.bits - 1) * 2.0**-f
+        return (2.0**self.bits - 1) * 2.0**-f
+
+
+class GeneratorSection(_Section):
+    """Synthetic HGCAL-like module generator; energies in MIP_T (see ``DataSection.mip_adc``)."""
+
+    occupancy_alpha: float = Field(0.55, gt=0)
+    occupancy_beta: float = Field(1.6, gt=0)
+    pileup_mip_mean: float = Field(1.5, gt=0)
+    shower_probability: float = Field(0.4, ge=0, le=1)
+    shower_energy_mip: tuple[float, float] = (10.0, 2000.0)
+    shower_radius_cm: float = Field(1.0, gt=0)
+    noise_mip: float = Field(0.25, ge=0)
+    zero_suppression_mip: float = Field(0.5, ge=0)
+
+    @model_validator(mode="after")
+    def _energy_range(self) -> GeneratorSection:
+        low, high = self.shower_energy_mip
+        if not 0 < low <= high:
+            raise ValueError("shower_energy_mip must be [low, high] with 0 < low <= high")
+        return self
+
+
+class DataSection(_Section):
+    source: Literal["synthetic", "csv"] = "synthetic"
+    csv: list[str] = Field(default_factory=list)
+    modules: int = Field(200_000, ge=100)
+    seed: int = 1
+    charge_bits: int = Field(16, ge=4, le=22)
+    mip_adc: float = Field(4.0, gt=0)  # ADC counts per MIP_T, for the generator and baselines
+    holdout_fraction: float = Field(0.1, gt=0, lt=0.9)
+    generator: GeneratorSection = GeneratorSection()
+
+    @model_validator(mode="after")
+    def _csv_given(self) -> DataSection:
+        if self.source == "csv" and not self.csv:
+            raise ValueError("source 'csv' needs a non-empty list of files in 'csv'")
+        return self
+
+
+class EmdCnnSection(_Section):
+    """The differentiable EMD of arXiv 2306.04712."""
+
+    pairs: int = Field(200_000, ge=100)
+    holdout_pairs: int = Field(10_000, ge=50)
+    filters: int = Field(32, ge=1)
+    kernel: int = Field(5, ge=1, le=7)
+    conv_layers: int = Field(3, ge=1, le=6)
+    dense: int = Field(256, ge=1)
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(256, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    seed: int = 2
+
+
+class ConvSection(_Section):
+    filters: int = Field(8, ge=1, le=64)
+    kernel: int = Field(3, ge=1, le=8)
+    stride: int = Field(2, ge=1, le=8)
+    weight: FixedFormat = FixedFormat(bits=6, integer=1)
+    bias: FixedFormat = FixedFormat(bits=8, integer=2)
+    activation: FixedFormat = FixedFormat(bits=8, integer=2)
+
+
+class DenseSection(_Section):
+    latent: int = Field(16, ge=1, le=64)
+    weight: FixedFormat = FixedFormat(bits=6, integer=1)
+    bias: FixedFormat = FixedFormat(bits=8, integer=2)
+
+
+class ModelSection(_Section):
+    layout: Literal["econt_8x8"] = "econt_8x8"
+    normalization: Literal["pow2", "none"] = "pow2"
+    input: FixedFormat = FixedFormat(bits=8, integer=1)
+    conv: ConvSection = ConvSection()
+    dense: DenseSection = DenseSection()
+    latent: FixedFormat = FixedFormat(bits=9, integer=1)
+
+
+class TrainingSection(_Section):
+    loss: Literal["emd", "telescope", "mse"] = "emd"
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(256, ge=1)
+    learning_rate: float = Field(2e-3, gt=0)
+    decoder_units: int = Field(128, ge=1)
+    seed: int = 3
+
+
+class EvaluationSection(_Section):
+    max_modules: int = Field(20_000, ge=10)
+    bit_exact_samples: int = Field(20_000, ge=10)
+
+
+class BaselineSection(_Section):
+    """Baselines sent at the autoencoder's output bit budget (latent values x latent bits).
+
+    Charges travel as floating point with a 4-bit exponent and ``value_bits - 4`` mantissa
+    bits (ECON-T's 7-bit 4E3M for the default).
+    """
+
+    threshold_mip: float = Field(1.35, ge=0)
+    value_bits: int = Field(7, ge=5, le=22)
+
+
+class FlowSection(_Section):
+    steps: list[StepName] = Field(default_factory=lambda: list(STEPS))
+
+
+class DesignSection(_Section):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class Design(_Section):
+    design: DesignSection
+    data: DataSection = DataSection()
+    emd_cnn: EmdCnnSection = EmdCnnSection()
+    model: ModelSection = ModelSection()
+    training: TrainingSection = TrainingSection()
+    evaluation: EvaluationSection = EvaluationSection()
+    baselines: BaselineSection = BaselineSection()
+    flow: FlowSection = FlowSection()
+    # Sections later stages fill in; accepted now so one file describes the whole design.
+    hardware: dict[str, Any] = Field(default_factory=dict)
+    pdk: dict[str, Any] = Field(default_factory=dict)
+    verification: dict[str, Any] = Field(default_factory=dict)
+
+
+class Config(BaseModel):
+    """A validated design together with where it came from."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    path: Path
+    design: Design
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def csv_paths(self) -> list[Path]:
+        """CSV inputs, resolved against the directory of the design file."""
+        return [(self.base_dir / p).resolve() for p in self.design.data.csv]
+
+    def section(self, name: str) -> dict[str, Any]:
+        """Plain-data view of one section, for hashing a step's configuration."""
+        return getattr(self.design, name).model_dump(mode="json")
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a design file; raise :class:`ConfigError` naming the bad key."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot read file ({exc.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(path, "", f"not valid YAML: {problem}{where}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "", "expected a mapping of sections at the top level")
+    try:
+        design = Design.model_validate(raw)
+    except ValidationError as exc:
+        raise _first_error(path, exc) from None
+    _check_arithmetic(path, design)
+    return Config(path=path.resolve(), design=design)
+
+
+def _first_error(path: Path, exc: ValidationError) -> ConfigError:
+    err = exc.errors()[0]
+    key = ".".join(str(part) for part in err["loc"])
+    if err["type"] == "extra_forbidden":
+        parent = key.rsplit(".", 1)[0] if "." in key else "the top level"
+        return ConfigError(path, key, f"unknown key (not allowed in {parent})")
+    if err["type"] == "missing":
+        return ConfigError(path, key, "required key is missing")
+    message = err["msg"].removeprefix("Value error, ")
+    if "input" in err and err["type"] not in ("model_type", "dict_type"):
+        message += f" (got {err['input']!r})"
+    return ConfigError(path, key, message)
+
+
+def _check_arithmetic(path: Path, design: Design) -> None:
+    """Refuse bit widths that cannot hold the values or cannot be evaluated exactly."""
+    m = design.model
+    if m.normalization == "pow2" and m.input.integer < 1:
+        raise ConfigError(
+            path,
+            "model.input.integer",
+            "pow2-normalized charges reach values up to 2; need at least 1 integer bit",
+        )
+    if m.normalization == "none" and m.input.integer < design.data.charge_bits:
+        raise ConfigError(
+            path,
+            "model.input.integer",
+            f"raw charges have {design.data.charge_bits} bits (data.charge_bits); "
+            f"need at least that many integer bits, got {m.input.integer}",
+        )
+    for key, fmt in (
+        ("model.conv.weight", m.conv.weight),
+        ("model.conv.bias", m.conv.bias),
+        ("model.dense.weight", m.dense.weight),
+        ("model.dense.bias", m.dense.bias),
+    ):
+        if fmt.bits < 2:
+            raise ConfigError(path, f"{key}.bits", "signed formats need at least 2 bits")
+        if fmt.integer > fmt.bits - 1:
+            raise ConfigError(
+                path,
+                f"{key}.integer",
+                f"a signed {fmt.bits}-bit format has at most {fmt.bits - 1} integer bits",
+            )
+    conv_taps = m.conv.kernel * m.conv.kernel
+    conv_out = math.ceil(8 / m.conv.stride) ** 2 * m.conv.filters
+    layers = (
+        ("model.conv", m.input, m.conv.weight, m.conv.bias, conv_taps),
+        ("model.dense", m.conv.activation, m.dense.weight, m.dense.bias, conv_out),
+    )
+    for key, act, weight, bias, taps in layers:
+        bits = accumulator_bits(act, weight, bias, taps)
+        if bits > FLOAT32_MANTISSA_BITS:
+            raise ConfigError(
+                path,
+                key,
+                f"accumulator needs {bits} significant bits; QKeras evaluates in float32 "
+                f"(24) and would not be bit-exact: reduce input, weight or bias bits",
+            )
+
+
+def accumulator_bits(act: FixedFormat, weight: FixedFormat, bias: FixedFormat, taps: int) -> int:
+    """Significant bits of a layer's accumulator: ``taps`` products plus the bias."""
+    frac = max(act.frac(False) + weight.frac(True), bias.frac(True))
+    largest = taps * act.max_abs(False) * weight.max_abs(True) + bias.max_abs(True)
+    return math.ceil(math.log2(largest * 2.0**frac + 1)) + 1

@@ -1,0 +1,1 @@
+"""Flow stage: the ``sc`` command and the step runner."""

@@ -1,0 +1,123 @@
+"""The ``sc`` command: ``sc flow run FILE.yaml`` and ``sc check FILE.yaml``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from econflow import __version__
+from econflow.config import STEPS, Config, load_config
+from econflow.errors import EconflowError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sc", description="econflow: design flow for on-detector neural-network encoders"
+    )
+    parser.add_argument("--version", action="version", version=f"econflow {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    flow = commands.add_parser("flow", help="run the design flow")
+    flow_commands = flow.add_subparsers(dest="flow_command", required=True)
+    run = flow_commands.add_parser("run", help="run the flow steps of a design file")
+    run.add_argument("design", type=Path, help="design file (encoder.yaml)")
+    run.add_argument(
+        "--steps",
+        type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
+        help=f"comma-separated steps to run (of {','.join(STEPS)})",
+    )
+    run.add_argument("--from", dest="start", help="run from this step on")
+    run.add_argument("--build-dir", type=Path, help="output directory (default build/<design>)")
+    run.add_argument("--force", action="store_true", help="rerun steps even when unchanged")
+
+    check = commands.add_parser("check", help="validate a design file")
+    check.add_argument("design", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(args)
+        return _flow_run(args)
+    except EconflowError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _check(args: argparse.Namespace) -> int:
+    cfg = load_config(args.design)
+    d = cfg.design
+    print(
+        f"ok: {args.design}: design '{d.design.name}', {d.model.dense.latent} latent values x "
+        f"{d.model.latent.bits} bits, loss '{d.training.loss}', steps {','.join(d.flow.steps)}"
+    )
+    return 0
+
+
+def _flow_run(args: argparse.Namespace) -> int:
+    cfg = load_config(args.design)
+    build_dir = args.build_dir or Path("build") / cfg.design.design.name
+    from econflow.flow.runner import Runner, select_steps
+
+    names = select_steps(cfg, args.steps, args.start)
+    print(f"econflow {__version__}: {cfg.path.name} -> {build_dir} (steps: {', '.join(names)})")
+    start = time.monotonic()
+    runner = Runner(cfg, build_dir)
+    reports = runner.run(names, force=args.force)
+    _summary(cfg, runner.models.read_metrics(), reports, time.monotonic() - start)
+    return 0
+
+
+def _get(metrics: dict[str, Any], dotted: str) -> Any:
+    node: Any = metrics
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _summary(cfg: Config, metrics: dict[str, Any], reports: list, seconds: float) -> None:
+    print(f"\nsummary of {cfg.design.design.name} ({seconds:.1f} s)")
+    for report in reports:
+        print(f"  {report.name:<9} {report.status:<8} {report.seconds:7.1f} s")
+    figures = [
+        ("modules (train/holdout)", "data.train", "data.holdout"),
+        ("mean occupancy (TCs)", "data.occupancy_mean", None),
+        ("EMD-CNN relative error mean/std", "emd_cnn.rel_error_mean", "emd_cnn.rel_error_std"),
+        ("autoencoder EMD mean/median", "autoencoder.emd_mean", "autoencoder.emd_median"),
+        ("bit-exact mismatches / samples", "bit_exact.mismatches", "bit_exact.samples"),
+    ]
+    for label, first, second in figures:
+        a = _get(metrics, first)
+        if a is None:
+            continue
+        b = _get(metrics, second) if second else None
+        text = _fmt(a) + (f" / {_fmt(b)}" if b is not None else "")
+        print(f"  {label:<34} {text}")
+    for name, values in sorted((metrics.get("baselines") or {}).items()):
+        print(f"  {'baseline ' + name + ' EMD mean':<34} {_fmt(values['emd_mean'])}")
+    print("artefacts:")
+    for report in reports:
+        for path in report.outputs:
+            print(f"  {path}")
+    print(f"  {Path(reports[0].outputs[0]).parent / 'metrics.json'}" if reports else "")
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

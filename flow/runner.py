@@ -1,0 +1,145 @@
+"""Runs flow steps in order, skipping a step whose configuration and inputs are unchanged.
+
+Each stage directory holds ``manifest.json``: per step, a fingerprint of the configuration
+sections and input files it read, and hashes of the files it wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from econflow.models.artefacts import ModelsArtefacts
+from econflow.models.pipeline import METRIC_SECTIONS, Step
+from econflow.models.pipeline import STEPS as MODEL_STEPS
+
+from econflow import __version__
+from econflow.config import STEPS, Config
+from econflow.errors import ArtefactError, ConfigError
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class StepReport:
+    name: str
+    status: str  # "ran" or "skipped"
+    seconds: float
+    outputs: list[Path] = field(default_factory=list)
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def select_steps(cfg: Config, steps: list[str] | None, start: str | None) -> list[str]:
+    """The steps to run: ``steps`` if given, else the design's, from ``start`` on."""
+    chosen = steps if steps is not None else list(cfg.design.flow.steps)
+    for name in [*chosen, *([start] if start else [])]:
+        if name not in STEPS:
+            raise ConfigError(
+                cfg.path,
+                "--steps/--from",
+                f"unknown step {name!r}; expected one of {', '.join(STEPS)}",
+            )
+    ordered = [s for s in STEPS if s in chosen]
+    if start is not None:
+        ordered = [s for s in STEPS if STEPS.index(s) >= STEPS.index(start) and s in chosen]
+    return ordered
+
+
+class Runner:
+    """Runs the models steps of one design into one build directory."""
+
+    def __init__(self, cfg: Config, build_dir: Path) -> None:
+        self.cfg = cfg
+        self.build_dir = build_dir
+        self.models = ModelsArtefacts(build_dir / "models")
+        self.steps: dict[str, Step] = {s.name: s for s in MODEL_STEPS}
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.models.root / MANIFEST
+
+    def _manifest(self) -> dict[str, Any]:
+        if not self.manifest_path.is_file():
+            return {"version": MANIFEST_VERSION, "steps": {}}
+        try:
+            doc = json.loads(self.manifest_path.read_text())
+        except json.JSONDecodeError:
+            return {"version": MANIFEST_VERSION, "steps": {}}
+        return (
+            doc
+            if doc.get("version") == MANIFEST_VERSION
+            else {"version": MANIFEST_VERSION, "steps": {}}
+        )
+
+    def _write_manifest(self, doc: dict[str, Any]) -> None:
+        self.models.root.mkdir(parents=True, exist_ok=True)
+        self.manifest_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+    def fingerprint(self, step: Step) -> str:
+        inputs = {}
+        for path in step.inputs(self.cfg, self.models):
+            if not path.is_file():
+                raise ArtefactError(
+                    path, f"input of step '{step.name}' is missing; run the step that writes it"
+                )
+            inputs[str(path)] = file_hash(path)
+        doc = {
+            "step": step.name,
+            "econflow": __version__,
+            "config": {s: self.cfg.section(s) for s in step.sections},
+            "inputs": inputs,
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+    def _up_to_date(self, step: Step, record: dict[str, Any] | None, fingerprint: str) -> bool:
+        if not record or record.get("fingerprint") != fingerprint:
+            return False
+        if METRIC_SECTIONS[step.name] not in self.models.read_metrics():
+            return False
+        outputs = record.get("outputs", {})
+        return all(Path(p).is_file() and file_hash(Path(p)) == h for p, h in outputs.items())
+
+    def run(self, names: list[str], force: bool = False) -> list[StepReport]:
+        reports = []
+        for index, name in enumerate(names, start=1):
+            step = self.steps[name]
+            tag = f"[{index}/{len(names)}] {name}"
+            manifest = self._manifest()
+            fingerprint = self.fingerprint(step)
+            outputs = step.outputs(self.cfg, self.models)
+            if not force and self._up_to_date(step, manifest["steps"].get(name), fingerprint):
+                print(f"{tag}: skipped (inputs and config unchanged)", flush=True)
+                reports.append(StepReport(name, "skipped", 0.0, outputs))
+                continue
+            print(f"{tag}: running", flush=True)
+            manifest["steps"].pop(name, None)
+            self._write_manifest(manifest)
+            start = time.monotonic()
+            metrics = step.run(self.cfg, self.models)
+            seconds = time.monotonic() - start
+            metrics["runtime_s"] = round(seconds, 2)
+            self.models.update_metrics(METRIC_SECTIONS[name], metrics)
+            manifest = self._manifest()
+            manifest["steps"][name] = {
+                "fingerprint": fingerprint,
+                "outputs": {str(p): file_hash(p) for p in outputs},
+                "seconds": round(seconds, 2),
+                "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+            manifest["econflow"] = __version__
+            self._write_manifest(manifest)
+            print(f"{tag}: done in {seconds:.1f} s", flush=True)
+            reports.append(StepReport(name, "ran", seconds, outputs))
+        return reports

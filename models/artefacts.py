@@ -1,0 +1,88 @@
+"""The models stage's artefact directory and the one interface later stages read it through."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from econflow.models import quantized
+
+from econflow.errors import ArtefactError
+
+DATASET = "dataset.npz"
+EMD_CNN = "emd_cnn.h5"
+AUTOENCODER = "autoencoder.h5"
+QUANTIZED = "quantized_model.json"
+METRICS = "metrics.json"
+FIGURES = "figures"
+
+
+@dataclass(frozen=True)
+class ModelsArtefacts:
+    """Paths of everything the models stage writes under ``<build-dir>/models``."""
+
+    root: Path
+
+    @property
+    def dataset(self) -> Path:
+        return self.root / DATASET
+
+    @property
+    def emd_cnn(self) -> Path:
+        return self.root / EMD_CNN
+
+    @property
+    def autoencoder(self) -> Path:
+        return self.root / AUTOENCODER
+
+    @property
+    def quantized(self) -> Path:
+        return self.root / QUANTIZED
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / METRICS
+
+    @property
+    def figures(self) -> Path:
+        return self.root / FIGURES
+
+    def load_dataset(self) -> tuple[np.ndarray, np.ndarray]:
+        """(train, holdout) int32 (N, 48) charges."""
+        if not self.dataset.is_file():
+            raise ArtefactError(self.dataset, "dataset is missing (run the 'data' step)")
+        try:
+            with np.load(self.dataset) as data:
+                return data["train"], data["holdout"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise ArtefactError(self.dataset, f"not a readable dataset ({exc})") from None
+
+    def load_quantized(self) -> quantized.QuantizedModel:
+        """The validated quantized model: what the HLS, RTL and verification stages read."""
+        return quantized.load(self.quantized)
+
+    def read_metrics(self) -> dict[str, Any]:
+        if not self.metrics.is_file():
+            return {}
+        try:
+            return json.loads(self.metrics.read_text())
+        except json.JSONDecodeError as exc:
+            raise ArtefactError(self.metrics, f"not JSON ({exc.msg})") from None
+
+    def update_metrics(self, section: str, values: dict[str, Any]) -> None:
+        """Replace one top-level section of ``metrics.json``, keeping the others."""
+        metrics = self.read_metrics()
+        metrics[section] = values
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.metrics.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+
+
+def load(build_dir: str | Path) -> ModelsArtefacts:
+    """The models artefacts of a build directory, checked to hold a quantized model."""
+    artefacts = ModelsArtefacts(Path(build_dir) / "models")
+    if not artefacts.quantized.is_file():
+        raise ArtefactError(artefacts.quantized, "no quantized model (run the models steps)")
+    return artefacts

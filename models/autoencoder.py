@@ -1,0 +1,134 @@
+"""The ECON-T autoencoder: a QKeras encoder (the ASIC) and a float decoder (training only)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from econflow.models import quantized
+from econflow.models._keras import tf
+from econflow.models.fixedpoint import normalization_shift
+from econflow.models.geometry import N_TC, econt_layout, to_image
+from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
+
+from econflow.config import FixedFormat, ModelSection
+
+keras = tf.keras
+ENCODER = "encoder"
+DECODER = "decoder"
+
+
+def signed_quantizer(fmt: FixedFormat) -> quantized_bits:
+    """QKeras quantizer for a signed format (weights, biases); alpha=1 keeps it a plain grid."""
+    return quantized_bits(fmt.bits, fmt.integer, keep_negative=True, alpha=1)
+
+
+def input_quantizer(fmt: FixedFormat) -> quantized_bits:
+    return quantized_bits(fmt.bits, fmt.integer, keep_negative=False, alpha=1)
+
+
+def relu_quantizer(fmt: FixedFormat) -> quantized_relu:
+    return quantized_relu(fmt.bits, fmt.integer)
+
+
+def build_encoder(m: ModelSection) -> keras.Model:
+    """Quantized encoder: (8, 8, 1) normalized charges to (latent,) quantized values."""
+    x = keras.Input((8, 8, 1), name="charges")
+    h = QActivation(input_quantizer(m.input), name="input_q")(x)
+    h = QConv2D(
+        m.conv.filters,
+        m.conv.kernel,
+        strides=m.conv.stride,
+        padding="same",
+        kernel_quantizer=signed_quantizer(m.conv.weight),
+        bias_quantizer=signed_quantizer(m.conv.bias),
+        name="conv",
+    )(h)
+    h = QActivation(relu_quantizer(m.conv.activation), name="conv_act")(h)
+    h = keras.layers.Flatten(name="flatten")(h)
+    h = QDense(
+        m.dense.latent,
+        kernel_quantizer=signed_quantizer(m.dense.weight),
+        bias_quantizer=signed_quantizer(m.dense.bias),
+        name="dense",
+    )(h)
+    z = QActivation(relu_quantizer(m.latent), name="latent")(h)
+    return keras.Model(x, z, name=ENCODER)
+
+
+def build_decoder(m: ModelSection, units: int) -> keras.Model:
+    """Float decoder (off-detector): latent values to a (48,) unit-sum map.
+
+    Dense, reshape, transposed convolution to the 8x8 image, then a fixed selection of the
+    48 used pixels and a softmax, so the output is a distribution like the normalized input.
+    """
+    side = math.ceil(8 / m.conv.stride)
+    z = keras.Input((m.dense.latent,), name="latent")
+    h = keras.layers.Dense(units, activation="relu")(z)
+    h = keras.layers.Dense(side * side * m.conv.filters, activation="relu")(h)
+    h = keras.layers.Reshape((side, side, m.conv.filters))(h)
+    h = keras.layers.Conv2DTranspose(
+        m.conv.filters, m.conv.kernel, strides=m.conv.stride, padding="same", activation="relu"
+    )(h)
+    h = keras.layers.Conv2D(1, 3, padding="same")(h)
+    h = keras.layers.Flatten()(h)
+    select = keras.layers.Dense(N_TC, use_bias=False, trainable=False, name="select_tc")
+    logits = select(h)
+    select.set_weights([_pixel_selection()])
+    out = keras.layers.Softmax(name="unit_sum")(logits)
+    return keras.Model(z, out, name=DECODER)
+
+
+def _pixel_selection() -> np.ndarray:
+    pixel_tc, used = econt_layout()
+    matrix = np.zeros((64, N_TC), dtype=np.float32)
+    matrix[np.flatnonzero(used), pixel_tc[used]] = 1.0
+    return matrix
+
+
+def build_autoencoder(m: ModelSection, decoder_units: int) -> keras.Model:
+    encoder = build_encoder(m)
+    decoder = build_decoder(m, decoder_units)
+    x = keras.Input((8, 8, 1), name="charges")
+    return keras.Model(x, decoder(encoder(x)), name="autoencoder")
+
+
+def normalize(charges: np.ndarray, m: ModelSection) -> np.ndarray:
+    """Encoder input in float: charges / 2**floor(log2(sum)) (ECON-T), laid out as images.
+
+    Exact in float32 (charges have at most 22 bits), so the QKeras input quantizer sees the
+    same value the hardware's shift produces.
+
+    Returns:
+        float32 (N, 8, 8, 1).
+    """
+    q = np.asarray(charges, dtype=np.int64)
+    if m.normalization == "pow2":
+        q = q.astype(np.float64) / 2.0 ** normalization_shift(q)[:, None]
+    return to_image(q.astype(np.float32))
+
+
+def quantized_model(
+    encoder: keras.Model, m: ModelSection, charge_bits: int
+) -> quantized.QuantizedModel:
+    """Read the trained encoder's quantized weights and biases as integers."""
+    conv = _integer_parameters(encoder.get_layer("conv"), m.conv.weight, m.conv.bias)
+    dense = _integer_parameters(encoder.get_layer("dense"), m.dense.weight, m.dense.bias)
+    return quantized.build(m, charge_bits, conv, dense)
+
+
+def _integer_parameters(
+    layer: keras.layers.Layer, weight: FixedFormat, bias: FixedFormat
+) -> tuple[np.ndarray, np.ndarray]:
+    kernel, offset = layer.get_weights()
+    return _to_int(kernel, weight), _to_int(offset, bias)
+
+
+def _to_int(values: np.ndarray, fmt: FixedFormat) -> np.ndarray:
+    """Quantize with the layer's own QKeras quantizer and scale to integers (exact)."""
+    q = np.asarray(signed_quantizer(fmt)(tf.constant(values)), dtype=np.float64)
+    scaled = q * 2.0 ** fmt.frac(True)
+    ints = np.rint(scaled).astype(np.int64)
+    if not np.array_equal(ints, scaled):
+        raise ValueError(f"quantized values are not on the {fmt.bits}-bit grid")
+    return ints

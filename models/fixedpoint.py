@@ -1,0 +1,98 @@
+"""Integer-exact NumPy evaluation of a quantized model file: the golden reference.
+
+Every value is an int64 holding ``value * 2**frac`` of its format; nothing here uses floats,
+so the result is what hardware computes with adders, multipliers and shifts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from econflow.models.quantized import Fixed, Layer, QuantizedModel
+
+
+def round_shift(values: np.ndarray, shift: int | np.ndarray) -> np.ndarray:
+    """``values / 2**shift`` rounded half to even (QKeras' ``tf.round``); shift >= 0.
+
+    Works for negative values: the arithmetic shift floors, the remainder decides.
+    """
+    values = np.asarray(values, dtype=np.int64)
+    shift = np.asarray(shift, dtype=np.int64)
+    floor = values >> shift
+    remainder = values - (floor << shift)
+    half = np.where(shift > 0, np.left_shift(1, np.maximum(shift - 1, 0)), 1)
+    up = (remainder > half) | ((remainder == half) & (shift > 0) & (floor & 1 == 1))
+    return floor + up
+
+
+def requantize(values: np.ndarray, frac_in: int | np.ndarray, fmt: Fixed) -> np.ndarray:
+    """Re-express integers with ``frac_in`` fractional bits in ``fmt``: round, saturate."""
+    delta = fmt.frac - np.asarray(frac_in, dtype=np.int64)
+    scaled = np.where(
+        delta >= 0,
+        np.asarray(values, dtype=np.int64) << np.maximum(delta, 0),
+        round_shift(values, np.maximum(-delta, 0)),
+    )
+    return np.clip(scaled, fmt.min_int, fmt.max_int)
+
+
+def normalization_shift(charges: np.ndarray) -> np.ndarray:
+    """floor(log2(module sum)) per module, 0 for an empty one; int64 (N,)."""
+    total = np.asarray(charges, dtype=np.int64).sum(axis=1)
+    shift = np.zeros(len(total), dtype=np.int64)
+    for bit in range(1, 64):
+        shift[total >= (1 << bit)] = bit
+    return shift
+
+
+def encoder_input(model: QuantizedModel, charges: np.ndarray) -> np.ndarray:
+    """Integer encoder input image int64 (N, 8, 8, 1) from int charges (N, 48)."""
+    q = np.asarray(charges, dtype=np.int64)
+    if model.normalization == "pow2":
+        x = requantize(q, normalization_shift(q)[:, None], model.input_format)
+    else:
+        x = requantize(q, 0, model.input_format)
+    image = x[:, model.pixel_tc] * model.pixel_used
+    return image.reshape(-1, 8, 8, 1)
+
+
+def _conv2d(layer: Layer, x: np.ndarray) -> np.ndarray:
+    (pt, pb), (pl, pr) = layer.padding
+    sh, sw = layer.strides
+    kh, kw, _, cout = layer.weights.shape
+    oh, ow, _ = layer.output_shape
+    padded = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    patches = np.stack(
+        [
+            padded[:, i : i + sh * oh : sh, j : j + sw * ow : sw, :]
+            for i in range(kh)
+            for j in range(kw)
+        ],
+        axis=3,
+    )  # (N, oh, ow, kh*kw, cin), tap order matches weights (kh, kw, cin)
+    flat = patches.reshape(len(x), oh, ow, -1)
+    return flat @ layer.weights.reshape(-1, cout)
+
+
+def _layer(layer: Layer, x: np.ndarray) -> np.ndarray:
+    product_frac = layer.input_format.frac + layer.weight_format.frac
+    if layer.kind == "conv2d":
+        products = _conv2d(layer, x)
+    else:
+        products = x.reshape(len(x), -1) @ layer.weights
+    acc_frac = layer.accumulator.frac
+    acc = (products << (acc_frac - product_frac)) + (
+        layer.bias << (acc_frac - layer.bias_format.frac)
+    )
+    relu = np.maximum(acc, 0)
+    return requantize(relu, acc_frac, layer.output)
+
+
+def evaluate(model: QuantizedModel, charges: np.ndarray) -> np.ndarray:
+    """Latent integers int64 (N, latent) for int charges (N, 48).
+
+    The latent value is ``result * 2**-model.latent.frac``.
+    """
+    x = encoder_input(model, charges)
+    for layer in model.layers:
+        x = _layer(layer, x)
+    return x.reshape(len(charges), -1)

@@ -1,0 +1,78 @@
+"""Training losses on unit-sum (N, 48) maps: ``emd`` (frozen EMD-CNN), ``telescope``, ``mse``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from econflow.models._keras import tf
+from econflow.models.geometry import N_ROC, N_TC
+
+Loss = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+LOSSES = ("emd", "telescope", "mse")
+
+
+def roc_blocks(maps: tf.Tensor) -> tf.Tensor:
+    """(N, 48) to (N, 4, 4, 3), the EMD-CNN's input arrangement (see ``to_roc_blocks``)."""
+    return tf.transpose(tf.reshape(maps, (-1, N_ROC, 4, 4)), (0, 2, 3, 1))
+
+
+def emd_loss(emd_model: tf.keras.Model) -> Loss:
+    """Mean EMD predicted by the frozen EMD-CNN (arXiv 2306.04712)."""
+    emd_model.trainable = False
+
+    def emd(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+        pair = [roc_blocks(tf.cast(y_true, y_pred.dtype)), roc_blocks(y_pred)]
+        return tf.reduce_mean(emd_model(pair, training=False))
+
+    return emd
+
+
+def _window_matrix(size: int) -> np.ndarray:
+    """(48, groups) 0/1 matrix summing TCs in every ``size`` x ``size`` window of each chip."""
+    columns = []
+    for roc in range(N_ROC):
+        for i in range(4 - size + 1):
+            for j in range(4 - size + 1):
+                col = np.zeros(N_TC, dtype=np.float32)
+                for di in range(size):
+                    for dj in range(size):
+                        col[16 * roc + 4 * (i + di) + (j + dj)] = 1.0
+                columns.append(col)
+    return np.stack(columns, axis=1)
+
+
+def telescope_loss() -> Loss:
+    """ECON-T's multi-scale loss: charge-weighted squared error on TCs, 2x2 and 4x4 cells.
+
+    Each term weights the squared difference by the larger of the two values, so errors where
+    charge is deposited count most; the scales are weighted 4 : 2 : 1 as in ECON-T.
+    """
+    windows2 = tf.constant(_window_matrix(2))
+    windows4 = tf.constant(_window_matrix(4))
+
+    def term(t: tf.Tensor, p: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_mean(tf.square(t - p) * tf.maximum(t, p), axis=-1)
+
+    def telescope(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+        t = tf.cast(y_true, y_pred.dtype)
+        return tf.reduce_mean(
+            4.0 * term(t, y_pred)
+            + 2.0 * term(t @ windows2, y_pred @ windows2)
+            + term(t @ windows4, y_pred @ windows4)
+        )
+
+    return telescope
+
+
+def make_loss(name: str, emd_model: tf.keras.Model | None = None) -> Loss:
+    """The named training loss; ``emd`` needs the trained EMD-CNN."""
+    if name == "emd":
+        if emd_model is None:
+            raise ValueError("the 'emd' loss needs a trained EMD-CNN")
+        return emd_loss(emd_model)
+    if name == "telescope":
+        return telescope_loss()
+    if name == "mse":
+        return tf.keras.losses.MeanSquaredError()
+    raise ValueError(f"unknown loss {name!r}; expected one of {', '.join(LOSSES)}")

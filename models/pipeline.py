@@ -1,0 +1,197 @@
+"""The models stage's flow steps: ``data``, ``emd``, ``train`` and ``quantize``.
+
+Each step reads earlier artefacts from the models directory, writes its own, and returns the
+metrics section it recorded. TensorFlow is imported only by the steps that need it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from econflow.models import dataset, plots
+from econflow.models.artefacts import ModelsArtefacts
+
+from econflow.config import Config
+from econflow.errors import DataError, EconflowError
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step: the config sections and files it reads, the files it writes, and its work."""
+
+    name: str
+    sections: tuple[str, ...]
+    inputs: Callable[[Config, ModelsArtefacts], list[Path]]
+    outputs: Callable[[Config, ModelsArtefacts], list[Path]]
+    run: Callable[[Config, ModelsArtefacts], dict[str, Any]]
+
+
+def _data(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
+    d = cfg.design.data
+    if d.source == "synthetic":
+        print(f"  generating {d.modules} synthetic modules (seed {d.seed})")
+        charges = dataset.generate(d.modules, d)
+    else:
+        charges = np.concatenate([_checked_csv(p, d.charge_bits) for p in cfg.csv_paths()])
+    rng = np.random.default_rng(d.seed)
+    charges = charges[rng.permutation(len(charges))]
+    n_hold = max(1, int(round(len(charges) * d.holdout_fraction)))
+    holdout, train = charges[:n_hold], charges[n_hold:]
+    out.root.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out.dataset, train=train, holdout=holdout)
+    occ = dataset.occupancy(charges)
+    sums = charges.astype(np.int64).sum(axis=1)
+    plots.data_distributions(occ, sums, out.figures / "data_distributions.png")
+    p16, p50, p84 = np.percentile(occ, [16, 50, 84])
+    return {
+        "source": d.source,
+        "modules": int(len(charges)),
+        "train": int(len(train)),
+        "holdout": int(len(holdout)),
+        "occupancy_mean": float(occ.mean()),
+        "occupancy_median": float(p50),
+        "occupancy_p16": float(p16),
+        "occupancy_p84": float(p84),
+        "empty_fraction": float((occ == 0).mean()),
+        "full_fraction": float((occ == dataset.N_TC).mean()),
+        "sum_mean": float(sums.mean()),
+        "sum_median": float(np.median(sums)),
+        "sum_p99": float(np.percentile(sums, 99)),
+    }
+
+
+def _checked_csv(path: Path, charge_bits: int) -> np.ndarray:
+    charges = dataset.load_csv(path)
+    if charges.max() > 2**charge_bits - 1:
+        row = int(np.argwhere(charges > 2**charge_bits - 1)[0, 0])
+        raise DataError(
+            path,
+            None,
+            f"data row {row + 1} holds charge {int(charges[row].max())}, more than "
+            f"data.charge_bits={charge_bits} can hold ({2**charge_bits - 1})",
+        )
+    return charges
+
+
+def _emd(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
+    from econflow.models import emd_cnn
+
+    e = cfg.design.emd_cnn
+    train, holdout = out.load_dataset()
+    print(f"  labelling {e.pairs} training pairs with exact EMD")
+    pairs = emd_cnn.make_pairs(train, e.pairs, e.seed)
+    held = emd_cnn.make_pairs(holdout, e.holdout_pairs, e.seed + 1)
+    print(f"  training the EMD-CNN for {e.epochs} epochs")
+    model = emd_cnn.train(e, pairs)
+    model.save(out.emd_cnn, include_optimizer=False)
+    predicted = emd_cnn.predict(model, held.a, held.b)
+    plots.predicted_vs_true(predicted, held.emd, out.figures / "emd_cnn_predicted_vs_true.png")
+    rel = emd_cnn.relative_error(predicted, held.emd)
+    by_kind = {
+        name: emd_cnn.relative_error(predicted[held.kind == k], held.emd[held.kind == k])
+        for k, name in ((0, "real_pairs"), (1, "reconstruction_pairs"))
+    }
+    return {
+        "pairs_train": int(len(pairs.emd)),
+        "pairs_eval": int(len(rel)),
+        "rel_error_mean": float(rel.mean()),
+        "rel_error_std": float(rel.std()),
+        "rel_error_p16": float(np.percentile(rel, 16)),
+        "rel_error_p84": float(np.percentile(rel, 84)),
+        "abs_error_mean": float(np.abs(predicted - held.emd).mean()),
+        **{f"rel_error_mean_{k}": float(v.mean()) for k, v in by_kind.items()},
+        **{f"rel_error_std_{k}": float(v.std()) for k, v in by_kind.items()},
+    }
+
+
+def _train_inputs(cfg: Config, out: ModelsArtefacts) -> list[Path]:
+    return [out.dataset, out.emd_cnn] if cfg.design.training.loss == "emd" else [out.dataset]
+
+
+def _train(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
+    from econflow.models import training
+
+    train, holdout = out.load_dataset()
+    result = training.train_autoencoder(cfg.design, train, out.emd_cnn)
+    result.model.save(out.autoencoder, include_optimizer=False)
+    plots.training_curve(result.history, out.figures / "training_loss.png")
+    quality = training.evaluate(cfg.design, result.model, holdout)
+    plots.emd_histograms(quality.emds, out.figures / "emd_histogram.png")
+    plots.emd_vs_occupancy(quality.emds, quality.occupancy, out.figures / "emd_vs_occupancy.png")
+    out.update_metrics(
+        "baselines", {k: v for k, v in quality.metrics.items() if k != "autoencoder"}
+    )
+    return {
+        "loss_name": cfg.design.training.loss,
+        "loss": result.history["loss"][-1],
+        "val_loss": result.history["val_loss"][-1],
+        "epochs": len(result.history["loss"]),
+        "train_modules": result.train_modules,
+        "eval_modules": int(len(quality.emds["autoencoder"])),
+        **quality.metrics["autoencoder"],
+    }
+
+
+def _quantize(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
+    from econflow.models import training
+
+    _, holdout = out.load_dataset()
+    check = training.quantize(cfg.design, out.autoencoder, out.quantized, holdout)
+    if check["mismatches"]:
+        out.update_metrics("bit_exact", check)
+        raise EconflowError(
+            f"{out.quantized}: fixed-point model differs from QKeras on {check['mismatches']} "
+            f"of {check['samples']} samples (first at sample {check['first_mismatch']})"
+        )
+    return check
+
+
+def _files(*names: str) -> Callable[[Config, ModelsArtefacts], list[Path]]:
+    return lambda _cfg, out: [out.root / name for name in names]
+
+
+STEPS: tuple[Step, ...] = (
+    Step(
+        "data",
+        ("data",),
+        lambda cfg, _out: cfg.csv_paths() if cfg.design.data.source == "csv" else [],
+        _files("dataset.npz", "figures/data_distributions.png"),
+        _data,
+    ),
+    Step(
+        "emd",
+        ("emd_cnn",),
+        _files("dataset.npz"),
+        _files("emd_cnn.h5", "figures/emd_cnn_predicted_vs_true.png"),
+        _emd,
+    ),
+    Step(
+        "train",
+        ("data", "model", "training", "evaluation", "baselines"),
+        _train_inputs,
+        _files(
+            "autoencoder.h5",
+            "figures/training_loss.png",
+            "figures/emd_histogram.png",
+            "figures/emd_vs_occupancy.png",
+        ),
+        _train,
+    ),
+    Step(
+        "quantize",
+        ("data", "model", "evaluation"),
+        _files("dataset.npz", "autoencoder.h5"),
+        _files("quantized_model.json"),
+        _quantize,
+    ),
+)
+METRIC_SECTIONS = {
+    "data": "data",
+    "emd": "emd_cnn",
+    "train": "autoencoder",
+    "quantize": "bit_exact",
+}

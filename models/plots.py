@@ -1,0 +1,94 @@
+"""Figures of the models stage, written as PNG files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def data_distributions(occupancy: np.ndarray, sums: np.ndarray, path: Path) -> Path:
+    """Occupancy (TCs > 0) and module-sum (ADC) distributions of the dataset."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.hist(occupancy, bins=np.arange(50) - 0.5, color="tab:blue")
+    left.set(xlabel="occupancy (trigger cells with charge)", ylabel="modules", yscale="log")
+    live = sums[sums > 0]
+    bins = np.logspace(0, np.log10(max(live.max(), 10)), 60) if live.size else 10
+    right.hist(live, bins=bins, color="tab:orange")
+    right.set(xlabel="module sum (ADC)", ylabel="modules", xscale="log", yscale="log")
+    fig.suptitle(f"{len(occupancy)} modules")
+    return _save(fig, path)
+
+
+def predicted_vs_true(predicted: np.ndarray, true: np.ndarray, path: Path) -> Path:
+    """EMD-CNN estimate against exact EMD on held-out pairs, with the relative error."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    top = float(max(true.max(), predicted.max()))
+    left.hist2d(true, predicted, bins=80, range=[[0, top], [0, top]], cmap="viridis", cmin=1)
+    left.plot([0, top], [0, top], "r--", lw=1)
+    left.set(xlabel="exact EMD (small-cell units)", ylabel="EMD-CNN estimate")
+    keep = true > 0
+    rel = (predicted[keep] - true[keep]) / true[keep]
+    right.hist(np.clip(rel, -0.5, 0.5), bins=100, color="tab:green")
+    right.set(
+        xlabel="(estimate - exact) / exact",
+        ylabel="pairs",
+        title=f"mean {rel.mean():+.4f}, std {rel.std():.4f}",
+    )
+    return _save(fig, path)
+
+
+def emd_histograms(emds: dict[str, np.ndarray], path: Path) -> Path:
+    """EMD distributions of the autoencoder and the baselines on one held-out set."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    top = max(float(np.percentile(v, 99.5)) for v in emds.values())
+    bins = np.linspace(0, top, 80)
+    for name, values in emds.items():
+        ax.hist(values, bins=bins, histtype="step", lw=1.5, label=f"{name} ({values.mean():.3f})")
+    ax.set(xlabel="EMD (small-cell units)", ylabel="modules", yscale="log")
+    ax.legend(title="algorithm (mean EMD)")
+    return _save(fig, path)
+
+
+def emd_vs_occupancy(emds: dict[str, np.ndarray], occupancy: np.ndarray, path: Path) -> Path:
+    """Median EMD and the 16-84% band against module occupancy."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    edges = np.array([1, 2, 4, 6, 9, 13, 18, 24, 31, 39, 49])
+    centres = 0.5 * (edges[:-1] + edges[1:] - 1)
+    which = np.digitize(occupancy, edges) - 1
+    for name, values in emds.items():
+        med, low, high = [], [], []
+        for b in range(len(edges) - 1):
+            sel = values[which == b]
+            p = np.percentile(sel, [50, 16, 84]) if sel.size else [np.nan] * 3
+            med.append(p[0])
+            low.append(p[1])
+            high.append(p[2])
+        line = ax.plot(centres, med, marker="o", label=name)[0]
+        ax.fill_between(centres, low, high, color=line.get_color(), alpha=0.15)
+    ax.set(xlabel="occupancy (trigger cells with charge)", ylabel="EMD (small-cell units)")
+    ax.legend()
+    return _save(fig, path)
+
+
+def training_curve(history: dict[str, list[float]], path: Path) -> Path:
+    """Training and validation loss per epoch."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key, values in history.items():
+        if "loss" in key:
+            ax.plot(np.arange(1, len(values) + 1), values, label=key)
+    ax.set(xlabel="epoch", ylabel="loss", yscale="log")
+    ax.legend()
+    return _save(fig, path)

@@ -1,0 +1,109 @@
+"""Training, evaluation and quantization of the ECON-T autoencoder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from econflow.models import autoencoder, baselines, dataset, emd_cnn, evaluation, fixedpoint
+from econflow.models import quantized as qfile
+from econflow.models._keras import load_h5, set_seed, tf
+from econflow.models.losses import make_loss
+
+from econflow.config import Design
+
+keras = tf.keras
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model: keras.Model
+    history: dict[str, list[float]]
+    train_modules: int
+
+
+def train_autoencoder(
+    design: Design, charges: np.ndarray, emd_cnn_path: Path, progress: bool = True
+) -> TrainResult:
+    """Fit encoder and decoder on non-empty modules with the configured loss.
+
+    Inputs are the pow2-normalized images the encoder sees in hardware; targets are the
+    unit-sum maps the decoder must reproduce.
+    """
+    t = design.training
+    set_seed(t.seed)
+    live = charges[charges.sum(axis=1) > 0]
+    x = autoencoder.normalize(live, design.model)
+    y = emd_cnn.unit_sum(live)
+    emd_model = emd_cnn.load(emd_cnn_path) if t.loss == "emd" else None
+    model = autoencoder.build_autoencoder(design.model, t.decoder_units)
+    model.compile(
+        optimizer=keras.optimizers.Adam(t.learning_rate), loss=make_loss(t.loss, emd_model)
+    )
+    schedule = keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=3, min_lr=1e-5)
+    print(f"  training the autoencoder ({t.loss} loss) on {len(live)} modules, {t.epochs} epochs")
+    fit = model.fit(
+        x,
+        y,
+        epochs=t.epochs,
+        batch_size=t.batch_size,
+        validation_split=0.1,
+        callbacks=[schedule],
+        verbose=2 if progress else 0,
+    )
+    history = {k: [float(v) for v in vals] for k, vals in fit.history.items() if "loss" in k}
+    return TrainResult(model, history, int(len(live)))
+
+
+@dataclass(frozen=True)
+class Quality:
+    emds: dict[str, np.ndarray]
+    occupancy: np.ndarray
+    metrics: dict[str, Any]
+
+
+def evaluate(design: Design, model: keras.Model, holdout: np.ndarray) -> Quality:
+    """Exact EMD of the autoencoder and of every baseline on the same held-out modules."""
+    charges = holdout[: design.evaluation.max_modules]
+    charges = charges[charges.sum(axis=1) > 0]
+    m = design.model
+    bits = m.dense.latent * m.latent.bits
+    budget = baselines.Budget(bits=bits, value_bits=design.baselines.value_bits)
+    threshold_adc = design.baselines.threshold_mip * design.data.mip_adc
+    recon = {"autoencoder": model.predict(autoencoder.normalize(charges, m), verbose=0)}
+    recon.update(baselines.all_baselines(charges, budget, threshold_adc))
+    print(f"  scoring {len(recon)} algorithms on {len(charges)} held-out modules (exact EMD)")
+    emds = evaluation.score(charges, recon)
+    return Quality(emds, dataset.occupancy(charges), evaluation.metrics(emds, recon, bits))
+
+
+def quantize(design: Design, model_path: Path, out_path: Path, holdout: np.ndarray) -> dict:
+    """Write the quantized model file and check the fixed-point model against QKeras.
+
+    The check runs on held-out modules plus arithmetic corner cases; a sample mismatches
+    when any latent integer differs.
+    """
+    encoder = load_h5(model_path).get_layer(autoencoder.ENCODER)
+    qfile.save(
+        autoencoder.quantized_model(encoder, design.model, design.data.charge_bits), out_path
+    )
+    model = qfile.load(out_path)
+    charges = np.concatenate(
+        [holdout[: design.evaluation.bit_exact_samples], dataset.corner_cases(model.charge_bits)]
+    )
+    golden = fixedpoint.evaluate(model, charges)
+    floats = encoder.predict(
+        autoencoder.normalize(charges, design.model), batch_size=4096, verbose=0
+    )
+    scaled = floats.astype(np.float64) * 2.0**model.latent.frac
+    qkeras = np.rint(scaled).astype(np.int64)
+    wrong = np.flatnonzero((qkeras != golden).any(axis=1) | (qkeras != scaled).any(axis=1))
+    return {
+        "samples": int(len(charges)),
+        "mismatches": int(len(wrong)),
+        "first_mismatch": int(wrong[0]) if len(wrong) else None,
+        "latent_nonzero_fraction": float((golden > 0).mean()),
+        "latent_saturated_fraction": float((golden == model.latent.max_int).mean()),
+    }

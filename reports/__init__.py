@@ -1,0 +1,1 @@
+"""Reports stage: PPA and compression-quality reports (not built yet)."""

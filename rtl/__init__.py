@@ -1,0 +1,1 @@
+"""RTL stage: Verilog generator with TMR-protected programmable weights (not built yet)."""

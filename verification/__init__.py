@@ -1,0 +1,1 @@
+"""Verification stage: cocotb bit-exactness and SEU injection (not built yet)."""
