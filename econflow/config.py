@@ -58,7 +58,7 @@ class GeneratorSection(_Section):
     occupancy_beta: float = Field(1.6, gt=0)
     pileup_mip_mean: float = Field(1.5, gt=0)
     shower_probability: float = Field(0.4, ge=0, le=1)
-    shower_energy_mip: tuple[float, float] = (10.0, 2000.0)
+    shower_energy_mip: list[float] = Field([10.0, 2000.0], min_length=2, max_length=2)
     shower_radius_cm: float = Field(1.0, gt=0)
     noise_mip: float = Field(0.25, ge=0)
     zero_suppression_mip: float = Field(0.5, ge=0)

@@ -87,6 +87,13 @@ class Runner:
         self.models.root.mkdir(parents=True, exist_ok=True)
         self.manifest_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
+    def _key(self, path: Path) -> str:
+        """A file's name in the manifest: relative to the build directory, so it can move."""
+        try:
+            return str(path.resolve().relative_to(self.build_dir.resolve()))
+        except ValueError:
+            return str(path.resolve())
+
     def fingerprint(self, step: Step) -> str:
         inputs = {}
         for path in step.inputs(self.cfg, self.models):
@@ -94,7 +101,7 @@ class Runner:
                 raise ArtefactError(
                     path, f"input of step '{step.name}' is missing; run the step that writes it"
                 )
-            inputs[str(path)] = file_hash(path)
+            inputs[self._key(path)] = file_hash(path)
         doc = {
             "step": step.name,
             "econflow": __version__,
@@ -109,7 +116,10 @@ class Runner:
         if METRIC_SECTIONS[step.name] not in self.models.read_metrics():
             return False
         outputs = record.get("outputs", {})
-        return all(Path(p).is_file() and file_hash(Path(p)) == h for p, h in outputs.items())
+        return all(
+            (self.build_dir / p).is_file() and file_hash(self.build_dir / p) == h
+            for p, h in outputs.items()
+        )
 
     def run(self, names: list[str], force: bool = False) -> list[StepReport]:
         reports = []
@@ -134,7 +144,7 @@ class Runner:
             manifest = self._manifest()
             manifest["steps"][name] = {
                 "fingerprint": fingerprint,
-                "outputs": {str(p): file_hash(p) for p in outputs},
+                "outputs": {self._key(p): file_hash(p) for p in outputs},
                 "seconds": round(seconds, 2),
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             }

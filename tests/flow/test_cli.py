@@ -1,0 +1,164 @@
+"""``sc`` end to end on the tiny design, and its one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from econflow.flow.cli import main
+from econflow.models import artefacts, dataset, fixedpoint
+
+TINY = Path(__file__).parents[1] / "configs" / "tiny.yaml"
+
+EXPECTED_METRICS = [
+    "data.occupancy_mean",
+    "emd_cnn.rel_error_mean",
+    "emd_cnn.rel_error_std",
+    "emd_cnn.pairs_eval",
+    "autoencoder.loss",
+    "autoencoder.emd_mean",
+    "autoencoder.emd_median",
+    "autoencoder.emd_p16",
+    "autoencoder.emd_p84",
+    "baselines.threshold.emd_mean",
+    "baselines.best_choice.emd_mean",
+    "baselines.super_trigger_cell.emd_mean",
+    "bit_exact.samples",
+    "bit_exact.mismatches",
+]
+
+
+def lookup(metrics, dotted):
+    for part in dotted.split("."):
+        metrics = metrics[part]
+    return metrics
+
+
+def test_tiny_flow_writes_every_artefact(tiny_build):
+    models = tiny_build / "models"
+    for name in (
+        "dataset.npz",
+        "emd_cnn.h5",
+        "autoencoder.h5",
+        "quantized_model.json",
+        "metrics.json",
+        "figures/data_distributions.png",
+        "figures/emd_cnn_predicted_vs_true.png",
+        "figures/emd_histogram.png",
+        "figures/emd_vs_occupancy.png",
+        "figures/training_loss.png",
+    ):
+        assert (models / name).stat().st_size > 0, name
+    metrics = json.loads((models / "metrics.json").read_text())
+    for key in EXPECTED_METRICS:
+        assert isinstance(lookup(metrics, key), int | float), key
+    assert metrics["bit_exact"]["mismatches"] == 0
+    assert metrics["bit_exact"]["samples"] >= 2000
+    assert metrics["emd_cnn"]["pairs_eval"] > 0
+    assert 0 < metrics["autoencoder"]["emd_mean"] < 15
+
+
+def test_quantized_model_is_what_later_stages_read(tiny_build, tiny_config):
+    models = artefacts.load(tiny_build)
+    model = models.load_quantized()
+    assert model.latent_size == tiny_config.design.model.dense.latent
+    _, holdout = models.load_dataset()
+    latent = fixedpoint.evaluate(model, holdout[:100])
+    assert latent.shape == (100, model.latent_size)
+
+
+def test_second_run_skips_and_a_changed_section_reruns_its_steps(tiny_build, tmp_path, capsys):
+    build = tmp_path / "build"
+    shutil.copytree(tiny_build, build)
+    assert main(["flow", "run", str(TINY), "--build-dir", str(build)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("skipped (inputs and config unchanged)") == 4
+    changed = tmp_path / "tiny.yaml"
+    changed.write_text(
+        TINY.read_text().replace("bit_exact_samples: 2000", "bit_exact_samples: 1000")
+    )
+    assert main(["flow", "run", str(changed), "--build-dir", str(build)]) == 0
+    out = capsys.readouterr().out
+    assert "[4/4] quantize: running" in out and "[1/4] data: skipped" in out
+    assert "[3/4] train: running" in out  # evaluation settings belong to train too
+    assert "[2/4] emd: skipped" in out
+
+
+def test_steps_and_from_select_steps(tiny_build, tmp_path, capsys):
+    build = tmp_path / "build"
+    shutil.copytree(tiny_build, build)
+    assert main(["flow", "run", str(TINY), "--build-dir", str(build), "--from", "quantize"]) == 0
+    out = capsys.readouterr().out
+    assert "[1/1] quantize: skipped" in out
+    code = main(
+        ["flow", "run", str(TINY), "--build-dir", str(tmp_path / "empty"), "--steps", "train"]
+    )
+    err = capsys.readouterr().err
+    assert code == 1 and "dataset.npz: input of step 'train' is missing" in err
+    assert main(["flow", "run", str(TINY), "--steps", "data,place"]) == 1
+    assert "unknown step 'place'" in capsys.readouterr().err
+
+
+def run_sc(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "econflow.flow.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
+
+
+def test_bad_yaml_is_one_line_without_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("design: {name: x}\ntraining: {loss: hinge}\n")
+    result = run_sc("check", str(bad))
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "training.loss" in result.stderr and "hinge" in result.stderr
+    assert run_sc("check", str(TINY)).returncode == 0
+
+
+def test_bad_csv_stops_the_data_step_without_an_artefact(tmp_path, capsys):
+    charges = dataset.generate(200, dataset.DataSection(charge_bits=12))
+    good = tmp_path / "good.csv"
+    np.savetxt(
+        good, charges, fmt="%d", delimiter=",", header=",".join(dataset.CSV_COLUMNS), comments=""
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text(good.read_text().replace("\n", "\n1,2\n", 3))
+    design = tmp_path / "csv.yaml"
+    text = "design: {name: c}\ndata: {source: csv, csv: [%s], charge_bits: 12}\n"
+    design.write_text(text % "good.csv")
+    assert (
+        main(["flow", "run", str(design), "--build-dir", str(tmp_path / "b1"), "--steps", "data"])
+        == 0
+    )
+    stored, holdout = artefacts.ModelsArtefacts(tmp_path / "b1" / "models").load_dataset()
+    assert len(stored) + len(holdout) == 200
+    capsys.readouterr()
+    design.write_text(text % "bad.csv")
+    assert (
+        main(["flow", "run", str(design), "--build-dir", str(tmp_path / "b2"), "--steps", "data"])
+        == 1
+    )
+    assert "bad.csv, line 2: expected 48 columns, got 2" in capsys.readouterr().err
+    assert not (tmp_path / "b2" / "models" / "dataset.npz").exists()
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_missing_or_corrupt_model_file_fails_quantize(tiny_build, tmp_path, capsys, damage):
+    build = tmp_path / "build"
+    shutil.copytree(tiny_build, build)
+    h5 = build / "models" / "autoencoder.h5"
+    if damage == "missing":
+        h5.unlink()
+    else:
+        h5.write_bytes(b"not a model")
+    assert main(["flow", "run", str(TINY), "--build-dir", str(build), "--steps", "quantize"]) == 1
+    assert "autoencoder.h5" in capsys.readouterr().err

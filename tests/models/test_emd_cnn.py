@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from econflow.config import DataSection, EmdCnnSection
+from econflow.errors import ArtefactError
+from econflow.models import dataset, emd_cnn, losses
+
+SMALL = EmdCnnSection(filters=4, conv_layers=2, dense=8, epochs=1)
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    charges = dataset.generate(3000, DataSection(), seed=3)
+    return emd_cnn.make_pairs(charges, 600, seed=4)
+
+
+def test_pairs_are_unit_sum_and_labelled_with_exact_emd(pairs):
+    from econflow.models.emd import emd_batch
+
+    assert np.allclose(pairs.a.sum(axis=1), 1, atol=1e-5)
+    assert np.allclose(pairs.b.sum(axis=1), 1, atol=1e-5)
+    assert np.allclose(pairs.emd[:50], emd_batch(pairs.a[:50], pairs.b[:50]), rtol=1e-4)
+    real, reco = pairs.emd[pairs.kind == 0], pairs.emd[pairs.kind == 1]
+    assert real.mean() > reco.mean() > 0
+
+
+def test_network_is_symmetric_and_survives_h5(pairs, tmp_path):
+    model = emd_cnn.train(SMALL, pairs, progress=False)
+    ab = emd_cnn.predict(model, pairs.a, pairs.b)
+    ba = emd_cnn.predict(model, pairs.b, pairs.a)
+    assert np.allclose(ab, ba, rtol=1e-5)
+    path = tmp_path / "emd_cnn.h5"
+    model.save(path)
+    again = emd_cnn.load(path)
+    assert np.allclose(emd_cnn.predict(again, pairs.a, pairs.b), ab, rtol=1e-5)
+    assert not again.trainable
+
+
+def test_emd_loss_uses_the_network(pairs, tmp_path):
+    from econflow.models._keras import tf
+
+    model = emd_cnn.build(SMALL)
+    loss = losses.make_loss("emd", model)
+    value = float(loss(tf.constant(pairs.a[:8]), tf.constant(pairs.b[:8])))
+    direct = emd_cnn.predict(model, pairs.a[:8], pairs.b[:8]).mean()
+    assert value == pytest.approx(direct, rel=1e-5)
+
+
+def test_telescope_and_mse_are_zero_only_for_equal_maps(pairs):
+    from econflow.models._keras import tf
+
+    a, b = tf.constant(pairs.a[:16]), tf.constant(pairs.b[:16])
+    for name in ("telescope", "mse"):
+        loss = losses.make_loss(name)
+        assert float(loss(a, a)) == 0.0
+        assert float(loss(a, b)) > 0.0
+
+
+def test_unknown_loss_and_missing_network():
+    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+        losses.make_loss("hinge")
+    with pytest.raises(ValueError, match="needs a trained EMD-CNN"):
+        losses.make_loss("emd")
+
+
+def test_missing_or_corrupt_h5(tmp_path):
+    with pytest.raises(ArtefactError, match="model file is missing"):
+        emd_cnn.load(tmp_path / "absent.h5")
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"\x89HDF\r\n garbage")
+    with pytest.raises(ArtefactError, match=r"bad\.h5: not a readable Keras \.h5 model"):
+        emd_cnn.load(bad)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from econflow.config import load_config
+from econflow.errors import ConfigError
+
+ROOT = Path(__file__).parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "design.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_default_is_the_econt_design():
+    cfg = load_config(ROOT / "encoder.yaml")
+    m = cfg.design.model
+    assert (m.conv.filters, m.conv.kernel, m.conv.stride) == (8, 3, 2)
+    assert m.dense.latent == 16
+    assert (m.input.bits, m.conv.weight.bits, m.latent.bits) == (8, 6, 9)
+    assert cfg.design.training.loss == "emd"
+
+
+def test_defaults_fill_missing_sections(tmp_path):
+    cfg = load_config(write(tmp_path, "design: {name: d}\n"))
+    assert cfg.design.flow.steps == ["data", "emd", "train", "quantize"]
+    assert cfg.design.hardware == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("design: {name: d\n", r"design\.yaml: not valid YAML: .* at line 2"),
+        ("- a\n- b\n", r"expected a mapping of sections"),
+        ("design: {name: d}\nmodle: {}\n", r"modle: unknown key \(not allowed in the top level\)"),
+        ("design: {name: d}\nmodel: {conv: {filter: 3}}\n", r"model\.conv\.filter: unknown key"),
+        (
+            "design: {name: d}\nmodel: {conv: {filters: eight}}\n",
+            r"model\.conv\.filters: .*integer.*'eight'",
+        ),
+        (
+            "design: {name: d}\ntraining: {loss: hinge}\n",
+            r"training\.loss: .*'emd', 'telescope' or 'mse'.*'hinge'",
+        ),
+        ("data: {}\n", r"design: required key is missing"),
+        ("design: {name: 9d}\n", r"design\.name: .*pattern"),
+        (
+            "design: {name: d}\nmodel: {latent: {bits: 4, integer: 6}}\n",
+            r"model\.latent: .*integer bits \(6\) exceed total bits \(4\)",
+        ),
+        (
+            "design: {name: d}\nmodel: {input: {bits: 8, integer: 0}}\n",
+            r"model\.input\.integer: .*at least 1 integer bit",
+        ),
+        (
+            "design: {name: d}\nmodel: {conv: {weight: {bits: 6, integer: 6}}}\n",
+            r"model\.conv\.weight\.integer: a signed 6-bit format has at most 5",
+        ),
+        (
+            "design: {name: d}\nmodel: {normalization: none}\n",
+            r"model\.input\.integer: raw charges have 16 bits",
+        ),
+        (
+            "design: {name: d}\nmodel: {conv: {activation: {bits: 16, integer: 4}}, dense: {weight: {bits: 12, integer: 1}}}\n",
+            r"model\.dense: accumulator needs \d+ significant bits",
+        ),
+        ("design: {name: d}\ndata: {source: csv}\n", r"data: source 'csv' needs a non-empty list"),
+        ("design: {name: d}\nflow: {steps: [data, synth]}\n", r"flow\.steps\.1: .*'synth'"),
+    ],
+)
+def test_bad_design_files_name_the_key(tmp_path, text, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        load_config(write(tmp_path, text))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope\.yaml: cannot read file"):
+        load_config(tmp_path / "nope.yaml")
