@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from econflow.models.artefacts import ModelsArtefacts
-from econflow.models.pipeline import METRIC_SECTIONS, Step
-from econflow.models.pipeline import STEPS as MODEL_STEPS
-
 from econflow import __version__
 from econflow.config import STEPS, Config
 from econflow.errors import ArtefactError, ConfigError
+from econflow.models.artefacts import ModelsArtefacts
+from econflow.models.pipeline import METRIC_SECTIONS, Step
+from econflow.models.pipeline import STEPS as MODEL_STEPS
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1

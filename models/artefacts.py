@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from econflow.models import quantized
 
 from econflow.errors import ArtefactError
+from econflow.models import quantized
 
 DATASET = "dataset.npz"
 EMD_CNN = "emd_cnn.h5"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
+
+from econflow.config import FixedFormat, ModelSection
 from econflow.models import quantized
 from econflow.models._keras import tf
 from econflow.models.fixedpoint import normalization_shift
 from econflow.models.geometry import N_TC, econt_layout, to_image
-from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
-
-from econflow.config import FixedFormat, ModelSection
 
 keras = tf.keras
 ENCODER = "encoder"

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
 from econflow.models.geometry import N_TC, supercell_groups
 
 ADDRESS_BITS = 6  # one of 48 trigger cells

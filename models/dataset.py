@@ -10,10 +10,10 @@ import math
 from pathlib import Path
 
 import numpy as np
-from econflow.models.geometry import N_TC, SMALL_CELL_CM, TC_AREA_CM2, tc_centres_cm
 
 from econflow.config import DataSection, GeneratorSection
 from econflow.errors import DataError
+from econflow.models.geometry import N_TC, SMALL_CELL_CM, TC_AREA_CM2, tc_centres_cm
 
 CSV_COLUMNS = [f"CALQ_{i}" for i in range(N_TC)]
 _CHUNK = 50_000

@@ -19,6 +19,7 @@ import numpy as np
 for _backend in ("TENSORFLOW", "JAX", "PYTORCH", "CUPY"):
     os.environ.setdefault(f"POT_BACKEND_DISABLE_{_backend}", "1")
 import ot  # noqa: E402
+
 from econflow.models.geometry import tc_distances  # noqa: E402
 
 _MIN_PARALLEL = 10_000

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from econflow.config import EmdCnnSection
 from econflow.models._keras import load_h5, set_seed, tf
 from econflow.models.emd import emd_batch
 from econflow.models.geometry import tc_distances, to_roc_blocks
-
-from econflow.config import EmdCnnSection
 
 keras = tf.keras
 

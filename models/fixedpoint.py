@@ -7,6 +7,7 @@ so the result is what hardware computes with adders, multipliers and shifts.
 from __future__ import annotations
 
 import numpy as np
+
 from econflow.models.quantized import Fixed, Layer, QuantizedModel
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
 from econflow.models._keras import tf
 from econflow.models.geometry import N_ROC, N_TC
 

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from econflow.models import dataset, plots
-from econflow.models.artefacts import ModelsArtefacts
 
 from econflow.config import Config
 from econflow.errors import DataError, EconflowError
+from econflow.models import dataset, plots
+from econflow.models.artefacts import ModelsArtefacts
 
 
 @dataclass(frozen=True)

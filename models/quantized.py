@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from econflow.models.geometry import N_TC, econt_layout
 
 from econflow import __version__
 from econflow.config import FixedFormat, ModelSection
 from econflow.errors import ArtefactError
+from econflow.models.geometry import N_TC, econt_layout
 
 FORMAT_NAME = "econflow-quantized-model"
 FORMAT_VERSION = 1

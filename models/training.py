@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from econflow.config import Design
 from econflow.models import autoencoder, baselines, dataset, emd_cnn, evaluation, fixedpoint
 from econflow.models import quantized as qfile
 from econflow.models._keras import load_h5, set_seed, tf
 from econflow.models.losses import make_loss
-
-from econflow.config import Design
 
 keras = tf.keras
 

@@ -26,7 +26,10 @@ def test_matches_pot_on_the_full_cost_matrix_and_is_symmetric():
     charges = charges[charges.sum(axis=1) > 0][:400].astype(float)
     a, b = charges[:200], charges[200:400]
     fast = emd.emd_batch(a, b, workers=1)
-    full = [ot.emd2(x / x.sum(), y / y.sum(), geometry.tc_distances()) for x, y in zip(a, b)]
+    full = [
+        ot.emd2(x / x.sum(), y / y.sum(), geometry.tc_distances())
+        for x, y in zip(a, b, strict=True)
+    ]
     assert np.allclose(fast, full, atol=1e-9)
     assert np.allclose(fast, emd.emd_batch(b, a, workers=1), atol=1e-9)
 
