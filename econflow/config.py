@@ -101,6 +101,9 @@ class EmdCnnSection(_Section):
     batch_size: int = Field(256, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
     seed: int = 2
+    # Relative error is quoted for pairs above this EMD (small-cell units): below it a
+    # reconstruction is near perfect and the ratio measures noise, not the loss's accuracy.
+    min_emd: float = Field(0.1, ge=0)
 
 
 class ConvSection(_Section):

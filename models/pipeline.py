@@ -90,14 +90,16 @@ def _emd(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
     model.save(out.emd_cnn, include_optimizer=False)
     predicted = emd_cnn.predict(model, held.a, held.b)
     plots.predicted_vs_true(predicted, held.emd, out.figures / "emd_cnn_predicted_vs_true.png")
-    rel = emd_cnn.relative_error(predicted, held.emd)
+    rel = emd_cnn.relative_error(predicted, held.emd, e.min_emd)
     by_kind = {
-        name: emd_cnn.relative_error(predicted[held.kind == k], held.emd[held.kind == k])
+        name: emd_cnn.relative_error(predicted[held.kind == k], held.emd[held.kind == k], e.min_emd)
         for k, name in ((0, "real_pairs"), (1, "reconstruction_pairs"))
     }
     return {
         "pairs_train": int(len(pairs.emd)),
         "pairs_eval": int(len(rel)),
+        "pairs_below_min_emd": int((held.emd <= e.min_emd).sum()),
+        "min_emd": e.min_emd,
         "rel_error_mean": float(rel.mean()),
         "rel_error_std": float(rel.std()),
         "rel_error_p16": float(np.percentile(rel, 16)),

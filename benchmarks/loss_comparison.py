@@ -1,0 +1,60 @@
+"""Mean EMD of the design trained with each loss, and of the baselines, on one held-out set.
+
+Goal: the EMD loss reaches <= 0.70x the telescope loss's mean EMD and <= 0.50x MSE's.
+Reuses the design's ``data`` and ``emd`` steps (runs them if needed), then trains one
+autoencoder per loss with everything else equal.
+Run: ./bootstrap.sh python benchmarks/loss_comparison.py [design.yaml]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from _common import ROOT, write
+
+from econflow.config import load_config
+from econflow.flow.runner import Runner
+from econflow.models import training
+from econflow.models.losses import LOSSES
+
+
+def main() -> None:
+    cfg = load_config(sys.argv[1] if len(sys.argv) > 1 else ROOT / "encoder.yaml")
+    runner = Runner(cfg, Path("build") / cfg.design.design.name)
+    runner.run(["data", "emd"])
+    train, holdout = runner.models.load_dataset()
+    results, baselines = {}, {}
+    for loss in LOSSES:
+        design = cfg.design.model_copy(
+            update={"training": cfg.design.training.model_copy(update={"loss": loss})}
+        )
+        start = time.perf_counter()
+        result = training.train_autoencoder(design, train, runner.models.emd_cnn)
+        quality = training.evaluate(design, result.model, holdout)
+        results[loss] = {
+            **quality.metrics["autoencoder"],
+            "final_loss": result.history["loss"][-1],
+            "train_seconds": round(time.perf_counter() - start, 1),
+        }
+        baselines = {k: v for k, v in quality.metrics.items() if k != "autoencoder"}
+        print(f"{loss}: mean EMD {results[loss]['emd_mean']:.4f}")
+    emd = results["emd"]["emd_mean"]
+    write(
+        "loss_comparison",
+        {
+            "design": str(cfg.path),
+            "eval_modules": cfg.design.evaluation.max_modules,
+            "epochs": cfg.design.training.epochs,
+            "autoencoder": results,
+            "baselines": baselines,
+            "ratio_emd_to_telescope": emd / results["telescope"]["emd_mean"],
+            "ratio_emd_to_mse": emd / results["mse"]["emd_mean"],
+            "goal": {"ratio_emd_to_telescope": 0.70, "ratio_emd_to_mse": 0.50},
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
