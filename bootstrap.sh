@@ -3,40 +3,42 @@
 #   ./bootstrap.sh sc flow run encoder.yaml     the main job
 #   ./bootstrap.sh pytest                       the tests
 # System packages come from apt when running as root; Python packages go into ./.venv and are
-# reinstalled only when pyproject.toml changes.
+# reinstalled only when pyproject.toml changes. Nothing is downloaded at run time.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-APT_PACKAGES=(python3 python3-venv python3-dev)
+# External tools later stages call (none yet for the models stage).
+APT_PACKAGES=()
 
-missing_apt() {
-    local pkg
-    for pkg in "${APT_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
-    done
-}
-
-if command -v dpkg-query >/dev/null && [ -n "$(missing_apt)" ]; then
-    if [ "$(id -u)" = 0 ]; then
-        echo "bootstrap: installing system packages: $(missing_apt | tr '\n' ' ')"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(missing_apt) >/dev/null
-    elif ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-        echo "bootstrap: missing system packages: $(missing_apt | tr '\n' ' ') (run as root or install them)" >&2
+apt_install() {
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        echo "bootstrap: missing system packages: $* (install them, or run as root on Debian)" >&2
         exit 1
     fi
-fi
+    echo "bootstrap: installing system packages: $*"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
 
 PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
+    apt_install python3 python3-venv python3-dev
+fi
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
     echo "bootstrap: econflow needs Python 3.11 (TensorFlow 2.15); $PYTHON is $("$PYTHON" --version 2>&1)" >&2
     exit 1
 fi
 
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+
 STAMP=.venv/.econflow-installed
 WANT=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-    echo "bootstrap: installing Python packages into .venv"
+    echo "bootstrap: installing Python packages into .venv (first run: a few minutes)"
     [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e '.[dev]'

@@ -144,10 +144,13 @@ def _quantize(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
     _, holdout = out.load_dataset()
     check = training.quantize(cfg.design, out.autoencoder, out.quantized, holdout)
     if check["mismatches"]:
+        # A model whose golden reference disagrees with QKeras must not reach later stages.
+        out.quantized.unlink()
         out.update_metrics("bit_exact", check)
         raise EconflowError(
-            f"{out.quantized}: fixed-point model differs from QKeras on {check['mismatches']} "
-            f"of {check['samples']} samples (first at sample {check['first_mismatch']})"
+            f"{out.quantized}: removed; the fixed-point model differs from QKeras on "
+            f"{check['mismatches']} of {check['samples']} samples "
+            f"(first at sample {check['first_mismatch']})"
         )
     return check
 

@@ -162,3 +162,18 @@ def test_missing_or_corrupt_model_file_fails_quantize(tiny_build, tmp_path, caps
         h5.write_bytes(b"not a model")
     assert main(["flow", "run", str(TINY), "--build-dir", str(build), "--steps", "quantize"]) == 1
     assert "autoencoder.h5" in capsys.readouterr().err
+
+
+def test_a_bit_exact_mismatch_fails_quantize_and_removes_the_model(
+    tiny_build, tmp_path, capsys, monkeypatch
+):
+    build = tmp_path / "build"
+    shutil.copytree(tiny_build, build)
+    exact = fixedpoint.evaluate
+    monkeypatch.setattr(fixedpoint, "evaluate", lambda model, charges: exact(model, charges) ^ 1)
+    args = ["flow", "run", str(TINY), "--build-dir", str(build), "--steps", "quantize", "--force"]
+    assert main(args) == 1
+    assert "differs from QKeras on" in capsys.readouterr().err
+    assert not (build / "models" / "quantized_model.json").exists()
+    metrics = json.loads((build / "models" / "metrics.json").read_text())
+    assert metrics["bit_exact"]["mismatches"] == metrics["bit_exact"]["samples"]
