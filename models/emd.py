@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 
 import numpy as np
+from tqdm import tqdm
 
 # Exact EMD runs on NumPy arrays only; POT's TensorFlow/JAX/PyTorch back ends would only slow
 # the import in every worker process.
@@ -50,12 +51,15 @@ def _emd_rows(pair: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     return np.fromiter((_emd_one(x, y) for x, y in zip(a, b, strict=True)), float, len(a))
 
 
-def emd_batch(a: np.ndarray, b: np.ndarray, workers: int | None = None) -> np.ndarray:
+def emd_batch(
+    a: np.ndarray, b: np.ndarray, workers: int | None = None, progress: str | None = None
+) -> np.ndarray:
     """Exact EMD of each row pair, using every core for large batches.
 
     Args:
         a, b: (N, 48) non-negative maps (any numeric dtype).
         workers: processes to use; default the number of cores.
+        progress: if given, a progress bar with this label is shown on stderr.
 
     Returns:
         float64 (N,) distances in small-cell units.
@@ -71,7 +75,10 @@ def emd_batch(a: np.ndarray, b: np.ndarray, workers: int | None = None) -> np.nd
         return _emd_rows((a, b))
     chunks = list(_chunks(a, b, workers * 8))
     with _context().Pool(workers) as pool:
-        return np.concatenate(pool.map(_emd_rows, chunks))
+        results = pool.imap(_emd_rows, chunks)
+        if progress:
+            results = tqdm(results, total=len(chunks), desc=progress, unit="chunk", leave=False)
+        return np.concatenate(list(results))
 
 
 def _context() -> multiprocessing.context.BaseContext:

@@ -76,7 +76,7 @@ def make_pairs(charges: np.ndarray, n: int, seed: int) -> Pairs:
     kind = np.r_[np.zeros(n_real, np.int8), np.ones(n - n_real, np.int8)]
     swap = rng.random(n) < 0.5
     a[swap], b[swap] = b[swap], a[swap].copy()
-    return Pairs(unit_sum(a), unit_sum(b), emd_batch(a, b), kind)
+    return Pairs(unit_sum(a), unit_sum(b), emd_batch(a, b, progress="exact EMD"), kind)
 
 
 def _distort(maps: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -22,7 +22,10 @@ def summary(values: np.ndarray) -> dict[str, float]:
 
 def score(charges: np.ndarray, reconstructions: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Exact EMD (N,) between each reconstruction and the (non-empty) input, by name."""
-    return {name: emd_batch(charges, rec) for name, rec in reconstructions.items()}
+    return {
+        name: emd_batch(charges, rec, progress=f"EMD {name}")
+        for name, rec in reconstructions.items()
+    }
 
 
 def metrics(

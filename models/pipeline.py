@@ -89,7 +89,9 @@ def _emd(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
     model = emd_cnn.train(e, pairs)
     model.save(out.emd_cnn, include_optimizer=False)
     predicted = emd_cnn.predict(model, held.a, held.b)
-    plots.predicted_vs_true(predicted, held.emd, out.figures / "emd_cnn_predicted_vs_true.png")
+    plots.predicted_vs_true(
+        predicted, held.emd, e.min_emd, out.figures / "emd_cnn_predicted_vs_true.png"
+    )
     rel = emd_cnn.relative_error(predicted, held.emd, e.min_emd)
     by_kind = {
         name: emd_cnn.relative_error(predicted[held.kind == k], held.emd[held.kind == k], e.min_emd)
