@@ -40,8 +40,12 @@ WANT=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     echo "bootstrap: installing Python packages into .venv (first run: a few minutes)"
     [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-    .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e '.[dev]'
+    if ! { .venv/bin/python -m pip install --upgrade pip &&
+           .venv/bin/python -m pip install -e '.[dev]'; } > .venv/install.log 2>&1; then
+        tail -n 40 .venv/install.log >&2
+        echo "bootstrap: pip install failed; full log: .venv/install.log" >&2
+        exit 1
+    fi
     echo "$WANT" > "$STAMP"
 fi
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -75,7 +76,7 @@ def _flow_run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     runner = Runner(cfg, build_dir)
     reports = runner.run(names, force=args.force)
-    _summary(cfg, runner.models.read_metrics(), reports, time.monotonic() - start)
+    _summary(cfg, runner.models.metrics, reports, time.monotonic() - start)
     return 0
 
 
@@ -88,7 +89,8 @@ def _get(metrics: dict[str, Any], dotted: str) -> Any:
     return node
 
 
-def _summary(cfg: Config, metrics: dict[str, Any], reports: list, seconds: float) -> None:
+def _summary(cfg: Config, metrics_path: Path, reports: list, seconds: float) -> None:
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     print(f"\nsummary of {cfg.design.design.name} ({seconds:.1f} s)")
     for report in reports:
         print(f"  {report.name:<9} {report.status:<8} {report.seconds:7.1f} s")
@@ -112,7 +114,7 @@ def _summary(cfg: Config, metrics: dict[str, Any], reports: list, seconds: float
     for report in reports:
         for path in report.outputs:
             print(f"  {path}")
-    print(f"  {Path(reports[0].outputs[0]).parent / 'metrics.json'}" if reports else "")
+    print(f"  {metrics_path}")
 
 
 def _fmt(value: Any) -> str:
