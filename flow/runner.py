@@ -70,17 +70,13 @@ class Runner:
         return self.models.root / MANIFEST
 
     def _manifest(self) -> dict[str, Any]:
-        if not self.manifest_path.is_file():
-            return {"version": MANIFEST_VERSION, "steps": {}}
+        """The recorded steps; an absent, unreadable or older manifest records none."""
+        empty: dict[str, Any] = {"version": MANIFEST_VERSION, "steps": {}}
         try:
             doc = json.loads(self.manifest_path.read_text())
-        except json.JSONDecodeError:
-            return {"version": MANIFEST_VERSION, "steps": {}}
-        return (
-            doc
-            if doc.get("version") == MANIFEST_VERSION
-            else {"version": MANIFEST_VERSION, "steps": {}}
-        )
+        except (OSError, json.JSONDecodeError):
+            return empty
+        return doc if doc.get("version") == MANIFEST_VERSION else empty
 
     def _write_manifest(self, doc: dict[str, Any]) -> None:
         self.models.root.mkdir(parents=True, exist_ok=True)
