@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from econflow.errors import ConfigError
+from econflow.fixed import Fixed, accumulator_format
 
 StepName = Literal["data", "emd", "train", "quantize"]
 STEPS: tuple[str, ...] = ("data", "emd", "train", "quantize")
@@ -39,16 +40,9 @@ class FixedFormat(_Section):
             raise ValueError(f"integer bits ({self.integer}) exceed total bits ({self.bits})")
         return self
 
-    def frac(self, signed: bool) -> int:
-        """Fractional bits of the format when used signed or unsigned."""
-        return self.bits - int(signed) - self.integer
-
-    def max_abs(self, signed: bool) -> float:
-        """Largest magnitude the format can hold."""
-        f = self.frac(signed)
-        if signed:
-            return 2.0 ** (self.bits - 1) * 2.0**-f
-        return (2.0**self.bits - 1) * 2.0**-f
+    def fixed(self, signed: bool) -> Fixed:
+        """The format as used for signed (weights, biases) or unsigned values."""
+        return Fixed(self.bits, self.integer, signed)
 
 
 class GeneratorSection(_Section):
@@ -274,18 +268,11 @@ def _check_arithmetic(path: Path, design: Design) -> None:
         ("model.dense", m.conv.activation, m.dense.weight, m.dense.bias, conv_out),
     )
     for key, act, weight, bias, taps in layers:
-        bits = accumulator_bits(act, weight, bias, taps)
-        if bits > FLOAT32_MANTISSA_BITS:
+        acc = accumulator_format(act.fixed(False), weight.fixed(True), bias.fixed(True), taps)
+        if acc.bits - 1 > FLOAT32_MANTISSA_BITS:
             raise ConfigError(
                 path,
                 key,
-                f"accumulator needs {bits} significant bits; QKeras evaluates in float32 "
+                f"accumulator needs {acc.bits - 1} magnitude bits; QKeras evaluates in float32 "
                 f"(24) and would not be bit-exact: reduce input, weight or bias bits",
             )
-
-
-def accumulator_bits(act: FixedFormat, weight: FixedFormat, bias: FixedFormat, taps: int) -> int:
-    """Significant bits of a layer's accumulator: ``taps`` products plus the bias."""
-    frac = max(act.frac(False) + weight.frac(True), bias.frac(True))
-    largest = taps * act.max_abs(False) * weight.max_abs(True) + bias.max_abs(True)
-    return math.ceil(math.log2(largest * 2.0**frac + 1)) + 1

@@ -127,7 +127,7 @@ def _integer_parameters(
 def _to_int(values: np.ndarray, fmt: FixedFormat) -> np.ndarray:
     """Quantize with the layer's own QKeras quantizer and scale to integers (exact)."""
     q = np.asarray(signed_quantizer(fmt)(tf.constant(values)), dtype=np.float64)
-    scaled = q * 2.0 ** fmt.frac(True)
+    scaled = q * 2.0 ** fmt.fixed(True).frac
     ints = np.rint(scaled).astype(np.int64)
     if not np.array_equal(ints, scaled):
         raise ValueError(f"quantized values are not on the {fmt.bits}-bit grid")

@@ -20,49 +20,13 @@ from typing import Any
 import numpy as np
 
 from econflow import __version__
-from econflow.config import FixedFormat, ModelSection
+from econflow.config import ModelSection
 from econflow.errors import ArtefactError
+from econflow.fixed import ROUNDING, SATURATION, Fixed, accumulator_format
 from econflow.models.geometry import N_TC, econt_layout
 
 FORMAT_NAME = "econflow-quantized-model"
 FORMAT_VERSION = 1
-ROUNDING = "half_even"
-SATURATION = "saturate"
-
-
-@dataclass(frozen=True)
-class Fixed:
-    """A fixed-point format as stored in the file."""
-
-    bits: int
-    integer: int
-    signed: bool
-
-    @property
-    def frac(self) -> int:
-        return self.bits - int(self.signed) - self.integer
-
-    @property
-    def min_int(self) -> int:
-        return -(2 ** (self.bits - 1)) if self.signed else 0
-
-    @property
-    def max_int(self) -> int:
-        return 2 ** (self.bits - 1) - 1 if self.signed else 2**self.bits - 1
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "bits": self.bits,
-            "integer": self.integer,
-            "frac": self.frac,
-            "signed": self.signed,
-            "rounding": ROUNDING,
-            "saturation": SATURATION,
-        }
-
-    @classmethod
-    def of(cls, fmt: FixedFormat, signed: bool) -> Fixed:
-        return cls(fmt.bits, fmt.integer, signed)
 
 
 @dataclass(frozen=True)
@@ -114,16 +78,6 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def accumulator_format(inp: Fixed, weight: Fixed, bias: Fixed, taps: int) -> Fixed:
-    """Signed format wide enough for ``taps`` products and the bias, never rounded."""
-    frac = max(inp.frac + weight.frac, bias.frac)
-    largest = taps * max(abs(inp.min_int), inp.max_int) * 2 ** (frac - inp.frac - weight.frac)
-    largest *= max(abs(weight.min_int), weight.max_int)
-    largest += max(abs(bias.min_int), bias.max_int) * 2 ** (frac - bias.frac)
-    bits = int(largest).bit_length() + 1
-    return Fixed(bits, bits - 1 - frac, True)
-
-
 def build(
     m: ModelSection,
     charge_bits: int,
@@ -131,8 +85,8 @@ def build(
     dense: tuple[np.ndarray, np.ndarray],
 ) -> QuantizedModel:
     """Assemble the model from integer weights and biases of the two layers."""
-    in_fmt = Fixed.of(m.input, False)
-    conv_out = Fixed.of(m.conv.activation, False)
+    in_fmt = m.input.fixed(False)
+    conv_out = m.conv.activation.fixed(False)
     side = math.ceil(8 / m.conv.stride)
     pad = same_padding(8, m.conv.kernel, m.conv.stride)
     w_conv, b_conv = conv
@@ -145,8 +99,8 @@ def build(
             (side, side, m.conv.filters),
             w_conv,
             b_conv,
-            Fixed.of(m.conv.weight, True),
-            Fixed.of(m.conv.bias, True),
+            m.conv.weight.fixed(True),
+            m.conv.bias.fixed(True),
             in_fmt,
             conv_out,
             strides=(m.conv.stride, m.conv.stride),
@@ -159,10 +113,10 @@ def build(
             (m.dense.latent,),
             w_dense,
             b_dense,
-            Fixed.of(m.dense.weight, True),
-            Fixed.of(m.dense.bias, True),
+            m.dense.weight.fixed(True),
+            m.dense.bias.fixed(True),
             conv_out,
-            Fixed.of(m.latent, False),
+            m.latent.fixed(False),
         ),
     )
     pixel_tc, used = econt_layout()

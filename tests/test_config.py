@@ -66,7 +66,7 @@ def test_defaults_fill_missing_sections(tmp_path):
         ),
         (
             "design: {name: d}\nmodel: {conv: {activation: {bits: 16, integer: 4}}, dense: {weight: {bits: 12, integer: 1}}}\n",
-            r"model\.dense: accumulator needs \d+ significant bits",
+            r"model\.dense: accumulator needs \d+ magnitude bits",
         ),
         ("design: {name: d}\ndata: {source: csv}\n", r"data: source 'csv' needs a non-empty list"),
         ("design: {name: d}\nflow: {steps: [data, synth]}\n", r"flow\.steps\.1: .*'synth'"),
