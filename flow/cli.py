@@ -11,7 +11,7 @@ from typing import Any
 
 from econflow import __version__
 from econflow.config import STEPS, Config, load_config
-from econflow.errors import EconflowError
+from econflow.errors import ConfigError, EconflowError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     cfg = load_config(args.design)
+    for index, csv in enumerate(cfg.csv_paths()):
+        if not csv.is_file():
+            raise ConfigError(cfg.path, f"data.csv.{index}", f"file not found: {csv}")
     d = cfg.design
     print(
         f"ok: {args.design}: design '{d.design.name}', {d.model.dense.latent} latent values x "

@@ -124,6 +124,13 @@ def test_bad_yaml_is_one_line_without_traceback(tmp_path):
     assert run_sc("check", str(TINY)).returncode == 0
 
 
+def test_check_finds_missing_csv_inputs(tmp_path, capsys):
+    design = tmp_path / "csv.yaml"
+    design.write_text("design: {name: c}\ndata: {source: csv, csv: [absent.csv]}\n")
+    assert main(["check", str(design)]) == 1
+    assert "data.csv.0: file not found" in capsys.readouterr().err
+
+
 def test_bad_csv_stops_the_data_step_without_an_artefact(tmp_path, capsys):
     charges = dataset.generate(200, dataset.DataSection(charge_bits=12))
     good = tmp_path / "good.csv"
