@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 from econflow import __version__
 from econflow.config import STEPS, Config, load_config
 from econflow.errors import ConfigError, EconflowError
+from econflow.stage import read_metrics
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,7 +79,9 @@ def _flow_run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     runner = Runner(cfg, build_dir)
     reports = runner.run(names, force=args.force)
-    _summary(cfg, runner.models.metrics, reports, time.monotonic() - start)
+    stages = dict.fromkeys(runner.steps[name].stage for name in names)
+    metric_files = [runner.metrics_path(stage) for stage in stages]
+    _summary(cfg, metric_files, reports, time.monotonic() - start)
     return 0
 
 
@@ -92,8 +94,10 @@ def _get(metrics: dict[str, Any], dotted: str) -> Any:
     return node
 
 
-def _summary(cfg: Config, metrics_path: Path, reports: list, seconds: float) -> None:
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+def _summary(cfg: Config, metric_files: list[Path], reports: list, seconds: float) -> None:
+    metrics: dict[str, Any] = {}
+    for path in metric_files:
+        metrics.update(read_metrics(path))
     print(f"\nsummary of {cfg.design.design.name} ({seconds:.1f} s)")
     for report in reports:
         print(f"  {report.name:<9} {report.status:<8} {report.seconds:7.1f} s")
@@ -117,7 +121,8 @@ def _summary(cfg: Config, metrics_path: Path, reports: list, seconds: float) -> 
     for report in reports:
         for path in report.outputs:
             print(f"  {path}")
-    print(f"  {metrics_path}")
+    for path in metric_files:
+        print(f"  {path}")
 
 
 def _fmt(value: Any) -> str:

@@ -1,7 +1,8 @@
 """Runs flow steps in order, skipping a step whose configuration and inputs are unchanged.
 
-Each stage directory holds ``manifest.json``: per step, a fingerprint of the configuration
-sections and input files it read, and hashes of the files it wrote.
+Each stage directory (``<build-dir>/models``, ``<build-dir>/hls``, ...) holds
+``manifest.json``: per step, a fingerprint of the configuration sections and input files it
+read, and hashes of the files it wrote; and ``metrics.json``, one section per step.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from typing import Any
 from econflow import __version__
 from econflow.config import STEPS, Config
 from econflow.errors import ArtefactError, ConfigError
-from econflow.models.artefacts import ModelsArtefacts
-from econflow.models.pipeline import METRIC_SECTIONS, Step
 from econflow.models.pipeline import STEPS as MODEL_STEPS
+from econflow.stage import METRICS, Step, read_metrics, update_metrics
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -40,6 +40,11 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def all_steps() -> tuple[Step, ...]:
+    """Every step of the flow, in order (must match ``econflow.config.STEPS``)."""
+    return MODEL_STEPS
+
+
 def select_steps(cfg: Config, steps: list[str] | None, start: str | None) -> list[str]:
     """The steps to run: ``steps`` if given, else the design's, from ``start`` on."""
     chosen = steps if steps is not None else list(cfg.design.flow.steps)
@@ -57,30 +62,32 @@ def select_steps(cfg: Config, steps: list[str] | None, start: str | None) -> lis
 
 
 class Runner:
-    """Runs the models steps of one design into one build directory."""
+    """Runs the steps of one design into one build directory."""
 
     def __init__(self, cfg: Config, build_dir: Path) -> None:
         self.cfg = cfg
         self.build_dir = build_dir
-        self.models = ModelsArtefacts(build_dir / "models")
-        self.steps: dict[str, Step] = {s.name: s for s in MODEL_STEPS}
+        self.steps: dict[str, Step] = {s.name: s for s in all_steps()}
 
-    @property
-    def manifest_path(self) -> Path:
-        return self.models.root / MANIFEST
+    def metrics_path(self, stage: str) -> Path:
+        return self.build_dir / stage / METRICS
 
-    def _manifest(self) -> dict[str, Any]:
+    def _manifest_path(self, step: Step) -> Path:
+        return self.build_dir / step.stage / MANIFEST
+
+    def _manifest(self, step: Step) -> dict[str, Any]:
         """The recorded steps; an absent, unreadable or older manifest records none."""
         empty: dict[str, Any] = {"version": MANIFEST_VERSION, "steps": {}}
         try:
-            doc = json.loads(self.manifest_path.read_text())
+            doc = json.loads(self._manifest_path(step).read_text())
         except (OSError, json.JSONDecodeError):
             return empty
         return doc if doc.get("version") == MANIFEST_VERSION else empty
 
-    def _write_manifest(self, doc: dict[str, Any]) -> None:
-        self.models.root.mkdir(parents=True, exist_ok=True)
-        self.manifest_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    def _write_manifest(self, step: Step, doc: dict[str, Any]) -> None:
+        path = self._manifest_path(step)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
     def _key(self, path: Path) -> str:
         """A file's name in the manifest: relative to the build directory, so it can move."""
@@ -91,7 +98,7 @@ class Runner:
 
     def fingerprint(self, step: Step) -> str:
         inputs = {}
-        for path in step.inputs(self.cfg, self.models):
+        for path in step.inputs(self.cfg, self.build_dir):
             if not path.is_file():
                 raise ArtefactError(
                     path, f"input of step '{step.name}' is missing; run the step that writes it"
@@ -100,7 +107,7 @@ class Runner:
         doc = {
             "step": step.name,
             "econflow": __version__,
-            "config": {s: self.cfg.section(s) for s in step.sections},
+            "config": {s: self.cfg.section(s) for s in step.config},
             "inputs": inputs,
         }
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
@@ -108,7 +115,7 @@ class Runner:
     def _up_to_date(self, step: Step, record: dict[str, Any] | None, fingerprint: str) -> bool:
         if not record or record.get("fingerprint") != fingerprint:
             return False
-        if METRIC_SECTIONS[step.name] not in self.models.read_metrics():
+        if step.section not in read_metrics(self.metrics_path(step.stage)):
             return False
         outputs = record.get("outputs", {})
         return all(
@@ -121,22 +128,22 @@ class Runner:
         for index, name in enumerate(names, start=1):
             step = self.steps[name]
             tag = f"[{index}/{len(names)}] {name}"
-            manifest = self._manifest()
+            manifest = self._manifest(step)
             fingerprint = self.fingerprint(step)
-            outputs = step.outputs(self.cfg, self.models)
+            outputs = step.outputs(self.cfg, self.build_dir)
             if not force and self._up_to_date(step, manifest["steps"].get(name), fingerprint):
                 print(f"{tag}: skipped (inputs and config unchanged)", flush=True)
                 reports.append(StepReport(name, "skipped", 0.0, outputs))
                 continue
             print(f"{tag}: running", flush=True)
             manifest["steps"].pop(name, None)
-            self._write_manifest(manifest)
+            self._write_manifest(step, manifest)
             start = time.monotonic()
-            metrics = step.run(self.cfg, self.models)
+            metrics = step.run(self.cfg, self.build_dir)
             seconds = time.monotonic() - start
             metrics["runtime_s"] = round(seconds, 2)
-            self.models.update_metrics(METRIC_SECTIONS[name], metrics)
-            manifest = self._manifest()
+            update_metrics(self.metrics_path(step.stage), step.section, metrics)
+            manifest = self._manifest(step)
             manifest["steps"][name] = {
                 "fingerprint": fingerprint,
                 "outputs": {self._key(p): file_hash(p) for p in outputs},
@@ -144,7 +151,7 @@ class Runner:
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             }
             manifest["econflow"] = __version__
-            self._write_manifest(manifest)
+            self._write_manifest(step, manifest)
             print(f"{tag}: done in {seconds:.1f} s", flush=True)
             reports.append(StepReport(name, "ran", seconds, outputs))
         return reports

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,12 +10,12 @@ import numpy as np
 
 from econflow.errors import ArtefactError
 from econflow.models import quantized
+from econflow.stage import METRICS, read_metrics, update_metrics
 
 DATASET = "dataset.npz"
 EMD_CNN = "emd_cnn.h5"
 AUTOENCODER = "autoencoder.h5"
 QUANTIZED = "quantized_model.json"
-METRICS = "metrics.json"
 FIGURES = "figures"
 
 
@@ -65,24 +64,23 @@ class ModelsArtefacts:
         return quantized.load(self.quantized)
 
     def read_metrics(self) -> dict[str, Any]:
-        if not self.metrics.is_file():
-            return {}
-        try:
-            return json.loads(self.metrics.read_text())
-        except json.JSONDecodeError as exc:
-            raise ArtefactError(self.metrics, f"not JSON ({exc.msg})") from None
+        return read_metrics(self.metrics)
 
     def update_metrics(self, section: str, values: dict[str, Any]) -> None:
-        """Replace one top-level section of ``metrics.json``, keeping the others."""
-        metrics = self.read_metrics()
-        metrics[section] = values
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.metrics.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        update_metrics(self.metrics, section, values)
+
+
+STAGE = "models"
+
+
+def at(build_dir: Path) -> ModelsArtefacts:
+    """The models artefact paths of a build directory (which may not exist yet)."""
+    return ModelsArtefacts(Path(build_dir) / STAGE)
 
 
 def load(build_dir: str | Path) -> ModelsArtefacts:
     """The models artefacts of a build directory, checked to hold a quantized model."""
-    artefacts = ModelsArtefacts(Path(build_dir) / "models")
+    artefacts = at(Path(build_dir))
     if not artefacts.quantized.is_file():
         raise ArtefactError(artefacts.quantized, "no quantized model (run the models steps)")
     return artefacts

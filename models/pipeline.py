@@ -7,7 +7,6 @@ metrics section it recorded. TensorFlow is imported only by the steps that need 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +15,8 @@ import numpy as np
 from econflow.config import Config
 from econflow.errors import DataError, EconflowError
 from econflow.models import dataset, plots
-from econflow.models.artefacts import ModelsArtefacts
-
-
-@dataclass(frozen=True)
-class Step:
-    """A step: the config sections and files it reads, the files it writes, and its work."""
-
-    name: str
-    sections: tuple[str, ...]
-    inputs: Callable[[Config, ModelsArtefacts], list[Path]]
-    outputs: Callable[[Config, ModelsArtefacts], list[Path]]
-    run: Callable[[Config, ModelsArtefacts], dict[str, Any]]
+from econflow.models.artefacts import STAGE, ModelsArtefacts, at
+from econflow.stage import Step
 
 
 def _data(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
@@ -157,48 +146,56 @@ def _quantize(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
     return check
 
 
-def _files(*names: str) -> Callable[[Config, ModelsArtefacts], list[Path]]:
-    return lambda _cfg, out: [out.root / name for name in names]
+def _files(*names: str) -> Callable[[Config, Path], list[Path]]:
+    return lambda _cfg, build: [at(build).root / name for name in names]
+
+
+def _on_models(
+    work: Callable[[Config, ModelsArtefacts], Any],
+) -> Callable[[Config, Path], Any]:
+    return lambda cfg, build: work(cfg, at(build))
 
 
 STEPS: tuple[Step, ...] = (
     Step(
         "data",
+        STAGE,
+        "data",
         ("data",),
-        lambda cfg, _out: cfg.csv_paths() if cfg.design.data.source == "csv" else [],
+        lambda cfg, _build: cfg.csv_paths() if cfg.design.data.source == "csv" else [],
         _files("dataset.npz", "figures/data_distributions.png"),
-        _data,
+        _on_models(_data),
     ),
     Step(
         "emd",
+        STAGE,
+        "emd_cnn",
         ("emd_cnn",),
         _files("dataset.npz"),
         _files("emd_cnn.h5", "figures/emd_cnn_predicted_vs_true.png"),
-        _emd,
+        _on_models(_emd),
     ),
     Step(
         "train",
+        STAGE,
+        "autoencoder",
         ("data", "model", "training", "evaluation", "baselines"),
-        _train_inputs,
+        _on_models(_train_inputs),
         _files(
             "autoencoder.h5",
             "figures/training_loss.png",
             "figures/emd_histogram.png",
             "figures/emd_vs_occupancy.png",
         ),
-        _train,
+        _on_models(_train),
     ),
     Step(
         "quantize",
+        STAGE,
+        "bit_exact",
         ("data", "model", "evaluation"),
         _files("dataset.npz", "autoencoder.h5"),
         _files("quantized_model.json"),
-        _quantize,
+        _on_models(_quantize),
     ),
 )
-METRIC_SECTIONS = {
-    "data": "data",
-    "emd": "emd_cnn",
-    "train": "autoencoder",
-    "quantize": "bit_exact",
-}
