@@ -7,8 +7,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-# External tools later stages call (none yet for the models stage).
-APT_PACKAGES=()
+# External tools the flow calls: g++ compiles the hls4ml C simulation.
+APT_PACKAGES=(g++)
 
 apt_install() {
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from econflow.errors import ConfigError
 from econflow.fixed import Fixed, accumulator_format
 
-StepName = Literal["data", "emd", "train", "quantize"]
-STEPS: tuple[str, ...] = ("data", "emd", "train", "quantize")
+StepName = Literal["data", "emd", "train", "quantize", "hls"]
+STEPS: tuple[str, ...] = ("data", "emd", "train", "quantize", "hls")
 FLOAT32_MANTISSA_BITS = 24
 
 
@@ -149,6 +149,17 @@ class BaselineSection(_Section):
     value_bits: int = Field(7, ge=5, le=22)
 
 
+class HlsSection(_Section):
+    """hls4ml projects of the encoder (step ``hls``)."""
+
+    backends: list[Literal["catapult", "vitis"]] = Field(
+        default_factory=lambda: ["catapult", "vitis"], min_length=1
+    )
+    clock_period_ns: float = Field(25.0, gt=0)
+    vitis_part: str = "xcvu13p-flga2577-2-e"
+    csim_samples: int = Field(5000, ge=10)
+
+
 class FlowSection(_Section):
     steps: list[StepName] = Field(default_factory=lambda: list(STEPS))
 
@@ -165,6 +176,7 @@ class Design(_Section):
     training: TrainingSection = TrainingSection()
     evaluation: EvaluationSection = EvaluationSection()
     baselines: BaselineSection = BaselineSection()
+    hls: HlsSection = HlsSection()
     flow: FlowSection = FlowSection()
     # Sections later stages fill in; accepted now so one file describes the whole design.
     hardware: dict[str, Any] = Field(default_factory=dict)

@@ -107,6 +107,7 @@ def _summary(cfg: Config, metric_files: list[Path], reports: list, seconds: floa
         ("EMD-CNN relative error mean/std", "emd_cnn.rel_error_mean", "emd_cnn.rel_error_std"),
         ("autoencoder EMD mean/median", "autoencoder.emd_mean", "autoencoder.emd_median"),
         ("bit-exact mismatches / samples", "bit_exact.mismatches", "bit_exact.samples"),
+        ("HLS C-sim mismatches / samples", "csim.mismatches", "csim.samples"),
     ]
     for label, first, second in figures:
         a = _get(metrics, first)

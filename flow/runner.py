@@ -17,6 +17,7 @@ from typing import Any
 from econflow import __version__
 from econflow.config import STEPS, Config
 from econflow.errors import ArtefactError, ConfigError
+from econflow.hls.pipeline import STEPS as HLS_STEPS
 from econflow.models.pipeline import STEPS as MODEL_STEPS
 from econflow.stage import METRICS, Step, read_metrics, update_metrics
 
@@ -42,7 +43,7 @@ def file_hash(path: Path) -> str:
 
 def all_steps() -> tuple[Step, ...]:
     """Every step of the flow, in order (must match ``econflow.config.STEPS``)."""
-    return MODEL_STEPS
+    return MODEL_STEPS + HLS_STEPS
 
 
 def select_steps(cfg: Config, steps: list[str] | None, start: str | None) -> list[str]:

@@ -63,6 +63,12 @@ class ModelsArtefacts:
         """The validated quantized model: what the HLS, RTL and verification stages read."""
         return quantized.load(self.quantized)
 
+    def load_encoder(self) -> Any:
+        """The trained QKeras encoder (``tf.keras.Model``); imports TensorFlow."""
+        from econflow.models._keras import load_h5
+
+        return load_h5(self.autoencoder).get_layer("encoder")
+
     def read_metrics(self) -> dict[str, Any]:
         return read_metrics(self.metrics)
 

@@ -45,6 +45,19 @@ def normalization_shift(charges: np.ndarray) -> np.ndarray:
     return shift
 
 
+def real_input(model: QuantizedModel, charges: np.ndarray) -> np.ndarray:
+    """The exact real-valued encoder input before its quantizer, float64 (N, 8, 8, 1).
+
+    Charges divided by 2**shift (pow2) or as they are: what a floating-point model (QKeras,
+    an HLS C simulation) is fed so that its own input quantizer does the rounding.
+    """
+    q = np.asarray(charges, dtype=np.int64).astype(np.float64)
+    if model.normalization == "pow2":
+        q = q / 2.0 ** normalization_shift(charges)[:, None]
+    image = q[:, model.pixel_tc] * model.pixel_used
+    return image.reshape(-1, 8, 8, 1)
+
+
 def encoder_input(model: QuantizedModel, charges: np.ndarray) -> np.ndarray:
     """Integer encoder input image int64 (N, 8, 8, 1) from int charges (N, 48)."""
     q = np.asarray(charges, dtype=np.int64)
