@@ -10,7 +10,7 @@ from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
 from econflow.config import FixedFormat, ModelSection
 from econflow.models import quantized
 from econflow.models._keras import tf
-from econflow.models.fixedpoint import normalization_shift
+from econflow.models.fixedpoint import normalized
 from econflow.models.geometry import N_TC, econt_layout, to_image
 
 keras = tf.keras
@@ -94,18 +94,8 @@ def build_autoencoder(m: ModelSection, decoder_units: int) -> keras.Model:
 
 
 def normalize(charges: np.ndarray, m: ModelSection) -> np.ndarray:
-    """Encoder input in float: charges / 2**floor(log2(sum)) (ECON-T), laid out as images.
-
-    Exact in float32 (charges have at most 22 bits), so the QKeras input quantizer sees the
-    same value the hardware's shift produces.
-
-    Returns:
-        float32 (N, 8, 8, 1).
-    """
-    q = np.asarray(charges, dtype=np.int64)
-    if m.normalization == "pow2":
-        q = q.astype(np.float64) / 2.0 ** normalization_shift(q)[:, None]
-    return to_image(q.astype(np.float32))
+    """Encoder input for training and QKeras, float32 (N, 8, 8, 1), exact (see ``normalized``)."""
+    return to_image(normalized(charges, m.normalization).astype(np.float32))
 
 
 def quantized_model(

@@ -6,6 +6,8 @@ so the result is what hardware computes with adders, multipliers and shifts.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from econflow.models.quantized import Fixed, Layer, QuantizedModel
@@ -45,16 +47,21 @@ def normalization_shift(charges: np.ndarray) -> np.ndarray:
     return shift
 
 
-def real_input(model: QuantizedModel, charges: np.ndarray) -> np.ndarray:
-    """The exact real-valued encoder input before its quantizer, float64 (N, 8, 8, 1).
+def normalized(charges: np.ndarray, normalization: str) -> np.ndarray:
+    """Charges divided by 2**shift (``pow2``) or as they are (``none``), float64 (N, 48).
 
-    Charges divided by 2**shift (pow2) or as they are: what a floating-point model (QKeras,
-    an HLS C simulation) is fed so that its own input quantizer does the rounding.
+    Exact (charges have at most 22 bits): what a floating-point model (QKeras, an HLS C
+    simulation) is fed so that its own input quantizer does the rounding the hardware does.
     """
     q = np.asarray(charges, dtype=np.int64).astype(np.float64)
-    if model.normalization == "pow2":
+    if normalization == "pow2":
         q = q / 2.0 ** normalization_shift(charges)[:, None]
-    image = q[:, model.pixel_tc] * model.pixel_used
+    return q
+
+
+def real_input(model: QuantizedModel, charges: np.ndarray) -> np.ndarray:
+    """The exact real-valued encoder input image before its quantizer, float64 (N, 8, 8, 1)."""
+    image = normalized(charges, model.normalization)[:, model.pixel_tc] * model.pixel_used
     return image.reshape(-1, 8, 8, 1)
 
 
@@ -110,3 +117,22 @@ def evaluate(model: QuantizedModel, charges: np.ndarray) -> np.ndarray:
     for layer in model.layers:
         x = _layer(layer, x)
     return x.reshape(len(charges), -1)
+
+
+def compare(golden: np.ndarray, outputs: np.ndarray, model: QuantizedModel) -> dict[str, Any]:
+    """Count samples where a float model's latent outputs differ from the golden integers.
+
+    Args:
+        golden: int64 (N, latent) from :func:`evaluate`.
+        outputs: (N, latent) real latent values of the model under test (QKeras, C-sim).
+
+    A sample mismatches when any value differs or lies off the latent grid.
+    """
+    scaled = np.asarray(outputs, dtype=np.float64).reshape(golden.shape) * 2.0**model.latent.frac
+    ints = np.rint(scaled).astype(np.int64)
+    wrong = np.flatnonzero((ints != golden).any(axis=1) | (ints != scaled).any(axis=1))
+    return {
+        "samples": int(len(golden)),
+        "mismatches": int(len(wrong)),
+        "first_mismatch": int(wrong[0]) if len(wrong) else None,
+    }

@@ -97,13 +97,8 @@ def quantize(design: Design, model_path: Path, out_path: Path, holdout: np.ndarr
     floats = encoder.predict(
         autoencoder.normalize(charges, design.model), batch_size=4096, verbose=0
     )
-    scaled = floats.astype(np.float64) * 2.0**model.latent.frac
-    qkeras = np.rint(scaled).astype(np.int64)
-    wrong = np.flatnonzero((qkeras != golden).any(axis=1) | (qkeras != scaled).any(axis=1))
     return {
-        "samples": int(len(charges)),
-        "mismatches": int(len(wrong)),
-        "first_mismatch": int(wrong[0]) if len(wrong) else None,
+        **fixedpoint.compare(golden, floats, model),
         "latent_nonzero_fraction": float((golden > 0).mean()),
         "latent_saturated_fraction": float((golden == model.latent.max_int).mean()),
     }
