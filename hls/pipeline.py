@@ -12,7 +12,7 @@ from econflow.config import Config
 from econflow.errors import EconflowError
 from econflow.hls import csim, project
 from econflow.models import artefacts, dataset
-from econflow.stage import Step
+from econflow.stage import METRICS, Step, update_metrics
 
 STAGE = "hls"
 PROJECT_FILES = ("build_prj.tcl", "firmware/econt_encoder.cpp")
@@ -41,13 +41,15 @@ def _run(cfg: Config, build: Path) -> dict[str, Any]:
             f"in {len(charges)} samples"
         )
     mismatches = sum(r["mismatches"] for r in results.values())
+    summary = {"samples": int(len(charges)), "mismatches": mismatches, "backends": results}
     if mismatches:
+        update_metrics(build / STAGE / METRICS, "csim", summary)
         bad = ", ".join(f"{b}: {r['mismatches']}" for b, r in results.items() if r["mismatches"])
         raise EconflowError(
             f"{build / STAGE}: hls4ml C simulation differs from the fixed-point model ({bad} "
             f"of {len(charges)} samples)"
         )
-    return {"samples": int(len(charges)), "mismatches": 0, "backends": results}
+    return summary
 
 
 def _outputs(cfg: Config, build: Path) -> list[Path]:

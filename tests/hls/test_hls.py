@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,3 +78,25 @@ def test_missing_compiler_is_one_clear_error(tiny_models, tmp_path, monkeypatch)
     monkeypatch.setattr(project.shutil, "which", lambda _name: None)
     with pytest.raises(ToolMissingError, match="g\\+\\+ not found"):
         project.build(encoder, model, "catapult", tmp_path / "c", 25.0, "")
+
+
+def test_a_csim_mismatch_fails_the_step_and_is_recorded(tiny_build, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    from econflow.flow.cli import main
+    from econflow.hls import pipeline
+
+    build = tmp_path / "build"
+    shutil.copytree(tiny_build, build)
+    exact = csim.compare
+    monkeypatch.setattr(
+        pipeline.csim, "compare", lambda *a: {**exact(*a), "mismatches": 3, "first_mismatch": 0}
+    )
+    tiny = Path(__file__).parents[1] / "configs" / "tiny.yaml"
+    assert (
+        main(["flow", "run", str(tiny), "--build-dir", str(build), "--steps", "hls", "--force"])
+        == 1
+    )
+    assert "hls4ml C simulation differs from the fixed-point model" in capsys.readouterr().err
+    metrics = json.loads((build / "hls" / "metrics.json").read_text())["csim"]
+    assert metrics["mismatches"] == 6  # 3 per backend
