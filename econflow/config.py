@@ -160,6 +160,16 @@ class HlsSection(_Section):
     csim_samples: int = Field(5000, ge=10)
 
 
+class HardwareSection(_Section):
+    """The encoder ASIC block (read by the RTL stage, which is not built yet)."""
+
+    clock_mhz: float = Field(40.0, gt=0)
+    pipeline_depth: int = Field(0, ge=0, le=4)  # 0: registered outputs only, as ECON-T
+    weights: Literal["programmable", "hardwired"] = "programmable"
+    tmr: Literal["none", "config", "full"] = "config"
+    output_bits: Literal[3, 5, 7, 9] = 9  # latent values truncated for 2/3/4/more links
+
+
 class FlowSection(_Section):
     steps: list[StepName] = Field(default_factory=lambda: list(STEPS))
 
@@ -178,8 +188,8 @@ class Design(_Section):
     baselines: BaselineSection = BaselineSection()
     hls: HlsSection = HlsSection()
     flow: FlowSection = FlowSection()
+    hardware: HardwareSection = HardwareSection()
     # Sections later stages fill in; accepted now so one file describes the whole design.
-    hardware: dict[str, Any] = Field(default_factory=dict)
     pdk: dict[str, Any] = Field(default_factory=dict)
     verification: dict[str, Any] = Field(default_factory=dict)
 
@@ -246,6 +256,13 @@ def _first_error(path: Path, exc: ValidationError) -> ConfigError:
 def _check_arithmetic(path: Path, design: Design) -> None:
     """Refuse bit widths that cannot hold the values or cannot be evaluated exactly."""
     m = design.model
+    if design.hardware.output_bits > m.latent.bits:
+        raise ConfigError(
+            path,
+            "hardware.output_bits",
+            f"cannot send {design.hardware.output_bits} bits of a {m.latent.bits}-bit latent "
+            "value (model.latent.bits)",
+        )
     if m.normalization == "pow2" and m.input.integer < 1:
         raise ConfigError(
             path,

@@ -28,7 +28,7 @@ def test_shipped_default_is_the_econt_design():
 def test_defaults_fill_missing_sections(tmp_path):
     cfg = load_config(write(tmp_path, "design: {name: d}\n"))
     assert cfg.design.flow.steps == ["data", "emd", "train", "quantize", "hls"]
-    assert cfg.design.hardware == {}
+    assert cfg.design.hardware.tmr == "config" and cfg.design.hardware.clock_mhz == 40.0
 
 
 @pytest.mark.parametrize(
@@ -70,6 +70,22 @@ def test_defaults_fill_missing_sections(tmp_path):
         ),
         ("design: {name: d}\ndata: {source: csv}\n", r"data: source 'csv' needs a non-empty list"),
         ("design: {name: d}\nflow: {steps: [data, synth]}\n", r"flow\.steps\.1: .*'synth'"),
+        (
+            "design: {name: d}\nhardware: {tmr: partial}\n",
+            r"hardware\.tmr: .*'none', 'config' or 'full'.*'partial'",
+        ),
+        (
+            "design: {name: d}\nhardware: {weights: fused}\n",
+            r"hardware\.weights: .*'programmable' or 'hardwired'",
+        ),
+        (
+            "design: {name: d}\nhardware: {output_bits: 6}\n",
+            r"hardware\.output_bits: .*3, 5, 7 or 9",
+        ),
+        (
+            "design: {name: d}\nmodel: {latent: {bits: 7, integer: 1}}\nhardware: {output_bits: 9}\n",
+            r"hardware\.output_bits: cannot send 9 bits of a 7-bit latent",
+        ),
     ],
 )
 def test_bad_design_files_name_the_key(tmp_path, text, pattern):
