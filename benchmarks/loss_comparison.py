@@ -3,12 +3,13 @@
 Goal: the EMD loss reaches <= 0.70x the telescope loss's mean EMD and <= 0.50x MSE's.
 Reuses the design's ``data`` and ``emd`` steps (runs them if needed), then trains one
 autoencoder per loss with everything else equal.
-Run: ./bootstrap.sh python benchmarks/loss_comparison.py [design.yaml]
+Run: ./bootstrap.sh python benchmarks/loss_comparison.py [design.yaml] [--epochs N]
+(``--epochs`` overrides ``training.epochs`` and names the result file after the count.)
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 from pathlib import Path
 
@@ -21,14 +22,21 @@ from econflow.models.losses import LOSSES
 
 
 def main() -> None:
-    cfg = load_config(sys.argv[1] if len(sys.argv) > 1 else ROOT / "encoder.yaml")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("design", nargs="?", default=ROOT / "encoder.yaml")
+    parser.add_argument("--epochs", type=int, help="override training.epochs")
+    args = parser.parse_args()
+    cfg = load_config(args.design)
+    epochs = args.epochs or cfg.design.training.epochs
     runner = Runner(cfg, Path("build") / cfg.design.design.name)
     runner.run(["data", "emd"])
     train, holdout = runner.models.load_dataset()
     results, baselines = {}, {}
     for loss in LOSSES:
         design = cfg.design.model_copy(
-            update={"training": cfg.design.training.model_copy(update={"loss": loss})}
+            update={
+                "training": cfg.design.training.model_copy(update={"loss": loss, "epochs": epochs})
+            }
         )
         start = time.perf_counter()
         result = training.train_autoencoder(design, train, runner.models.emd_cnn)
@@ -42,11 +50,11 @@ def main() -> None:
         print(f"{loss}: mean EMD {results[loss]['emd_mean']:.4f}")
     emd = results["emd"]["emd_mean"]
     write(
-        "loss_comparison",
+        "loss_comparison" if args.epochs is None else f"loss_comparison_{epochs}_epochs",
         {
             "design": str(cfg.path),
             "eval_modules": cfg.design.evaluation.max_modules,
-            "epochs": cfg.design.training.epochs,
+            "epochs": epochs,
             "autoencoder": results,
             "baselines": baselines,
             "ratio_emd_to_telescope": emd / results["telescope"]["emd_mean"],

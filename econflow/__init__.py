@@ -1,6 +1,11 @@
 """econflow: an ASIC design flow for radiation-tolerant on-detector neural-network encoders."""
 
+import os
 from importlib.metadata import PackageNotFoundError, version
+
+# TensorFlow prints CUDA and CPU-feature chatter at import unless told otherwise, and QKeras
+# imports it before any stage module could; set the default once, here.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 try:
     __version__ = version("econflow")
