@@ -14,13 +14,15 @@ from _common import ROOT, write
 
 from econflow.config import load_config
 from econflow.flow.runner import Runner
+from econflow.models import artefacts
 
 
 def main() -> None:
     cfg = load_config(sys.argv[1] if len(sys.argv) > 1 else ROOT / "encoder.yaml")
-    runner = Runner(cfg, Path("build") / cfg.design.design.name)
-    runner.run(["data", "emd"])
-    metrics = runner.models.read_metrics()["emd_cnn"]
+    build = Path("build") / cfg.design.design.name
+    Runner(cfg, build).run(["data", "emd"])
+    models = artefacts.at(build)
+    metrics = models.read_metrics()["emd_cnn"]
     write(
         "emd_cnn_accuracy",
         {

@@ -17,7 +17,7 @@ from _common import ROOT, write
 
 from econflow.config import load_config
 from econflow.flow.runner import Runner
-from econflow.models import training
+from econflow.models import artefacts, training
 from econflow.models.losses import LOSSES
 
 
@@ -28,9 +28,10 @@ def main() -> None:
     args = parser.parse_args()
     cfg = load_config(args.design)
     epochs = args.epochs or cfg.design.training.epochs
-    runner = Runner(cfg, Path("build") / cfg.design.design.name)
-    runner.run(["data", "emd"])
-    train, holdout = runner.models.load_dataset()
+    build = Path("build") / cfg.design.design.name
+    Runner(cfg, build).run(["data", "emd"])
+    models = artefacts.at(build)
+    train, holdout = models.load_dataset()
     results, baselines = {}, {}
     for loss in LOSSES:
         design = cfg.design.model_copy(
@@ -39,7 +40,7 @@ def main() -> None:
             }
         )
         start = time.perf_counter()
-        result = training.train_autoencoder(design, train, runner.models.emd_cnn)
+        result = training.train_autoencoder(design, train, models.emd_cnn)
         quality = training.evaluate(design, result.model, holdout)
         results[loss] = {
             **quality.metrics["autoencoder"],
