@@ -66,8 +66,9 @@ class ModelsArtefacts:
     def load_encoder(self) -> Any:
         """The trained QKeras encoder (``tf.keras.Model``); imports TensorFlow."""
         from econflow.models._keras import load_h5
+        from econflow.models.autoencoder import ENCODER
 
-        return load_h5(self.autoencoder).get_layer("encoder")
+        return load_h5(self.autoencoder).get_layer(ENCODER)
 
     def read_metrics(self) -> dict[str, Any]:
         return read_metrics(self.metrics)
