@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from econflow.errors import ConfigError
 from econflow.fixed import Fixed, accumulator_format
 
-StepName = Literal["data", "emd", "train", "quantize", "hls"]
-STEPS: tuple[str, ...] = ("data", "emd", "train", "quantize", "hls")
+StepName = Literal["data", "emd", "train", "quantize", "hls", "rtl"]
+STEPS: tuple[str, ...] = get_args(StepName)
 FLOAT32_MANTISSA_BITS = 24
 
 
@@ -161,7 +161,7 @@ class HlsSection(_Section):
 
 
 class HardwareSection(_Section):
-    """The encoder ASIC block (read by the RTL stage, which is not built yet)."""
+    """The encoder ASIC block the RTL stage generates."""
 
     clock_mhz: float = Field(40.0, gt=0)
     pipeline_depth: int = Field(0, ge=0, le=4)  # 0: registered outputs only, as ECON-T

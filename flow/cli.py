@@ -108,6 +108,12 @@ def _summary(cfg: Config, metric_files: list[Path], reports: list, seconds: floa
         ("autoencoder EMD mean/median", "autoencoder.emd_mean", "autoencoder.emd_median"),
         ("bit-exact mismatches / samples", "bit_exact.mismatches", "bit_exact.samples"),
         ("HLS C-sim mismatches / samples", "csim.mismatches", "csim.samples"),
+        ("RTL latency (cycles)", "rtl.latency_cycles", None),
+        (
+            "RTL TMR-protected / register bits",
+            "rtl.registers.protected_bits",
+            "rtl.registers.total_bits",
+        ),
     ]
     for label, first, second in figures:
         a = _get(metrics, first)

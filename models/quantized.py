@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from econflow import __version__
-from econflow.config import ModelSection
+from econflow.config import Design, ModelSection
 from econflow.errors import ArtefactError
 from econflow.fixed import ROUNDING, SATURATION, Fixed, accumulator_format
 from econflow.models.geometry import N_TC, econt_layout
@@ -340,3 +340,44 @@ def _parse_layer(ld: dict[str, Any], what: str) -> Layer:
         output=out_fmt,
         **extra,
     )
+
+
+def check_design(model: QuantizedModel, design: Design, path: str | Path) -> None:
+    """Refuse a quantized model that was not made from this design's ``model``/``data`` keys.
+
+    A later stage (HLS, RTL) generated from a stale model file would be silently wrong.
+
+    Raises:
+        ArtefactError: naming the first design key the file disagrees with.
+    """
+    expected = build(design.model, design.data.charge_bits, *_zero_weights(design.model))
+    checks = [
+        ("data.charge_bits", model.charge_bits, expected.charge_bits),
+        ("model.normalization", model.normalization, expected.normalization),
+        ("model.input", model.input_format, expected.input_format),
+    ]
+    keys = {"conv": "model.conv", "dense": "model.dense"}
+    for got, want in zip(model.layers, expected.layers, strict=True):
+        key = keys[want.name]
+        checks += [
+            (f"{key} (output shape)", got.output_shape, want.output_shape),
+            (f"{key} (kernel shape)", got.weights.shape, want.weights.shape),
+            (f"{key}.weight", got.weight_format, want.weight_format),
+            (f"{key}.bias", got.bias_format, want.bias_format),
+            (f"{key} (output format)", got.output, want.output),
+            (f"{key} (strides)", got.strides, want.strides),
+        ]
+    for key, got, want in checks:
+        if got != want:
+            raise ArtefactError(
+                path,
+                f"quantized model does not match the design file at {key}: file has {got}, "
+                f"design asks for {want} (rerun the train and quantize steps)",
+            )
+
+
+def _zero_weights(m: ModelSection) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    side = math.ceil(8 / m.conv.stride)
+    conv = (np.zeros((m.conv.kernel, m.conv.kernel, 1, m.conv.filters)), np.zeros(m.conv.filters))
+    dense = (np.zeros((side * side * m.conv.filters, m.dense.latent)), np.zeros(m.dense.latent))
+    return conv, dense

@@ -1,0 +1,235 @@
+"""The RTL generator: lint for every option, Icarus against the fixed-point model, TMR in Yosys."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from econflow.config import HardwareSection, load_config
+from econflow.errors import ArtefactError
+from econflow.fixed import Fixed
+from econflow.flow.cli import main
+from econflow.models import artefacts, dataset, fixedpoint, quantized
+from econflow.rtl import artefacts as rtl_artefacts
+from econflow.rtl import checks, pipeline, regmap
+from econflow.verification import bulk
+
+TINY = Path(__file__).parents[1] / "configs" / "tiny.yaml"
+
+
+@pytest.fixture(scope="module")
+def model(tiny_build):
+    return artefacts.load(tiny_build).load_quantized()
+
+
+@pytest.fixture(scope="module")
+def vectors(tiny_build, model):
+    _, holdout = artefacts.load(tiny_build).load_dataset()
+    return np.concatenate([holdout[:300], dataset.corner_cases(model.charge_bits)])
+
+
+def generate(model, tmp: Path, **hardware) -> rtl_artefacts.RtlDesign:
+    hw = HardwareSection(**hardware)
+    enc = pipeline.describe(model, hw, "tiny_encoder", "test model")
+    pipeline.generate(enc, tmp, "test model")
+    return rtl_artefacts.load(tmp.parent)
+
+
+def rtl_dir(tmp_path: Path) -> Path:
+    return tmp_path / rtl_artefacts.STAGE
+
+
+def image_of(design: rtl_artefacts.RtlDesign) -> list[int] | None:
+    if design.weight_image is None:
+        return None
+    return regmap.read_image(design.weight_image, json.loads(design.register_map.read_text()))
+
+
+def test_rtl_step_writes_the_design_and_its_metrics(tiny_build, model):
+    out = tiny_build / "rtl"
+    for name in ("tiny_encoder.v", "files.f", "register_map.json", "register_map.md"):
+        assert (out / name).stat().st_size > 0, name
+    metrics = json.loads((out / "metrics.json").read_text())["rtl"]
+    assert metrics["latency_cycles"] == 1
+    assert metrics["lint"]["warnings"] == 0
+    n_params = sum(layer.weights.size + layer.bias.size for layer in model.layers)
+    config_bits = sum(
+        layer.weights.size * layer.weight_format.bits + layer.bias.size * layer.bias_format.bits
+        for layer in model.layers
+    )
+    assert metrics["parameters"] == n_params
+    assert metrics["registers"]["protected_bits"] == config_bits  # tiny.yaml: tmr config
+    assert metrics["registers"]["total_bits"] > config_bits
+    header = (out / "tiny_encoder.v").read_text().splitlines()[0]
+    assert "econflow" in header and "quantized_model.json (sha256" in header
+    sources = (out / "files.f").read_text().split()
+    assert sources[-1] == "tiny_encoder.v" and len(sources) == 7
+
+
+@pytest.mark.parametrize(
+    ("weights", "tmr", "depth"),
+    list(itertools.product(("programmable", "hardwired"), ("none", "config", "full"), (0, 1))),
+)
+def test_verilator_lint_is_clean(model, tmp_path, weights, tmr, depth):
+    design = generate(model, rtl_dir(tmp_path), weights=weights, tmr=tmr, pipeline_depth=depth)
+    checks.lint(design.files, design.top, tmp_path / "lint.log")
+    assert design.latency_cycles == depth + 1
+
+
+@pytest.mark.parametrize(
+    ("weights", "tmr", "depth", "output_bits"),
+    [
+        ("programmable", "config", 0, 9),
+        ("programmable", "full", 2, 7),
+        ("hardwired", "none", 1, 5),
+        ("programmable", "none", 4, 3),
+    ],
+)
+def test_icarus_matches_the_fixed_point_model(
+    model, vectors, tmp_path, weights, tmr, depth, output_bits
+):
+    design = generate(
+        model,
+        rtl_dir(tmp_path),
+        weights=weights,
+        tmr=tmr,
+        pipeline_depth=depth,
+        output_bits=output_bits,
+    )
+    result = bulk.run(design, model, vectors, image_of(design), tmp_path / "sim")
+    assert result["vectors"] == result["received"] == len(vectors)
+    assert result["mismatches"] == 0, (tmp_path / "sim" / "sim.log").read_text()[:2000]
+    assert result["readback_errors"] == 0 and result["early_outputs"] == 0
+    assert result["tmr_error_count"] == 0
+    if weights == "programmable":  # tiny's map leaves addresses free: writes there are ignored
+        assert "unmapped_errors" in result and result["unmapped_errors"] == 0
+
+
+def other_model(model: quantized.QuantizedModel, seed: int) -> quantized.QuantizedModel:
+    """Same architecture and formats, different (random, in-range) weights and biases."""
+    rng = np.random.default_rng(seed)
+
+    def shuffled(layer):
+        w, b = layer.weight_format, layer.bias_format
+        return dataclasses.replace(
+            layer,
+            weights=rng.integers(w.min_int, w.max_int + 1, layer.weights.shape),
+            bias=rng.integers(0, b.max_int + 1, layer.bias.shape),
+        )
+
+    return dataclasses.replace(model, layers=tuple(shuffled(layer) for layer in model.layers))
+
+
+def test_a_second_models_image_gives_that_models_outputs(model, vectors, tmp_path):
+    design = generate(model, rtl_dir(tmp_path))
+    second = other_model(model, seed=7)
+    assert (fixedpoint.evaluate(second, vectors) != fixedpoint.evaluate(model, vectors)).any()
+    image = pipeline.weight_image(second, HardwareSection())
+    assert image != image_of(design)
+    result = bulk.run(design, second, vectors, image, tmp_path / "sim_b")
+    assert result["mismatches"] == 0 and result["readback_errors"] == 0
+    wrong = bulk.run(design, model, vectors, image, tmp_path / "sim_a")
+    assert wrong["mismatches"] > 0  # the check sees which model is loaded
+
+
+def test_register_map_image_and_load_sequence_agree(tiny_build, model):
+    design = rtl_artefacts.load(tiny_build)
+    doc = json.loads(design.register_map.read_text())
+    registers = doc["registers"]
+    assert [r["address"] for r in registers] == list(range(len(registers)))
+    assert doc["data_width"] == max(r["width"] for r in registers)
+    assert 2 ** doc["address_width"] >= len(registers) > 2 ** (doc["address_width"] - 1)
+    assert "ignored" in doc["unmapped"] and all(r["tmr"] for r in registers)
+    conv = model.layers[0]
+    first = conv.weights[0, 0, 0, 0] & (2**conv.weight_format.bits - 1)
+    image = image_of(design)
+    assert image[0] == first and len(image) == len(registers)
+    table = design.register_map.with_suffix(".md").read_text()
+    assert f"| {len(registers) - 1} | `dense_b_" in table and "ignored" in table
+    rows = (design.directory / "load_sequence.csv").read_text().splitlines()
+    assert rows[1] == f"write,0,0x{first:x},{registers[0]['name']}"
+    assert len(rows) == 1 + 2 * len(registers) and rows[-1].startswith("read,")
+
+
+def small_model() -> quantized.QuantizedModel:
+    """A model small enough for full generic synthesis in seconds."""
+    cfg = load_config(TINY)
+    m = cfg.design.model.model_copy(
+        update={
+            "input": cfg.design.model.input.model_copy(update={"bits": 4, "integer": 1}),
+            "conv": cfg.design.model.conv.model_copy(update={"filters": 1}),
+            "dense": cfg.design.model.dense.model_copy(update={"latent": 2}),
+        }
+    )
+    rng = np.random.default_rng(1)
+    conv = (rng.integers(-32, 32, (3, 3, 1, 1)), rng.integers(0, 64, 1))
+    dense = (rng.integers(-32, 32, (16, 2)), rng.integers(0, 64, 2))
+    return quantized.build(m, 6, conv, dense)
+
+
+def test_yosys_keeps_three_copies_of_every_protected_bit(tmp_path):
+    model = small_model()
+    counts = {}
+    for tmr in ("none", "config", "full"):
+        hw = HardwareSection(tmr=tmr)
+        enc = pipeline.describe(model, hw, "small_encoder", "small")
+        files = pipeline.generate(enc, tmp_path / tmr, "small")
+        stats = checks.synth_stats(files, enc.top, tmp_path / tmr)
+        assert stats["flip_flops"] == enc.total_bits + 2 * enc.protected_bits, tmr
+        counts[tmr] = (stats["flip_flops"], enc)
+    none_ff, _ = counts["none"]
+    config_ff, config_enc = counts["config"]
+    full_ff, full_enc = counts["full"]
+    config_bits = sum(r.width for r in config_enc.registers if r.kind == "config")
+    status_bits = sum(r.width for r in config_enc.registers if r.kind == "status")
+    assert config_enc.protected_bits == config_bits > 0
+    assert config_ff - none_ff == 2 * config_bits + status_bits
+    assert full_ff == 3 * full_enc.total_bits
+
+
+def test_a_model_file_from_another_design_is_refused(tiny_build, tmp_path, capsys):
+    other = tmp_path / "other.yaml"
+    other.write_text(TINY.read_text().replace("latent: 4", "latent: 6"))
+    code = main(["flow", "run", str(other), "--build-dir", str(tiny_build), "--steps", "rtl"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert (
+        "quantized_model.json: quantized model does not match the design file at model.dense" in err
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (lambda words: words[:-1], r"holds \d+ words; the register map of tiny_encoder has \d+"),
+        (lambda words: [*words[:3], "fff", *words[4:]], r"line \d+: 0xfff does not fit register"),
+        (lambda words: ["xyz", *words[1:]], r"line \d+: 'xyz' is not a hexadecimal word"),
+    ],
+)
+def test_a_bad_weight_image_is_refused(tiny_build, tmp_path, content, message):
+    design = rtl_artefacts.load(tiny_build)
+    doc = json.loads(design.register_map.read_text())
+    words = [f"{w:x}" for w in image_of(design)]
+    bad = tmp_path / "bad.hex"
+    bad.write_text("// a comment\n" + "\n".join(content(words)) + "\n")
+    with pytest.raises(ArtefactError, match=message):
+        regmap.read_image(bad, doc)
+
+
+def test_missing_rtl_is_a_clear_error(tmp_path):
+    with pytest.raises(ArtefactError, match="no generated RTL"):
+        rtl_artefacts.load(tmp_path)
+
+
+def test_a_format_the_rtl_cannot_carry_is_refused(model):
+    conv, dense = model.layers
+    signed_out = dataclasses.replace(
+        model, layers=(conv, dataclasses.replace(dense, output=Fixed(9, 1, True)))
+    )
+    with pytest.raises(ArtefactError, match="layer 'dense': the RTL carries unsigned activations"):
+        pipeline.describe(signed_out, HardwareSection(), "t", "q.json")
