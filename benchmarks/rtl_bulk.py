@@ -1,0 +1,60 @@
+"""The generated RTL against the fixed-point model in Icarus: held-out modules + corner cases.
+
+Loads the trained weight image through the configuration port, streams the vectors one per
+clock and counts mismatches inside the simulator. Needs the design's models and rtl steps.
+
+Run: ./bootstrap.sh python benchmarks/rtl_bulk.py [encoder.yaml] [--vectors N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import ROOT, write
+
+from econflow.config import load_config
+from econflow.models import artefacts, dataset
+from econflow.rtl import artefacts as rtl_artefacts
+from econflow.rtl import regmap
+from econflow.verification import bulk
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("design", nargs="?", default=str(ROOT / "encoder.yaml"))
+    parser.add_argument("--build-dir", default=None)
+    parser.add_argument("--vectors", type=int, default=10_000)
+    args = parser.parse_args()
+    cfg = load_config(args.design)
+    build = Path(args.build_dir or ROOT / "build" / cfg.design.design.name)
+    models = artefacts.load(build)
+    model = models.load_quantized()
+    _, holdout = models.load_dataset()
+    charges = np.concatenate([holdout[: args.vectors], dataset.corner_cases(model.charge_bits)])
+    design = rtl_artefacts.load(build)
+    image = None
+    if design.weight_image is not None:
+        image = regmap.read_image(design.weight_image, json.loads(design.register_map.read_text()))
+    print(f"simulating {len(charges)} vectors through {design.top} in Icarus", flush=True)
+    start = time.perf_counter()
+    result = bulk.run(design, model, charges, image, build / "benchmarks" / "rtl_bulk")
+    seconds = time.perf_counter() - start
+    print(result)
+    write(
+        f"rtl_bulk_{cfg.design.design.name}",
+        {
+            "design": args.design,
+            "simulator": "icarus",
+            **result,
+            "seconds": round(seconds, 1),
+            "vectors_per_s": round(len(charges) / seconds, 1),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
