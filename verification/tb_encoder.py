@@ -1,0 +1,427 @@
+"""cocotb tests of a generated encoder, run inside Icarus or Verilator by :mod:`.cocotb_run`.
+
+The plan (a JSON file named by ``ECONFLOW_PLAN``) gives the design description, the vectors
+with their expected outputs (from the fixed-point model) and what to run; each test adds its
+figures to the results file the plan names. Inputs change and outputs are checked on falling
+edges, half a cycle away from the rising edges where the design samples and updates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, Timer
+
+CLOCK_NS = 25
+
+
+@dataclass
+class Stimulus:
+    """One model's vectors (packed charges) and expected outputs (packed latent, sums)."""
+
+    charges: list[int]
+    latent: list[int]
+    sums: list[int]
+    image: list[int]
+    raw: np.ndarray  # int64 (N, 48), for messages
+
+
+@dataclass
+class Monitor:
+    """Compares every valid output with the next expected one."""
+
+    expected: Stimulus
+    received: int = 0
+    mismatches: int = 0
+    first: str | None = None
+    flags: int = 0
+    outputs_while_idle: int = 0
+    log: list[int] = field(default_factory=list)  # output indices that mismatched
+
+    def check(self, dut: Any, sums: bool) -> None:
+        if int(dut.out_valid.value) != 1:
+            return
+        i = self.received % len(self.expected.latent)
+        latent = int(dut.latent.value)
+        ok = latent == self.expected.latent[i]
+        if sums:
+            ok = ok and int(dut.module_sum.value) == self.expected.sums[i]
+        if not ok:
+            self.mismatches += 1
+            self.log.append(self.received)
+            if self.first is None:
+                self.first = (
+                    f"output {self.received} (vector {i}): latent 0x{latent:x}, expected "
+                    f"0x{self.expected.latent[i]:x}; charges {self.expected.raw[i].tolist()}"
+                )
+        self.received += 1
+
+
+class Bench:
+    """The design under test with its plan: clock, reset, configuration port, streaming."""
+
+    def __init__(self, dut: Any) -> None:
+        self.dut = dut
+        self.plan = json.loads(Path(os.environ["ECONFLOW_PLAN"]).read_text())
+        self.design = json.loads(Path(self.plan["design"]).read_text())
+        self.ports = self.design["ports"]
+        self.sums = bool(self.ports["sum_bits"])
+        self.programmable = self.design["weights"] == "programmable"
+        data = np.load(self.plan["vectors"])
+        self.models = {name: self._stimulus(data, name) for name in self.plan["models"]}
+        self.rng = random.Random(self.plan["seed"])
+
+    def _stimulus(self, data: Any, name: str) -> Stimulus:
+        cb, ob = self.ports["charge_bits"], self.ports["output_bits"]
+        raw = data[f"{name}_charges"]
+        return Stimulus(
+            charges=[_pack(row, cb) for row in raw],
+            latent=[_pack(row, ob) for row in data[f"{name}_latent"]],
+            sums=[int(s) for s in data[f"{name}_sums"]],
+            image=[int(w) for w in data[f"{name}_image"]],
+            raw=raw,
+        )
+
+    async def start(self) -> None:
+        cocotb.start_soon(Clock(self.dut.clk, CLOCK_NS, unit="ns").start())
+        self.dut.in_valid.value = 0
+        self.dut.charges.value = 0
+        if self.programmable:
+            self.dut.cfg_we.value = 0
+            self.dut.cfg_addr.value = 0
+            self.dut.cfg_wdata.value = 0
+        await self.reset()
+
+    async def reset(self) -> None:
+        self.dut.rst_n.value = 0
+        for _ in range(2):
+            await FallingEdge(self.dut.clk)
+        self.dut.rst_n.value = 1
+
+    async def write(self, address: int, word: int) -> None:
+        await FallingEdge(self.dut.clk)
+        self.dut.cfg_we.value = 1
+        self.dut.cfg_addr.value = address
+        self.dut.cfg_wdata.value = word
+        await FallingEdge(self.dut.clk)
+        self.dut.cfg_we.value = 0
+
+    async def load(self, image: list[int]) -> int:
+        """Write every register, then read each back; returns the read-back errors."""
+        if not self.programmable:
+            return 0
+        await FallingEdge(self.dut.clk)
+        for address, word in enumerate(image):
+            self.dut.cfg_we.value = 1
+            self.dut.cfg_addr.value = address
+            self.dut.cfg_wdata.value = word
+            await FallingEdge(self.dut.clk)
+        self.dut.cfg_we.value = 0
+        errors = 0
+        for address, word in enumerate(image):
+            self.dut.cfg_addr.value = address
+            await Timer(1, unit="ns")
+            errors += int(self.dut.cfg_rdata.value) != word
+        return errors
+
+    async def stream(
+        self,
+        stim: Stimulus,
+        count: int,
+        hook: Callable[[int, Monitor], Awaitable[None]] | None = None,
+    ) -> Monitor:
+        """Drive ``count`` vectors (cycling through ``stim``) one per clock, then drain."""
+        monitor = Monitor(stim)
+        await FallingEdge(self.dut.clk)
+        for cycle in range(count + self.design["latency_cycles"] + 1):
+            monitor.check(self.dut, self.sums)
+            if hook is not None:
+                await hook(cycle, monitor)
+            if cycle < count:
+                self.dut.in_valid.value = 1
+                self.dut.charges.value = stim.charges[cycle % len(stim.charges)]
+            else:
+                self.dut.in_valid.value = 0
+            await FallingEdge(self.dut.clk)
+        return monitor
+
+    def record(self, test: str, values: dict[str, Any]) -> None:
+        path = Path(self.plan["results"])
+        results = json.loads(path.read_text()) if path.is_file() else {}
+        results[test] = values
+        path.write_text(json.dumps(results, indent=1) + "\n")
+
+
+def _pack(values: Any, width: int) -> int:
+    word = 0
+    for k, v in enumerate(values):
+        word |= int(v) << (width * k)
+    return word
+
+
+def _enabled(bench: Bench, test: str) -> bool:
+    return test in bench.plan["tests"]
+
+
+@cocotb.test()
+async def stream_matches_fixed_point(dut: Any) -> None:
+    """Every vector, streamed one per clock, gives the fixed-point model's outputs."""
+    bench = Bench(dut)
+    if not _enabled(bench, "stream"):
+        return
+    await bench.start()
+    stim = bench.models["a"]
+    readback = await bench.load(stim.image)
+    start = time.perf_counter()
+    monitor = await bench.stream(stim, len(stim.charges))
+    seconds = time.perf_counter() - start
+    bench.record(
+        "stream",
+        {
+            "vectors": len(stim.charges),
+            "received": monitor.received,
+            "mismatches": monitor.mismatches,
+            "first_mismatch": monitor.first,
+            "readback_errors": readback,
+            "seconds": round(seconds, 3),
+            "vectors_per_s": round(len(stim.charges) / seconds, 1),
+        },
+    )
+    assert readback == 0, f"{readback} registers read back wrong"
+    assert monitor.received == len(stim.charges), f"{monitor.received} outputs"
+    assert monitor.mismatches == 0, f"{monitor.mismatches} mismatches; first: {monitor.first}"
+
+
+@cocotb.test()
+async def reload_gives_the_second_model(dut: Any) -> None:
+    """Model B's image loaded after model A's run gives B's outputs, and reads back as B's."""
+    bench = Bench(dut)
+    if not _enabled(bench, "reload"):
+        return
+    await bench.start()
+    a, b = bench.models["a"], bench.models["b"]
+    readback_a = await bench.load(a.image)
+    run_a = await bench.stream(a, min(len(a.charges), 200))
+    readback_b = await bench.load(b.image)
+    run_b = await bench.stream(b, len(b.charges))
+    bench.record(
+        "reload",
+        {
+            "vectors": len(b.charges),
+            "mismatches_a": run_a.mismatches,
+            "mismatches_b": run_b.mismatches,
+            "readback_errors": readback_a + readback_b,
+        },
+    )
+    assert readback_a == readback_b == 0
+    assert run_a.mismatches == 0, run_a.first
+    assert run_b.mismatches == 0, run_b.first
+
+
+@cocotb.test()
+async def outputs_only_when_valid_and_none_stale_after_reset(dut: Any) -> None:
+    """No output without an input; gaps in in_valid keep order; reset leaves no stale data."""
+    bench = Bench(dut)
+    if not _enabled(bench, "reset"):
+        return
+    await bench.start()
+    stim = bench.models["a"]
+    await bench.load(stim.image)
+    monitor = Monitor(stim)
+    idle_outputs = 0
+    sent = 0
+    for cycle in range(300):
+        await FallingEdge(dut.clk)
+        monitor.check(dut, bench.sums)
+        if cycle < 20:  # idle after reset: nothing may come out
+            idle_outputs += int(dut.out_valid.value)
+            continue
+        valid = bench.rng.random() < 0.5
+        dut.in_valid.value = int(valid)
+        dut.charges.value = stim.charges[sent % len(stim.charges)] if valid else 0
+        sent += valid
+    dut.in_valid.value = 1  # reset while data is in flight
+    dut.charges.value = stim.charges[0]
+    dut.rst_n.value = 0
+    await FallingEdge(dut.clk)
+    stale = int(dut.out_valid.value) + (int(dut.latent.value) != 0)
+    await FallingEdge(dut.clk)
+    dut.in_valid.value = 0
+    dut.rst_n.value = 1
+    for _ in range(bench.design["latency_cycles"] + 3):
+        await FallingEdge(dut.clk)
+        stale += int(dut.out_valid.value)
+    readback = await bench.load(stim.image)  # reset clears the weights: reload
+    after = await bench.stream(stim, 50)
+    bench.record(
+        "reset",
+        {
+            "idle_outputs": idle_outputs,
+            "sent_with_gaps": sent,
+            "received_with_gaps": monitor.received,
+            "mismatches": monitor.mismatches + after.mismatches,
+            "stale_after_reset": stale,
+            "readback_errors": readback,
+        },
+    )
+    assert idle_outputs == 0, "out_valid rose with no input"
+    assert monitor.received in (sent, sent - 1), "outputs lost or invented with gaps in in_valid"
+    assert monitor.mismatches == 0, monitor.first
+    assert stale == 0, "out_valid or latent not cleared by reset"
+    assert after.mismatches == 0 and after.received == 50, after.first
+
+
+@dataclass
+class Upset:
+    """One planned injection: register bank, bit, copies to flip, cycle within its period."""
+
+    register: dict[str, Any]
+    bit: int
+    copies: tuple[str, ...]
+    offset: int
+    before: int = 0
+    count_before: int = 0
+    flagged: bool = False
+    agreed_next_cycle: bool | None = None
+
+
+def _copies(bench: Bench, reg: dict[str, Any]) -> list[Any]:
+    bank = getattr(bench.dut, f"r_{reg['name']}")
+    if reg["protected"]:
+        return [getattr(bank, f"copy_{c}") for c in "abc"]
+    return [bank.q]
+
+
+def _targets(bench: Bench) -> list[dict[str, Any]]:
+    """Protected registers under TMR; without TMR, every configuration and pipeline register."""
+    registers = bench.design["registers"]
+    if bench.design["tmr"] != "none":
+        return [r for r in registers if r["protected"]]
+    return [r for r in registers if r["kind"] in ("config", "pipeline")]
+
+
+def _plan_upsets(bench: Bench, n: int, double: bool) -> list[Upset]:
+    targets = _targets(bench)
+    weights = [r["width"] for r in targets]
+    upsets = []
+    for _ in range(n):
+        reg = bench.rng.choices(targets, weights)[0]
+        bit = bench.rng.randrange(reg["width"])
+        if not reg["protected"]:
+            copies: tuple[str, ...] = ("q",)
+        elif double:
+            copies = tuple(bench.rng.sample("abc", 2))
+        else:
+            copies = (bench.rng.choice("abc"),)
+        upsets.append(Upset(reg, bit, copies, bench.rng.randrange(3)))
+    return upsets
+
+
+async def _campaign(bench: Bench, upsets: list[Upset]) -> dict[str, Any]:
+    """Stream vectors and inject one upset per period; restore configuration afterwards."""
+    dut = bench.dut
+    stim = bench.models["a"]
+    latency = bench.design["latency_cycles"]
+    period = 2 * latency + 12
+    restore_phase = latency + 6
+    addresses = {name: i for i, name in enumerate(bench.plan["register_names"])}
+    outcomes: list[dict[str, Any]] = []
+
+    def close(upset: Upset, monitor: Monitor) -> None:
+        count = int(dut.tmr_error_count.value)
+        outcomes.append(
+            {
+                "register": upset.register["name"],
+                "kind": upset.register["kind"],
+                "corrupted": monitor.mismatches > upset.before,
+                "flagged": upset.flagged or count > upset.count_before,
+                "agreed_next_cycle": upset.agreed_next_cycle,
+            }
+        )
+
+    async def hook(cycle: int, monitor: Monitor) -> None:
+        k, phase = divmod(cycle, period)
+        if k > len(upsets):
+            return
+        if phase == 0 and k > 0:
+            close(upsets[k - 1], monitor)
+        if k == len(upsets):
+            return
+        upset = upsets[k]
+        if phase == upset.offset:
+            upset.before = monitor.mismatches
+            upset.count_before = int(dut.tmr_error_count.value)
+            handles = _copies(bench, upset.register)
+            names = "abc" if upset.register["protected"] else "q"
+            for name, handle in zip(names, handles, strict=True):
+                if name in upset.copies:
+                    handle.value = int(handle.value) ^ (1 << upset.bit)
+        elif phase > upset.offset and int(dut.tmr_error.value):
+            upset.flagged = True
+        if phase == upset.offset + 1 and upset.register["protected"]:
+            values = {int(h.value) for h in _copies(bench, upset.register)}
+            upset.agreed_next_cycle = len(values) == 1
+        if upset.register["kind"] == "config" and bench.programmable:
+            address = addresses[upset.register["name"]]
+            if phase == restore_phase:  # slow control rewrites the register
+                dut.cfg_we.value = 1
+                dut.cfg_addr.value = address
+                dut.cfg_wdata.value = stim.image[address]
+            elif phase == restore_phase + 1:
+                dut.cfg_we.value = 0
+
+    await bench.stream(stim, period * len(upsets) + 1, hook)
+    return _summary(outcomes)
+
+
+def _summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    n = len(outcomes)
+    corrupted = sum(o["corrupted"] for o in outcomes)
+    checked = [o["agreed_next_cycle"] for o in outcomes if o["agreed_next_cycle"] is not None]
+    return {
+        "injections": n,
+        "masked": n - corrupted,
+        "corrupted": corrupted,
+        "flagged": sum(o["flagged"] for o in outcomes),
+        "self_corrected_in_1_cycle": sum(checked),
+        "self_correction_checked": len(checked),
+        "by_kind": {
+            kind: {
+                "injections": sum(o["kind"] == kind for o in outcomes),
+                "corrupted": sum(o["kind"] == kind and o["corrupted"] for o in outcomes),
+            }
+            for kind in sorted({o["kind"] for o in outcomes})
+        },
+    }
+
+
+@cocotb.test()
+async def single_event_upsets(dut: Any) -> None:
+    """Single upsets in random register copies while vectors stream; then double upsets."""
+    bench = Bench(dut)
+    if not _enabled(bench, "seu"):
+        return
+    await bench.start()
+    await bench.load(bench.models["a"].image)
+    seu = bench.plan["seu"]
+    single = await _campaign(bench, _plan_upsets(bench, seu["injections"], double=False))
+    double = {}
+    if seu["double"] and bench.design["tmr"] != "none":
+        double = await _campaign(bench, _plan_upsets(bench, seu["double"], double=True))
+    bench.record("seu", {"tmr": bench.design["tmr"], "single": single, "double": double})
+    if bench.design["tmr"] == "none":
+        assert single["corrupted"] > 0, "no injection changed an output: the injector is broken"
+    else:
+        assert single["corrupted"] == 0, f"{single['corrupted']} upsets reached the outputs"
+        assert single["flagged"] == single["injections"], "an upset did not raise tmr_error"
+        assert single["self_corrected_in_1_cycle"] == single["self_correction_checked"]
