@@ -1,9 +1,10 @@
-"""The generated RTL against the fixed-point model in Icarus: held-out modules + corner cases.
+"""The generated RTL against the fixed-point model in a simulator: held-out modules + corners.
 
 Loads the trained weight image through the configuration port, streams the vectors one per
 clock and counts mismatches inside the simulator. Needs the design's models and rtl steps.
 
 Run: ./bootstrap.sh python benchmarks/rtl_bulk.py [encoder.yaml] [--vectors N]
+     [--simulator icarus|verilator]  (held-out modules repeat when N exceeds them)
 """
 
 from __future__ import annotations
@@ -28,27 +29,36 @@ def main() -> None:
     parser.add_argument("design", nargs="?", default=str(ROOT / "encoder.yaml"))
     parser.add_argument("--build-dir", default=None)
     parser.add_argument("--vectors", type=int, default=10_000)
+    parser.add_argument("--simulator", choices=bulk.SIMULATORS, default="icarus")
     args = parser.parse_args()
     cfg = load_config(args.design)
     build = Path(args.build_dir or ROOT / "build" / cfg.design.design.name)
     models = artefacts.load(build)
     model = models.load_quantized()
     _, holdout = models.load_dataset()
-    charges = np.concatenate([holdout[: args.vectors], dataset.corner_cases(model.charge_bits)])
+    picked = holdout[np.arange(args.vectors) % len(holdout)]
+    charges = np.concatenate([picked, dataset.corner_cases(model.charge_bits)])
     design = rtl_artefacts.load(build)
     image = None
     if design.weight_image is not None:
         image = regmap.read_image(design.weight_image, json.loads(design.register_map.read_text()))
-    print(f"simulating {len(charges)} vectors through {design.top} in Icarus", flush=True)
+    print(f"simulating {len(charges)} vectors through {design.top} in {args.simulator}", flush=True)
     start = time.perf_counter()
-    result = bulk.run(design, model, charges, image, build / "benchmarks" / "rtl_bulk")
+    result = bulk.run(
+        design,
+        model,
+        charges,
+        image,
+        build / "benchmarks" / f"rtl_bulk_{args.simulator}",
+        args.simulator,
+    )
     seconds = time.perf_counter() - start
     print(result)
     write(
-        f"rtl_bulk_{cfg.design.design.name}",
+        f"rtl_bulk_{cfg.design.design.name}_{args.simulator}_{args.vectors}",
         {
             "design": args.design,
-            "simulator": "icarus",
+            "simulator": args.simulator,
             **result,
             "seconds": round(seconds, 1),
             "vectors_per_s": round(len(charges) / seconds, 1),

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from econflow.errors import ConfigError
 from econflow.fixed import Fixed, accumulator_format
 
-StepName = Literal["data", "emd", "train", "quantize", "hls", "rtl"]
+StepName = Literal["data", "emd", "train", "quantize", "hls", "rtl", "verify"]
 STEPS: tuple[str, ...] = get_args(StepName)
 FLOAT32_MANTISSA_BITS = 24
 
@@ -170,6 +170,22 @@ class HardwareSection(_Section):
     output_bits: Literal[3, 5, 7, 9] = 9  # latent values truncated for 2/3/4/more links
 
 
+class VerificationSection(_Section):
+    """Regressions and fault injection on the generated RTL (step ``verify``)."""
+
+    simulators: list[Literal["icarus", "verilator"]] = Field(
+        default_factory=lambda: ["icarus", "verilator"], min_length=1
+    )
+    cocotb_vectors: int = Field(2000, ge=10)  # streamed by cocotb, checked in Python
+    bulk_vectors: int = Field(10_000, ge=10)  # checked inside the simulator
+    seu_injections: int = Field(200, ge=0)  # single upsets per TMR scope
+    seu_double: int = Field(20, ge=0)  # two copies of one bit, under TMR
+    seu_scopes: list[Literal["none", "config", "full"]] = Field(
+        default_factory=lambda: ["config", "none"]
+    )
+    seed: int = 1
+
+
 class FlowSection(_Section):
     steps: list[StepName] = Field(default_factory=lambda: list(STEPS))
 
@@ -191,7 +207,7 @@ class Design(_Section):
     hardware: HardwareSection = HardwareSection()
     # Sections later stages fill in; accepted now so one file describes the whole design.
     pdk: dict[str, Any] = Field(default_factory=dict)
-    verification: dict[str, Any] = Field(default_factory=dict)
+    verification: VerificationSection = VerificationSection()
 
 
 class Config(BaseModel):

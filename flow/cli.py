@@ -1,4 +1,4 @@
-"""The ``sc`` command: ``sc flow run FILE.yaml`` and ``sc check FILE.yaml``."""
+"""The ``sc`` command: ``sc flow run``, ``sc verify`` and ``sc check`` of a design file."""
 
 from __future__ import annotations
 
@@ -35,6 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--build-dir", type=Path, help="output directory (default build/<design>)")
     run.add_argument("--force", action="store_true", help="rerun steps even when unchanged")
 
+    verify = commands.add_parser(
+        "verify", help="run the verify step (RTL regressions and SEU injection) of a design"
+    )
+    verify.add_argument("design", type=Path, help="design file (encoder.yaml)")
+    verify.add_argument("--build-dir", type=Path, help="output directory (default build/<design>)")
+    verify.add_argument("--force", action="store_true", help="rerun even when unchanged")
+
     check = commands.add_parser("check", help="validate a design file")
     check.add_argument("design", type=Path)
     return parser
@@ -45,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args)
+        if args.command == "verify":
+            args.steps, args.start = ["verify"], None
         return _flow_run(args)
     except EconflowError as exc:
         if args.debug:
@@ -109,6 +118,22 @@ def _summary(cfg: Config, metric_files: list[Path], reports: list, seconds: floa
         ("bit-exact mismatches / samples", "bit_exact.mismatches", "bit_exact.samples"),
         ("HLS C-sim mismatches / samples", "csim.mismatches", "csim.samples"),
         ("RTL latency (cycles)", "rtl.latency_cycles", None),
+        ("Icarus mismatches / vectors", "verify.icarus.mismatches", "verify.icarus.vectors"),
+        (
+            "Verilator mismatches / vectors",
+            "verify.verilator.mismatches",
+            "verify.verilator.vectors",
+        ),
+        (
+            "SEU corrupted / injections, TMR",
+            "verify.seu.config.corrupted",
+            "verify.seu.config.injections",
+        ),
+        (
+            "SEU corrupted / injections, no TMR",
+            "verify.seu.none.corrupted",
+            "verify.seu.none.injections",
+        ),
         (
             "RTL TMR-protected / register bits",
             "rtl.registers.protected_bits",

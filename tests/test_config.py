@@ -27,7 +27,7 @@ def test_shipped_default_is_the_econt_design():
 
 def test_defaults_fill_missing_sections(tmp_path):
     cfg = load_config(write(tmp_path, "design: {name: d}\n"))
-    assert cfg.design.flow.steps == ["data", "emd", "train", "quantize", "hls", "rtl"]
+    assert cfg.design.flow.steps == ["data", "emd", "train", "quantize", "hls", "rtl", "verify"]
     assert cfg.design.hardware.tmr == "config" and cfg.design.hardware.clock_mhz == 40.0
 
 

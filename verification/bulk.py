@@ -74,6 +74,7 @@ def run(
     address outside the map changed a read-back), ``early_outputs`` (valid outputs before any
     input), ``tmr_error_count``.
     """
+    work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     ports = design.doc["ports"]
     latent, sums = expected_outputs(model, design, charges)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -88,6 +89,7 @@ def run(
     from cocotb_tools.runner import get_results, get_runner
 
     simulator_version(simulator)
+    work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     results = work / "results.json"
     results.unlink(missing_ok=True)
@@ -123,15 +125,21 @@ def run(
         raise EconflowError(f"{simulator}: building {design.top} failed; see {log}") from exc
     xml = work / "results.xml"
     test_log = work / "test.log"
-    runner.test(
-        hdl_toplevel=design.top,
-        test_module=TEST_MODULE,
-        test_dir=str(work),
-        build_dir=str(work / "sim_build"),
-        extra_env={"ECONFLOW_PLAN": str(plan_path)},
-        results_xml=str(xml),
-        log_file=str(test_log),
-    )
+    # The runner raises SystemExit for failing tests too; the results file says which.
+    with contextlib.suppress(SystemExit):
+        runner.test(
+            hdl_toplevel=design.top,
+            test_module=TEST_MODULE,
+            test_dir=str(work),
+            build_dir=str(work / "sim_build"),
+            extra_env={"ECONFLOW_PLAN": str(plan_path)},
+            results_xml=str(xml),
+            log_file=str(test_log),
+        )
+    if not xml.is_file():
+        raise EconflowError(
+            f"{simulator}: the simulation of {design.top} ended abnormally; see {test_log}"
+        )
     total, failed = get_results(xml)
     figures = json.loads(results.read_text()) if results.is_file() else {}
     if failed:

@@ -78,16 +78,16 @@ def test_second_run_skips_and_a_changed_section_reruns_its_steps(tiny_build, tmp
     shutil.copytree(tiny_build, build)
     assert main(["flow", "run", str(TINY), "--build-dir", str(build)]) == 0
     out = capsys.readouterr().out
-    assert out.count("skipped (inputs and config unchanged)") == 6
+    assert out.count("skipped (inputs and config unchanged)") == 7
     changed = tmp_path / "tiny.yaml"
     changed.write_text(
         TINY.read_text().replace("bit_exact_samples: 2000", "bit_exact_samples: 1000")
     )
     assert main(["flow", "run", str(changed), "--build-dir", str(build)]) == 0
     out = capsys.readouterr().out
-    assert "[4/6] quantize: running" in out and "[1/6] data: skipped" in out
-    assert "[3/6] train: running" in out  # evaluation settings belong to train too
-    assert "[2/6] emd: skipped" in out
+    assert "[4/7] quantize: running" in out and "[1/7] data: skipped" in out
+    assert "[3/7] train: running" in out  # evaluation settings belong to train too
+    assert "[2/7] emd: skipped" in out
 
 
 def test_steps_and_from_select_steps(tiny_build, tmp_path, capsys):
@@ -95,8 +95,8 @@ def test_steps_and_from_select_steps(tiny_build, tmp_path, capsys):
     shutil.copytree(tiny_build, build)
     assert main(["flow", "run", str(TINY), "--build-dir", str(build), "--from", "quantize"]) == 0
     out = capsys.readouterr().out
-    assert "[1/3] quantize: skipped" in out and "[2/3] hls: skipped" in out
-    assert "[3/3] rtl: skipped" in out
+    assert "[1/4] quantize: skipped" in out and "[2/4] hls: skipped" in out
+    assert "[3/4] rtl: skipped" in out
     code = main(
         ["flow", "run", str(TINY), "--build-dir", str(tmp_path / "empty"), "--steps", "train"]
     )

@@ -1,0 +1,99 @@
+"""The verify step on the tiny design: both simulators, cocotb tests, SEU campaigns, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from econflow.errors import ArtefactError, EconflowError, ToolMissingError
+from econflow.flow.cli import main
+from econflow.rtl import artefacts as rtl_artefacts
+from econflow.verification import cocotb_run
+
+
+@pytest.fixture(scope="module")
+def results(tiny_build):
+    """``results.json`` of the verify step the tiny flow ran (tiny.yaml's default steps)."""
+    return json.loads((tiny_build / "verify" / "results.json").read_text())
+
+
+def test_bulk_regression_is_bit_exact_on_both_simulators(results, tiny_config):
+    v = tiny_config.design.verification
+    for sim in ("icarus", "verilator"):
+        bulk = results["bulk"][sim]
+        assert bulk["vectors"] == bulk["received"] > v.bulk_vectors  # plus the corner cases
+        assert bulk["mismatches"] == 0 and bulk["readback_errors"] == 0
+        assert bulk["unmapped_errors"] == 0 and bulk["early_outputs"] == 0
+        assert results[sim]["vectors_per_s"] > 0
+
+
+def test_cocotb_stream_reload_and_reset(results, tiny_config):
+    cocotb = results["cocotb"]["icarus"]
+    assert cocotb["stream"]["vectors"] == cocotb["stream"]["received"] >= 2000
+    assert cocotb["stream"]["mismatches"] == 0 and cocotb["stream"]["readback_errors"] == 0
+    assert cocotb["reload"]["mismatches_b"] == 0 and cocotb["reload"]["readback_errors"] == 0
+    reset = cocotb["reset"]
+    assert reset["idle_outputs"] == 0 and reset["stale_after_reset"] == 0
+    assert reset["sent_with_gaps"] > 50 and reset["mismatches"] == 0
+
+
+def test_seu_masked_and_flagged_under_tmr_and_visible_without(results, tiny_config):
+    n = tiny_config.design.verification.seu_injections
+    tmr = results["seu"]["config"]
+    assert tmr["injections"] == tmr["masked"] == tmr["flagged"] == n >= 200
+    assert tmr["corrupted"] == 0
+    assert tmr["self_corrected_in_1_cycle"] == tmr["self_correction_checked"] == n
+    assert tmr["double"]["injections"] > 0  # reported, not required to be masked
+    none = results["seu"]["none"]
+    assert none["injections"] == n and 0 < none["corrupted"] <= n
+    assert none["flagged"] == 0  # nothing to compare without copies
+
+
+def test_a_mismatch_fails_the_cocotb_test(tiny_build, tmp_path):
+    """The stream test is not vacuous: wrong expected outputs fail it."""
+    design = rtl_artefacts.load(tiny_build)
+    vectors = tiny_build / "verify" / "cocotb_vectors.npz"
+    data = dict(np.load(vectors))
+    data["a_latent"] = data["a_latent"].copy()
+    data["a_latent"][5, 0] ^= 1
+    broken = tmp_path / "vectors.npz"
+    np.savez(broken, **data)
+    with pytest.raises(EconflowError, match=r"icarus: 1 of \d cocotb tests failed on tiny_encoder"):
+        cocotb_run.run(design, "icarus", tmp_path / "sim", broken, ["stream"], ["a", "b"])
+
+
+def test_missing_simulator_is_one_line(monkeypatch, tiny_build, capsys):
+    real = shutil.which
+    monkeypatch.setattr(
+        shutil, "which", lambda name, **kw: None if name == "iverilog" else real(name, **kw)
+    )
+    with pytest.raises(ToolMissingError, match="iverilog not found: cocotb runs the icarus"):
+        cocotb_run.simulator_version("icarus")
+
+
+def test_old_simulator_is_refused(monkeypatch):
+    completed = subprocess.CompletedProcess([], 0, stdout="Icarus Verilog version 10.3 (stable)")
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: completed)
+    with pytest.raises(ToolMissingError, match="iverilog 10.3 is too old for cocotb 2"):
+        cocotb_run.simulator_version("icarus")
+
+
+def test_broken_file_list_is_one_line(tiny_build, tmp_path, capsys):
+    build = tmp_path / "build"
+    shutil.copytree(tiny_build / "rtl", build / "rtl")
+    (build / "rtl" / "econflow_requant.v").unlink()
+    with pytest.raises(ArtefactError, match="econflow_requant.v: listed in .* but missing"):
+        rtl_artefacts.load(build)
+
+
+def test_sc_verify_runs_only_the_verify_step(tiny_build, tmp_path, capsys):
+    build = tmp_path / "build"
+    shutil.copytree(tiny_build, build)
+    assert main(["verify", "tests/configs/tiny.yaml", "--build-dir", str(build)]) == 0
+    out = capsys.readouterr().out
+    assert "[1/1] verify: skipped (inputs and config unchanged)" in out
+    assert "SEU corrupted / injections, TMR    0 / 200" in out
