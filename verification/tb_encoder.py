@@ -144,9 +144,9 @@ class Bench:
         monitor = Monitor(stim)
         await FallingEdge(self.dut.clk)
         for cycle in range(count + self.design["latency_cycles"] + 1):
-            monitor.check(self.dut, self.sums)
             if hook is not None:
                 await hook(cycle, monitor)
+            monitor.check(self.dut, self.sums)
             if cycle < count:
                 self.dut.in_valid.value = 1
                 self.dut.charges.value = stim.charges[cycle % len(stim.charges)]
@@ -350,6 +350,7 @@ async def _campaign(bench: Bench, upsets: list[Upset]) -> dict[str, Any]:
         )
 
     async def hook(cycle: int, monitor: Monitor) -> None:
+        """Runs at each falling edge before the outputs are checked."""
         k, phase = divmod(cycle, period)
         if k > len(upsets):
             return
@@ -366,6 +367,9 @@ async def _campaign(bench: Bench, upsets: list[Upset]) -> dict[str, Any]:
             for name, handle in zip(names, handles, strict=True):
                 if name in upset.copies:
                     handle.value = int(handle.value) ^ (1 << upset.bit)
+            # Let the flip reach the outputs before this cycle's check: an output register
+            # hit here is overwritten at the next rising edge, where a consumer samples it.
+            await Timer(1, unit="ns")
         elif phase > upset.offset and int(dut.tmr_error.value):
             upset.flagged = True
         if phase == upset.offset + 1 and upset.register["protected"]:
