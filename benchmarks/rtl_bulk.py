@@ -10,18 +10,15 @@ Run: ./bootstrap.sh python benchmarks/rtl_bulk.py [encoder.yaml] [--vectors N]
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-import numpy as np
 from _common import ROOT, write
 
 from econflow.config import load_config
-from econflow.models import artefacts, dataset
+from econflow.models import artefacts
 from econflow.rtl import artefacts as rtl_artefacts
-from econflow.rtl import regmap
-from econflow.verification import bulk
+from econflow.verification import bulk, pipeline
 
 
 def main() -> None:
@@ -36,12 +33,9 @@ def main() -> None:
     models = artefacts.load(build)
     model = models.load_quantized()
     _, holdout = models.load_dataset()
-    picked = holdout[np.arange(args.vectors) % len(holdout)]
-    charges = np.concatenate([picked, dataset.corner_cases(model.charge_bits)])
+    charges = pipeline.regression_vectors(holdout, args.vectors, model.charge_bits)
     design = rtl_artefacts.load(build)
-    image = None
-    if design.weight_image is not None:
-        image = regmap.read_image(design.weight_image, json.loads(design.register_map.read_text()))
+    image = design.load_image()
     print(f"simulating {len(charges)} vectors through {design.top} in {args.simulator}", flush=True)
     start = time.perf_counter()
     result = bulk.run(

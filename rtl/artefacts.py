@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from econflow.errors import ArtefactError
+from econflow.rtl import regmap
 
 STAGE = "rtl"
 DESIGN = "design.json"
@@ -53,6 +54,13 @@ class RtlDesign:
     def weight_image(self) -> Path | None:
         name = self.doc.get("weight_image")
         return self.directory / name if name else None
+
+    def load_image(self) -> list[int] | None:
+        """The trained model's weight words, checked against the register map; None when
+        the weights are hardwired."""
+        if self.weight_image is None or self.register_map is None:
+            return None
+        return regmap.read_image(self.weight_image, json.loads(self.register_map.read_text()))
 
 
 def directory(build_dir: Path) -> Path:

@@ -23,7 +23,6 @@ from econflow.models import dataset
 from econflow.models.quantized import QuantizedModel
 from econflow.rtl import artefacts as rtl_artefacts
 from econflow.rtl import pipeline as rtl_pipeline
-from econflow.rtl import regmap
 from econflow.stage import Step
 from econflow.verification import bulk, cocotb_run
 
@@ -46,13 +45,7 @@ def second_model(model: QuantizedModel, seed: int) -> QuantizedModel:
     return dataclasses.replace(model, layers=tuple(redraw(layer) for layer in model.layers))
 
 
-def _image(design: rtl_artefacts.RtlDesign) -> list[int] | None:
-    if design.weight_image is None:
-        return None
-    return regmap.read_image(design.weight_image, json.loads(design.register_map.read_text()))
-
-
-def _vectors(holdout: np.ndarray, n: int, charge_bits: int) -> np.ndarray:
+def regression_vectors(holdout: np.ndarray, n: int, charge_bits: int) -> np.ndarray:
     """``n`` held-out modules (repeated if fewer) followed by the corner cases."""
     picked = holdout[np.arange(n) % len(holdout)]
     return np.concatenate([picked, dataset.corner_cases(charge_bits)])
@@ -68,9 +61,9 @@ def run_cocotb(
     """Stream, reload and reset/valid tests per simulator on the design as generated."""
     v = cfg.design.verification
     hw = cfg.design.hardware
-    charges = _vectors(holdout, v.cocotb_vectors, model.charge_bits)
+    charges = regression_vectors(holdout, v.cocotb_vectors, model.charge_bits)
     model_b = second_model(model, v.seed)
-    image_a = _image(design) or []
+    image_a = design.load_image() or []
     image_b = rtl_pipeline.weight_image(model_b, hw) if design.weight_image else []
     vectors = out / "cocotb_vectors.npz"
     cocotb_run.write_vectors(
@@ -94,12 +87,12 @@ def run_bulk(
     out: Path,
 ) -> dict[str, Any]:
     """The in-simulator regression per simulator."""
-    charges = _vectors(holdout, cfg.design.verification.bulk_vectors, model.charge_bits)
+    charges = regression_vectors(holdout, cfg.design.verification.bulk_vectors, model.charge_bits)
     results = {}
     for sim in cfg.design.verification.simulators:
         print(f"  bulk regression on {sim}: {len(charges)} vectors", flush=True)
         start = time.perf_counter()
-        counts = bulk.run(design, model, charges, _image(design), out / f"bulk_{sim}", sim)
+        counts = bulk.run(design, model, charges, design.load_image(), out / f"bulk_{sim}", sim)
         seconds = time.perf_counter() - start
         results[sim] = {
             **counts,
@@ -115,7 +108,7 @@ def run_seu(
 ) -> dict[str, Any]:
     """One campaign per TMR scope, each on RTL generated with that scope."""
     v = cfg.design.verification
-    charges = _vectors(holdout, 500, model.charge_bits)
+    charges = regression_vectors(holdout, 500, model.charge_bits)
     results = {}
     for scope in v.seu_scopes:
         hw = cfg.design.hardware.model_copy(update={"tmr": scope})
@@ -123,7 +116,9 @@ def run_seu(
         rtl_pipeline.generate(enc, out / f"seu_{scope}" / "rtl", source)
         design = rtl_artefacts.load(out / f"seu_{scope}")
         vectors = out / f"seu_{scope}" / "vectors.npz"
-        cocotb_run.write_vectors(vectors, design, {"a": (model, _image(design) or [], charges)})
+        cocotb_run.write_vectors(
+            vectors, design, {"a": (model, design.load_image() or [], charges)}
+        )
         print(f"  SEU campaign, TMR {scope}: {v.seu_injections} single upsets", flush=True)
         figures = cocotb_run.run(
             design,

@@ -18,6 +18,7 @@ from econflow.models import artefacts, dataset, fixedpoint, quantized
 from econflow.rtl import artefacts as rtl_artefacts
 from econflow.rtl import checks, pipeline, regmap
 from econflow.verification import bulk
+from econflow.verification.pipeline import second_model
 
 TINY = Path(__file__).parents[1] / "configs" / "tiny.yaml"
 
@@ -42,12 +43,6 @@ def generate(model, tmp: Path, **hardware) -> rtl_artefacts.RtlDesign:
 
 def rtl_dir(tmp_path: Path) -> Path:
     return tmp_path / rtl_artefacts.STAGE
-
-
-def image_of(design: rtl_artefacts.RtlDesign) -> list[int] | None:
-    if design.weight_image is None:
-        return None
-    return regmap.read_image(design.weight_image, json.loads(design.register_map.read_text()))
 
 
 def test_rtl_step_writes_the_design_and_its_metrics(tiny_build, model):
@@ -101,7 +96,7 @@ def test_icarus_matches_the_fixed_point_model(
         pipeline_depth=depth,
         output_bits=output_bits,
     )
-    result = bulk.run(design, model, vectors, image_of(design), tmp_path / "sim")
+    result = bulk.run(design, model, vectors, design.load_image(), tmp_path / "sim")
     assert result["vectors"] == result["received"] == len(vectors)
     assert result["mismatches"] == 0, (tmp_path / "sim" / "sim.log").read_text()[:2000]
     assert result["readback_errors"] == 0 and result["early_outputs"] == 0
@@ -110,27 +105,12 @@ def test_icarus_matches_the_fixed_point_model(
         assert "unmapped_errors" in result and result["unmapped_errors"] == 0
 
 
-def other_model(model: quantized.QuantizedModel, seed: int) -> quantized.QuantizedModel:
-    """Same architecture and formats, different (random, in-range) weights and biases."""
-    rng = np.random.default_rng(seed)
-
-    def shuffled(layer):
-        w, b = layer.weight_format, layer.bias_format
-        return dataclasses.replace(
-            layer,
-            weights=rng.integers(w.min_int, w.max_int + 1, layer.weights.shape),
-            bias=rng.integers(0, b.max_int + 1, layer.bias.shape),
-        )
-
-    return dataclasses.replace(model, layers=tuple(shuffled(layer) for layer in model.layers))
-
-
 def test_a_second_models_image_gives_that_models_outputs(model, vectors, tmp_path):
     design = generate(model, rtl_dir(tmp_path))
-    second = other_model(model, seed=7)
+    second = second_model(model, seed=7)
     assert (fixedpoint.evaluate(second, vectors) != fixedpoint.evaluate(model, vectors)).any()
     image = pipeline.weight_image(second, HardwareSection())
-    assert image != image_of(design)
+    assert image != design.load_image()
     result = bulk.run(design, second, vectors, image, tmp_path / "sim_b")
     assert result["mismatches"] == 0 and result["readback_errors"] == 0
     wrong = bulk.run(design, model, vectors, image, tmp_path / "sim_a")
@@ -147,7 +127,7 @@ def test_register_map_image_and_load_sequence_agree(tiny_build, model):
     assert "ignored" in doc["unmapped"] and all(r["tmr"] for r in registers)
     conv = model.layers[0]
     first = conv.weights[0, 0, 0, 0] & (2**conv.weight_format.bits - 1)
-    image = image_of(design)
+    image = design.load_image()
     assert image[0] == first and len(image) == len(registers)
     table = design.register_map.with_suffix(".md").read_text()
     assert f"| {len(registers) - 1} | `dense_b_" in table and "ignored" in table
@@ -214,7 +194,7 @@ def test_a_model_file_from_another_design_is_refused(tiny_build, tmp_path, capsy
 def test_a_bad_weight_image_is_refused(tiny_build, tmp_path, content, message):
     design = rtl_artefacts.load(tiny_build)
     doc = json.loads(design.register_map.read_text())
-    words = [f"{w:x}" for w in image_of(design)]
+    words = [f"{w:x}" for w in design.load_image()]
     bad = tmp_path / "bad.hex"
     bad.write_text("// a comment\n" + "\n".join(content(words)) + "\n")
     with pytest.raises(ArtefactError, match=message):
