@@ -13,7 +13,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from econflow.errors import ToolFailedError, ToolMissingError
+from econflow import tools
+from econflow.errors import ToolFailedError
 from econflow.fixed import Fixed
 from econflow.models.quantized import QuantizedModel
 
@@ -72,8 +73,7 @@ def build(
     """
     import hls4ml
 
-    if shutil.which("g++") is None:
-        raise ToolMissingError("g++ not found: the hls step compiles the C simulation with it")
+    tools.find("g++", "the hls step compiles the C simulation with it")
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.with_suffix(".tar.gz").unlink(missing_ok=True)

@@ -15,7 +15,6 @@ from econflow.rtl import checks, regmap, render, structure, tmr
 from econflow.rtl.artefacts import DESIGN, FORMAT_NAME, FORMAT_VERSION, STAGE
 from econflow.rtl.structure import Encoder
 from econflow.stage import Step, file_hash
-from econflow.tools import find
 
 REGISTER_MAP = "register_map.json"
 REGISTER_MAP_MD = "register_map.md"
@@ -96,7 +95,7 @@ def _description(
 def metrics(enc: Encoder) -> dict[str, Any]:
     return {
         "latency_cycles": enc.latency_cycles,
-        "pipeline_depth": sum(b.registered for b in enc.boundaries) - 1,
+        "pipeline_depth": enc.latency_cycles - 1,  # the output register is always there
         "weights": enc.weights,
         "tmr": enc.tmr,
         "parameters": len(enc.parameters),
@@ -110,7 +109,6 @@ def metrics(enc: Encoder) -> dict[str, Any]:
 
 
 def _run(cfg: Config, build: Path) -> dict[str, Any]:
-    find("verilator", "the rtl step lints the Verilog with it")
     models = model_artefacts.load(build)
     model = models.load_quantized()
     quantized.check_design(model, cfg.design, models.quantized)

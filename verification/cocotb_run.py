@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,8 +33,6 @@ def simulator_version(simulator: Simulator) -> tuple[int, int]:
     """
     exe, args = _PROBE[simulator]
     path = tools.find(exe, f"cocotb runs the {simulator} tests with it")
-    import subprocess
-
     out = subprocess.run(
         [path, *args], capture_output=True, text=True, env=tools.verilator_environment()
     ).stdout

@@ -13,7 +13,7 @@ import os
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +44,6 @@ class Monitor:
     received: int = 0
     mismatches: int = 0
     first: str | None = None
-    flags: int = 0
-    outputs_while_idle: int = 0
-    log: list[int] = field(default_factory=list)  # output indices that mismatched
 
     def check(self, dut: Any, sums: bool) -> None:
         if int(dut.out_valid.value) != 1:
@@ -58,7 +55,6 @@ class Monitor:
             ok = ok and int(dut.module_sum.value) == self.expected.sums[i]
         if not ok:
             self.mismatches += 1
-            self.log.append(self.received)
             if self.first is None:
                 self.first = (
                     f"output {self.received} (vector {i}): latent 0x{latent:x}, expected "
@@ -107,14 +103,6 @@ class Bench:
         for _ in range(2):
             await FallingEdge(self.dut.clk)
         self.dut.rst_n.value = 1
-
-    async def write(self, address: int, word: int) -> None:
-        await FallingEdge(self.dut.clk)
-        self.dut.cfg_we.value = 1
-        self.dut.cfg_addr.value = address
-        self.dut.cfg_wdata.value = word
-        await FallingEdge(self.dut.clk)
-        self.dut.cfg_we.value = 0
 
     async def load(self, image: list[int]) -> int:
         """Write every register, then read each back; returns the read-back errors."""

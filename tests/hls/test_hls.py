@@ -75,7 +75,7 @@ def test_the_comparison_catches_hls4ml_default_types(tiny_models, tmp_path, monk
 
 def test_missing_compiler_is_one_clear_error(tiny_models, tmp_path, monkeypatch):
     _, model, encoder = tiny_models
-    monkeypatch.setattr(project.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(project.shutil, "which", lambda *_args, **_kwargs: None)
     with pytest.raises(ToolMissingError, match="g\\+\\+ not found"):
         project.build(encoder, model, "catapult", tmp_path / "c", 25.0, "")
 
