@@ -16,7 +16,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from econflow.errors import ConfigError
 from econflow.fixed import Fixed, accumulator_format
 
-StepName = Literal["data", "emd", "train", "quantize", "hls", "rtl", "verify"]
+StepName = Literal[
+    "data",
+    "emd",
+    "train",
+    "quantize",
+    "hls",
+    "rtl",
+    "verify",
+    "synth",
+    "sta",
+    "gatesim",
+    "power",
+    "report",
+]
 STEPS: tuple[str, ...] = get_args(StepName)
 FLOAT32_MANTISSA_BITS = 24
 
@@ -186,6 +199,20 @@ class VerificationSection(_Section):
     seed: int = 1
 
 
+class PdkSection(_Section):
+    """The PDK the flow implements the encoder in (``pdk_configs/<name>.yaml``)."""
+
+    name: str = "sky130hd"
+    download: bool = False  # let lambdapdk download missing library data
+
+
+class GateLevelSection(_Section):
+    """Gate-level simulation of the synthesized netlist (step ``power``): bit-exactness
+    against the fixed-point model, and the switching activity power analysis uses."""
+
+    vectors: int = Field(1000, ge=10)  # held-out modules, then the corner cases
+
+
 class FlowSection(_Section):
     steps: list[StepName] = Field(default_factory=lambda: list(STEPS))
 
@@ -205,8 +232,8 @@ class Design(_Section):
     hls: HlsSection = HlsSection()
     flow: FlowSection = FlowSection()
     hardware: HardwareSection = HardwareSection()
-    # Sections later stages fill in; accepted now so one file describes the whole design.
-    pdk: dict[str, Any] = Field(default_factory=dict)
+    pdk: PdkSection = PdkSection()
+    gate_level: GateLevelSection = GateLevelSection()
     verification: VerificationSection = VerificationSection()
 
 

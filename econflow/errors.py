@@ -49,3 +49,7 @@ class ToolFailedError(EconflowError):
         self.returncode = returncode
         self.log = str(log)
         super().__init__(f"{tool} failed with return code {returncode}; log: {self.log}")
+
+
+class PdkDataError(EconflowError):
+    """A PDK's library data (liberty, LEF, cell models) cannot be found."""

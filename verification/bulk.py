@@ -66,8 +66,15 @@ def run(
     image: list[int] | None,
     work: Path,
     simulator: Simulator = "icarus",
+    sources: list[Path] | None = None,
+    defines: tuple[str, ...] = (),
+    vcd: str | None = None,
 ) -> dict[str, Any]:
     """Simulate ``charges`` through the RTL with ``image`` loaded and count mismatches.
+
+    ``sources`` replaces the RTL's files (a gate-level netlist and its cell models, with
+    ``defines``); ``vcd`` names a value-change dump of the design's own nets while vectors
+    stream, one clock cycle per vector.
 
     Returns the testbench's counts: ``vectors``, ``received``, ``mismatches``,
     ``first_mismatch`` (-1 for none), ``readback_errors``, ``unmapped_errors`` (a write to an
@@ -107,9 +114,14 @@ def run(
             half_period_ns=CLOCK_PERIOD_NS / 2,
             files=files,
             unmapped=_unmapped_address(ports, len(image or [])),
+            vcd=vcd,
         )
     )
-    output = _icarus(design, tb, work) if simulator == "icarus" else _verilator(design, tb, work)
+    files = [f.resolve() for f in (sources or design.files)]
+    if simulator == "icarus":
+        output = _icarus(files, defines, tb, work)
+    else:
+        output = _verilator(files, tb, work)
     return _result(output, work / "sim.log")
 
 
@@ -119,12 +131,12 @@ def _unmapped_address(ports: dict[str, Any], n_registers: int) -> int | None:
     return top if ports["address_bits"] and n_registers <= top else None
 
 
-def _icarus(design: RtlDesign, tb: Path, work: Path) -> str:
+def _icarus(sources: list[Path], defines: tuple[str, ...], tb: Path, work: Path) -> str:
     iverilog = tools.find("iverilog", "the bulk regression simulates with Icarus Verilog")
     vvp = tools.find("vvp", "the bulk regression simulates with Icarus Verilog")
-    sources = [str(f.resolve()) for f in design.files]
+    flags = [f"-D{d}" for d in defines]
     tools.run(
-        [iverilog, "-g2005", "-o", "sim.vvp", "-s", "bulk_tb", tb.name, *sources],
+        [iverilog, "-g2005", *flags, "-o", "sim.vvp", "-s", "bulk_tb", tb.name, *map(str, sources)],
         work / "compile.log",
         "iverilog",
         cwd=work,
@@ -132,12 +144,11 @@ def _icarus(design: RtlDesign, tb: Path, work: Path) -> str:
     return tools.run([vvp, "-n", "sim.vvp"], work / "sim.log", "vvp", cwd=work)
 
 
-def _verilator(design: RtlDesign, tb: Path, work: Path) -> str:
+def _verilator(sources: list[Path], tb: Path, work: Path) -> str:
     verilator = tools.find("verilator", "the bulk regression simulates with Verilator")
-    sources = [str(f.resolve()) for f in design.files]
     cmd = [verilator, "--binary", "--timing", "-O3", "-Wno-fatal", "-Wno-lint", "-Wno-style"]
     cmd += ["--top-module", "bulk_tb", "-o", "Vbulk_tb", "--Mdir", "obj_dir", "-j", "2"]
-    tools.run([*cmd, tb.name, *sources], work / "compile.log", "verilator", cwd=work)
+    tools.run([*cmd, tb.name, *map(str, sources)], work / "compile.log", "verilator", cwd=work)
     return tools.run([str(work / "obj_dir" / "Vbulk_tb")], work / "sim.log", "Vbulk_tb", cwd=work)
 
 

@@ -1,0 +1,39 @@
+"""What the flow needs to know about a liberty file's cells: output pins, area, and whether
+the cell holds state."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_CELL = re.compile(r'^\s*cell\s*\(\s*"?([^")\s]+)"?\s*\)', re.MULTILINE)
+_AREA = re.compile(r"^\s*area\s*:\s*([0-9.eE+-]+)", re.MULTILINE)
+_SEQUENTIAL = re.compile(r"^\s*(ff|latch)\s*\(", re.MULTILINE)
+_PIN = re.compile(
+    r'^\s*pin\s*\(\s*"?([^")\s]+)"?\s*\)\s*\{[^{}]*?direction\s*:\s*"?(\w+)"?', re.MULTILINE
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    area_um2: float
+    outputs: frozenset[str]
+    sequential: bool
+
+
+def cells(liberty: Path) -> dict[str, Cell]:
+    """Every cell of an (unzipped) liberty file."""
+    text = liberty.read_text()
+    starts = [(m.start(), m.group(1)) for m in _CELL.finditer(text)]
+    found = {}
+    for (start, name), (end, _) in zip(starts, [*starts[1:], (len(text), "")], strict=True):
+        area = _AREA.search(text, start, end)
+        found[name] = Cell(
+            area_um2=float(area.group(1)) if area else 0.0,
+            outputs=frozenset(
+                m.group(1) for m in _PIN.finditer(text, start, end) if m.group(2) == "output"
+            ),
+            sequential=_SEQUENTIAL.search(text, start, end) is not None,
+        )
+    return found

@@ -1,0 +1,153 @@
+"""The SiliconCompiler project of one encoder: generated RTL, constraints, PDK and flowgraph.
+
+The flowgraph is ``elaborate -> synth -> timing`` and ``synth -> power``: SiliconCompiler's
+own slang elaboration and Yosys ASIC synthesis, then OpenSTA timing and power. Place and route
+will hang off ``synth`` (issue 6). Each econflow step runs the nodes it owns (``option from``
+and ``to``), so a step can be rerun alone on the same job directory.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from siliconcompiler import ASIC, Design, Flowgraph
+from siliconcompiler.flows.elaborationflow import ElaborationFlow
+from siliconcompiler.tools.yosys.syn_asic import ASICSynthesis
+
+from econflow import tools
+from econflow.config import HardwareSection
+from econflow.errors import EconflowError
+from econflow.flow.pdk import Pdk
+from econflow.flow.sta_task import PowerTask, TimingTask
+from econflow.rtl.artefacts import RtlDesign
+from econflow.templating import environment
+from econflow.tools import ABC_SCRIPT_VARIABLE
+
+FLOW = "econflow-asic"
+EXECUTABLES = {
+    "synth": ("yosys", "SiliconCompiler's synthesis runs Yosys"),
+    "timing": ("sta", "timing analysis runs OpenSTA (Debian package opensta)"),
+    "power": ("sta", "power analysis runs OpenSTA (Debian package opensta)"),
+}
+JOB = "job0"
+CLOCK = "clk"
+NODES = ("elaborate", "synth", "timing", "power")
+
+
+class FlowStepError(EconflowError):
+    """A SiliconCompiler node failed."""
+
+
+def write_sdc(path: Path, design: RtlDesign, pdk: Pdk, hw: HardwareSection) -> Path:
+    """Constraints from the design's clock and the PDK config's clock settings."""
+    period = 1000.0 / hw.clock_mhz
+    clock = pdk.config.clock
+    text = (
+        environment("econflow.flow")
+        .get_template("constraints.sdc.j2")
+        .render(
+            top=design.top,
+            clock=CLOCK,
+            period=round(period, 4),
+            io_delay=round(period * clock.io_delay_fraction, 4),
+            c=clock,
+        )
+    )
+    if not path.is_file() or path.read_text() != text:  # SiliconCompiler reruns on a new date
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return path
+
+
+class Project:
+    """An ASIC project for ``design`` in ``work/sc``; ``run`` runs a range of its nodes."""
+
+    def __init__(self, design: RtlDesign, pdk: Pdk, sdc: Path, work: Path) -> None:
+        self.top = design.top
+        self.work = work
+        source = Design(design.top)
+        with source.active_fileset("rtl"):
+            source.set_topmodule(design.top)
+            for path in design.files:
+                source.add_file(str(path.resolve()))
+        with source.active_fileset("sdc"):
+            source.add_file(str(sdc.resolve()))
+        asic = ASIC(source)
+        asic.add_fileset(["rtl", "sdc"])
+        asic.set_pdk(pdk.pdk)
+        asic.add_asiclib(pdk.library)
+        asic.set_mainlib(pdk.library)
+        asic.set_asic_delaymodel("nldm")
+        corners = pdk.config.corners
+        setup = asic.constraint.timing.make_scenario(corners.timing)
+        setup.add_libcorner([corners.timing])
+        setup.add_check("setup")
+        power = asic.constraint.timing.make_scenario(f"{corners.power}_power")
+        power.add_libcorner([corners.power])
+        power.add_check("power")
+
+        flow = Flowgraph(FLOW)
+        flow.graph(ElaborationFlow())
+        flow.node("synth", ASICSynthesis())
+        flow.edge("elaborate", "synth")
+        flow.node("timing", TimingTask())
+        flow.edge("synth", "timing")
+        flow.node("power", PowerTask())
+        flow.edge("synth", "power")
+        asic.set_flow(flow)
+
+        synthesis = ASICSynthesis.find_task(asic)
+        synthesis.set_environmentalvariable(ABC_SCRIPT_VARIABLE, pdk.config.synthesis.abc_script)
+        synthesis.set_yosys_strategy(pdk.config.synthesis.strategy)
+        asic.set("option", "builddir", str((work / "sc").resolve()))
+        asic.set("option", "jobname", JOB)
+        asic.set("option", "quiet", True)
+        asic.set("option", "nodashboard", True)
+        asic.set("option", "nodisplay", True)
+        self.asic = asic
+
+    def node_dir(self, node: str) -> Path:
+        return self.work / "sc" / self.top / JOB / node / "0"
+
+    def netlist(self) -> Path:
+        return self.node_dir("synth") / "outputs" / f"{self.top}.vg"
+
+    def set_sta(self, node: str, corners: list[tuple[str, Path]], sdc: Path) -> None:
+        task = (TimingTask if node == "timing" else PowerTask).find_task(self.asic)
+        task.set("var", "corners", [(name, str(path)) for name, path in corners])
+        task.set("var", "sdc", str(sdc.resolve()))
+        task.set("var", "clock", CLOCK)
+
+    def run(self, first: str, last: str) -> None:
+        """Run nodes ``first`` to ``last``; a failure names the node and its log."""
+        nodes = NODES[NODES.index(first) : NODES.index(last) + 1]
+        for node in nodes:
+            if node in EXECUTABLES:
+                tools.find(*EXECUTABLES[node])
+        self.asic.set("option", "from", [first])
+        self.asic.set("option", "to", [last])
+        self.asic.logger.setLevel(logging.WARNING)
+        try:
+            with tools.venv_on_path():
+                self.asic.run()
+        except Exception as exc:  # noqa: BLE001 - SiliconCompiler raises plain exceptions
+            raise FlowStepError(self._failure(nodes, str(exc).splitlines()[0])) from None
+        for node in nodes:
+            if not any((self.node_dir(node) / "outputs").glob("*")) and node != "timing":
+                raise FlowStepError(self._failure([node], "it wrote no outputs"))
+
+    def _failure(self, nodes: list[str], reason: str) -> str:
+        """The first node in ``nodes`` that did not finish, with its log."""
+        for node in nodes:
+            log = self.node_dir(node) / f"{node}.log"
+            if not (self.node_dir(node) / "outputs").is_dir() or not log.is_file():
+                break
+            text = log.read_text(errors="replace")
+            if (
+                "ERROR" in text
+                or "Error" in text
+                or not any((self.node_dir(node) / "outputs").glob("*"))
+            ):
+                break
+        return f"SiliconCompiler step '{node}' failed ({reason}); log: {log}"

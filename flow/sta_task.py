@@ -1,0 +1,131 @@
+"""SiliconCompiler tasks around OpenSTA as Debian ships it (2.0.17, 2019).
+
+SiliconCompiler's own OpenSTA tasks need OpenSTA >= 2.6.2; Debian's reads the netlist and
+liberty files as well but lacks the newer commands those tasks' scripts use. These tasks write
+their own script (``flow/templates/sta.tcl.j2``) and read their reports into
+``reports/sta.json``. ``timing``: setup slack of every clock endpoint per corner; ``power``:
+internal, switching and leakage power of every cell at two activities (see ``power_model``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from siliconcompiler import Task
+
+from econflow import __version__
+from econflow.templating import environment
+
+MIN_VERSION = "2.0"
+REPORT = "reports/sta.json"
+_ENDPOINT = re.compile(
+    r"^(\S+) .*?(-?\d+\.\d+)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)(?: \((?:VIOLATED|MET)\))?$",
+    re.MULTILINE,
+)
+_INSTANCE_ROW = re.compile(r"^\s*(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)$")
+
+
+class _StaTask(Task):
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_parameter("corners", "[(str,str)]", "corner name and prepared liberty file")
+        self.add_parameter("sdc", "str", "timing constraints of the design")
+        self.add_parameter("clock", "str", "name of the clock whose paths are reported")
+
+    def tool(self) -> str:
+        return "sta"
+
+    def parse_version(self, stdout: str) -> str:
+        return stdout.strip().split()[0]
+
+    def setup(self) -> None:
+        super().setup()
+        self.set_exe("sta", vswitch="-version")
+        self.add_version(f">={MIN_VERSION}")
+        self.add_input_file(ext="vg")
+        for key in ("corners", "sdc", "clock"):
+            self.add_required_key("var", key)
+        self.add_regex("errors", r"^Error")
+        self.add_regex("warnings", r"^Warning")
+
+    def runtime_options(self) -> list[str]:
+        return [*super().runtime_options(), "-no_init", "-exit", "sta.tcl"]
+
+    def script_values(self) -> dict[str, Any]:
+        return {}
+
+    def pre_process(self) -> None:
+        super().pre_process()
+        Path("reports").mkdir(exist_ok=True)
+        Path("sta.tcl").write_text(
+            environment("econflow.flow")
+            .get_template("sta.tcl.j2")
+            .render(
+                version=__version__,
+                mode=self.task(),
+                top=self.design_topmodule,
+                corners=[tuple(c) for c in self.get("var", "corners")],
+                sdc=self.get("var", "sdc"),
+                clock=self.get("var", "clock"),
+                **self.script_values(),
+            )
+        )
+
+    def post_process(self) -> None:
+        super().post_process()
+        errors = [
+            line
+            for line in Path(self.get_logpath("exe")).read_text().splitlines()
+            if line.startswith("Error")
+        ]
+        if errors:
+            raise RuntimeError(f"OpenSTA reported {len(errors)} error(s), first: {errors[0]}")
+        figures = self.figures()
+        Path(REPORT).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+
+    def figures(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class TimingTask(_StaTask):
+    """Setup slack per corner: worst and total negative slack, violating endpoints."""
+
+    def task(self) -> str:
+        return "timing"
+
+    def figures(self) -> dict[str, Any]:
+        corners = {}
+        for name, _ in self.get("var", "corners"):
+            report = Path(f"reports/endpoints_{name}.rpt")
+            slacks = [float(m.group(4)) for m in _ENDPOINT.finditer(report.read_text())]
+            if not slacks:
+                raise RuntimeError(f"no timing endpoints in {report.resolve()}")
+            corners[name] = {
+                "wns_ns": round(min(slacks), 4),
+                "tns_ns": round(sum(s for s in slacks if s < 0), 4),
+                "endpoints": len(slacks),
+                "violating_endpoints": sum(s < 0 for s in slacks),
+            }
+            self.record_metric("setupslack", corners[name]["wns_ns"], str(report), "ns", True)
+        return {"corners": corners}
+
+
+class PowerTask(_StaTask):
+    """Power of every cell at one corner at 1 and at ~0 transitions per clock cycle
+    (``reports/power_active.rpt``, ``reports/power_idle.rpt``, watts)."""
+
+    def task(self) -> str:
+        return "power"
+
+    def figures(self) -> dict[str, Any]:
+        reports = {}
+        for name in ("active", "idle"):
+            report = Path(f"reports/power_{name}.rpt")
+            rows = sum(1 for line in report.read_text().splitlines() if _INSTANCE_ROW.match(line))
+            if not rows:
+                raise RuntimeError(f"no per-cell power in {report.resolve()}")
+            reports[name] = {"file": str(report.resolve()), "cells": rows}
+        return {"reports": reports}
