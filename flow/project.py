@@ -8,7 +8,9 @@ and ``to``), so a step can be rerun alone on the same job directory.
 
 from __future__ import annotations
 
+import gc
 import logging
+import re
 from pathlib import Path
 
 from siliconcompiler import ASIC, Design, Flowgraph
@@ -33,6 +35,7 @@ EXECUTABLES = {
 JOB = "job0"
 CLOCK = "clk"
 NODES = ("elaborate", "synth", "timing", "power")
+_ERROR_LINE = re.compile(r"^\s*(ERROR|Error|error)\b|\berror:")
 
 
 class FlowStepError(EconflowError):
@@ -128,26 +131,40 @@ class Project:
         self.asic.set("option", "from", [first])
         self.asic.set("option", "to", [last])
         self.asic.logger.setLevel(logging.WARNING)
+        # SiliconCompiler forks its node workers. Garbage left by TensorFlow (earlier steps of
+        # the same run) must not be collected in a forked child, where it crashes: collect it
+        # here and freeze what remains for the duration of the run.
+        gc.collect()
+        gc.freeze()
         try:
             with tools.venv_on_path():
                 self.asic.run()
         except Exception as exc:  # noqa: BLE001 - SiliconCompiler raises plain exceptions
             raise FlowStepError(self._failure(nodes, str(exc).splitlines()[0])) from None
+        finally:
+            gc.unfreeze()
         for node in nodes:
-            if not any((self.node_dir(node) / "outputs").glob("*")) and node != "timing":
+            if node in ("elaborate", "synth") and not self._finished(node):
                 raise FlowStepError(self._failure([node], "it wrote no outputs"))
 
     def _failure(self, nodes: list[str], reason: str) -> str:
-        """The first node in ``nodes`` that did not finish, with its log."""
-        for node in nodes:
-            log = self.node_dir(node) / f"{node}.log"
-            if not (self.node_dir(node) / "outputs").is_dir() or not log.is_file():
-                break
-            text = log.read_text(errors="replace")
-            if (
-                "ERROR" in text
-                or "Error" in text
-                or not any((self.node_dir(node) / "outputs").glob("*"))
-            ):
-                break
-        return f"SiliconCompiler step '{node}' failed ({reason}); log: {log}"
+        """One line: the node that failed (as SiliconCompiler names it, else the first
+        without outputs), its first error line and its log."""
+        named = re.search(r"errors in: (\w+)/\d+", reason)
+        if named and named.group(1) in NODES:
+            node = named.group(1)
+        else:
+            node = next((n for n in nodes if not self._finished(n)), nodes[-1])
+        log = self.node_dir(node) / f"{node}.log"
+        first = ""
+        if log.is_file():
+            errors = [
+                line.strip()
+                for line in log.read_text(errors="replace").splitlines()
+                if _ERROR_LINE.search(line)
+            ]
+            first = f"; first error: {errors[0][:160]}" if errors else ""
+        return f"SiliconCompiler step '{node}' failed ({reason}){first}; log: {log}"
+
+    def _finished(self, node: str) -> bool:
+        return any((self.node_dir(node) / "outputs").glob("*"))

@@ -20,6 +20,7 @@ from econflow.errors import ArtefactError, ConfigError
 from econflow.flow.pipeline import STEPS as FLOW_STEPS
 from econflow.hls.pipeline import STEPS as HLS_STEPS
 from econflow.models.pipeline import STEPS as MODEL_STEPS
+from econflow.reports.pipeline import STEPS as REPORT_STEPS
 from econflow.rtl.pipeline import STEPS as RTL_STEPS
 from econflow.stage import METRICS, Step, file_hash, read_metrics, update_metrics
 from econflow.verification.pipeline import STEPS as VERIFY_STEPS
@@ -38,7 +39,7 @@ class StepReport:
 
 def all_steps() -> tuple[Step, ...]:
     """Every step of the flow, in order (must match ``econflow.config.STEPS``)."""
-    return MODEL_STEPS + HLS_STEPS + RTL_STEPS + VERIFY_STEPS + FLOW_STEPS
+    return MODEL_STEPS + HLS_STEPS + RTL_STEPS + VERIFY_STEPS + FLOW_STEPS + REPORT_STEPS
 
 
 def select_steps(cfg: Config, steps: list[str] | None, start: str | None) -> list[str]:

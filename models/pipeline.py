@@ -14,7 +14,7 @@ import numpy as np
 
 from econflow.config import Config
 from econflow.errors import DataError, EconflowError
-from econflow.models import dataset, plots
+from econflow.models import dataset, plots, profiles
 from econflow.models.artefacts import STAGE, ModelsArtefacts, at
 from econflow.stage import Step
 
@@ -113,11 +113,16 @@ def _train(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
     result.model.save(out.autoencoder, include_optimizer=False)
     plots.training_curve(result.history, out.figures / "training_loss.png")
     quality = training.evaluate(cfg.design, result.model, holdout)
-    plots.emd_histograms(quality.emds, out.figures / "emd_histogram.png")
-    plots.emd_vs_occupancy(quality.emds, quality.occupancy, out.figures / "emd_vs_occupancy.png")
+    distributions = {
+        "emd_histogram": profiles.emd_histogram(quality.emds),
+        "emd_vs_occupancy": profiles.emd_vs_occupancy(quality.emds, quality.occupancy),
+    }
+    plots.emd_histograms(distributions["emd_histogram"], out.figures / "emd_histogram.png")
+    plots.emd_vs_occupancy(distributions["emd_vs_occupancy"], out.figures / "emd_vs_occupancy.png")
     out.update_metrics(
         "baselines", {k: v for k, v in quality.metrics.items() if k != "autoencoder"}
     )
+    out.update_metrics("quality", distributions)
     return {
         "loss_name": cfg.design.training.loss,
         "loss": result.history["loss"][-1],

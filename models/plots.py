@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -51,40 +52,34 @@ def predicted_vs_true(predicted: np.ndarray, true: np.ndarray, min_emd: float, p
     return _save(fig, path)
 
 
-def emd_histograms(emds: dict[str, np.ndarray], path: Path) -> Path:
-    """EMD distributions of the autoencoder and the baselines on one held-out set."""
+def emd_histograms(histogram: dict[str, Any], path: Path) -> Path:
+    """EMD distributions of the autoencoder and the baselines (``profiles.emd_histogram``)."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    top = max(float(np.percentile(v, 99.5)) for v in emds.values())
-    bins = np.linspace(0, top, 80)
-    for name, values in emds.items():
-        ax.hist(values, bins=bins, histtype="step", lw=1.5, label=f"{name} ({values.mean():.3f})")
+    edges = np.array(histogram["edges"])
+    for name, counts in histogram["counts"].items():
+        label = f"{name} ({histogram['mean'][name]:.3f})"
+        ax.stairs(counts, edges, lw=1.5, label=label)
     ax.set(xlabel="EMD (small-cell units)", ylabel="modules", yscale="log")
     ax.legend(title="algorithm (mean EMD)")
     return _save(fig, path)
 
 
-def emd_vs_occupancy(emds: dict[str, np.ndarray], occupancy: np.ndarray, path: Path) -> Path:
-    """Median EMD and the 16-84% band against module occupancy."""
+def emd_vs_occupancy(profile: dict[str, Any], path: Path) -> Path:
+    """Median EMD and the 16-84% band against occupancy (``profiles.emd_vs_occupancy``)."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    edges = np.array([1, 2, 4, 6, 9, 13, 18, 24, 31, 39, 49])
-    centres = 0.5 * (edges[:-1] + edges[1:] - 1)
-    which = np.digitize(occupancy, edges) - 1
+    centres = profile["centres"]
     upper = 0.0
-    for name, values in emds.items():
-        med, low, high = [], [], []
-        for b in range(len(edges) - 1):
-            sel = values[which == b]
-            p = np.percentile(sel, [50, 16, 84]) if sel.size else [np.nan] * 3
-            med.append(p[0])
-            low.append(p[1])
-            high.append(p[2])
-        line = ax.plot(centres, med, marker="o", label=name)[0]
+    for name, median in profile["median"].items():
+        values = [np.nan if v is None else v for v in median]
+        low = [np.nan if v is None else v for v in profile["p16"][name]]
+        high = [np.nan if v is None else v for v in profile["p84"][name]]
+        line = ax.plot(centres, values, marker="o", label=name)[0]
         ax.fill_between(centres, low, high, color=line.get_color(), alpha=0.15)
-        upper = max(upper, float(np.nanmax(high)) if name == "autoencoder" else 0.0)
+        if name == "autoencoder":
+            upper = float(np.nanmax(high))
     # Scale to the autoencoder's band; a baseline that sends nothing scores far above it.
-    top = 2.0 * upper if upper > 0 else None
     ax.set(xlabel="occupancy (trigger cells with charge)", ylabel="EMD (small-cell units)")
-    ax.set_ylim(0, top)
+    ax.set_ylim(0, 2.0 * upper if upper > 0 else None)
     ax.legend()
     return _save(fig, path)
 

@@ -1,1 +1,1 @@
-"""Reports stage: PPA and compression-quality reports (not built yet)."""
+"""Reports stage: the design report (HTML and Markdown) built from the stages' metrics."""

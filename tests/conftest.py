@@ -12,6 +12,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 TINY = TESTS / "configs" / "tiny.yaml"
+MICRO = TESTS / "configs" / "micro.yaml"
+# The project's machines keep lambdapdk's sky130 data beside the checkout (bootstrap.sh sets it
+# too); tests of missing data unset it.
+SHARED_PDK = ROOT.parent / "shared" / "pdks" / "lambdapdk"
+if SHARED_PDK.is_dir():
+    os.environ.setdefault("ECONFLOW_LAMBDAPDK", str(SHARED_PDK))
 
 
 @pytest.fixture(scope="session")
@@ -28,4 +34,22 @@ def tiny_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     build = tmp_path_factory.mktemp("tiny") / "build"
     assert main(["flow", "run", str(TINY), "--build-dir", str(build)]) == 0
+    return build
+
+
+@pytest.fixture(scope="session")
+def micro_config():
+    from econflow.config import load_config
+
+    return load_config(MICRO)
+
+
+@pytest.fixture(scope="session")
+def micro_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build directory after ``sc flow run tests/configs/micro.yaml``: the models flow, RTL,
+    synthesis, timing, gate-level simulation, power and the report on sky130hd."""
+    from econflow.flow.cli import main
+
+    build = tmp_path_factory.mktemp("micro") / "build"
+    assert main(["flow", "run", str(MICRO), "--build-dir", str(build)]) == 0
     return build

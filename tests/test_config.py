@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from econflow.config import load_config
+from econflow.config import STEPS, load_config
 from econflow.errors import ConfigError
 
 ROOT = Path(__file__).parent.parent
@@ -27,7 +27,9 @@ def test_shipped_default_is_the_econt_design():
 
 def test_defaults_fill_missing_sections(tmp_path):
     cfg = load_config(write(tmp_path, "design: {name: d}\n"))
-    assert cfg.design.flow.steps == ["data", "emd", "train", "quantize", "hls", "rtl", "verify"]
+    assert cfg.design.flow.steps == list(STEPS)
+    assert STEPS[-5:] == ("synth", "sta", "gatesim", "power", "report")
+    assert cfg.design.pdk.name == "sky130hd" and not cfg.design.pdk.download
     assert cfg.design.hardware.tmr == "config" and cfg.design.hardware.clock_mhz == 40.0
 
 
@@ -69,7 +71,9 @@ def test_defaults_fill_missing_sections(tmp_path):
             r"model\.dense: accumulator needs \d+ magnitude bits",
         ),
         ("design: {name: d}\ndata: {source: csv}\n", r"data: source 'csv' needs a non-empty list"),
-        ("design: {name: d}\nflow: {steps: [data, synth]}\n", r"flow\.steps\.1: .*'synth'"),
+        ("design: {name: d}\nflow: {steps: [data, place]}\n", r"flow\.steps\.1: .*'place'"),
+        ("design: {name: d}\npdk: {name: sky130hd, corner: ss}\n", r"pdk\.corner: unknown key"),
+        ("design: {name: d}\ngate_level: {vectors: 2}\n", r"gate_level\.vectors: .*greater than or equal to 10"),
         (
             "design: {name: d}\nhardware: {tmr: partial}\n",
             r"hardware\.tmr: .*'none', 'config' or 'full'.*'partial'",

@@ -1,0 +1,94 @@
+"""Area, timing, power and energy per inference on sky130hd for TMR scopes and weight modes.
+
+Each variant gets its own build directory holding a copy of the design's models stage, its
+own RTL, and the steps rtl, synth, sta, gatesim and power (``sc flow run``), so the figures
+are the flow's own. Needs the models steps of the design to have run.
+
+Run: ./bootstrap.sh python benchmarks/flow_ppa.py [encoder.yaml] [--variants none,config,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import yaml
+from _common import ROOT, write
+
+from econflow.config import load_config
+from econflow.flow.cli import main as sc
+
+VARIANTS = {
+    "none": ("programmable", "none"),
+    "config": ("programmable", "config"),
+    "full": ("programmable", "full"),
+    "hardwired": ("hardwired", "none"),
+    "hardwired_full": ("hardwired", "full"),
+}
+STEPS = "rtl,synth,sta,gatesim,power"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("design", nargs="?", default=str(ROOT / "encoder.yaml"))
+    parser.add_argument("--build-dir", default=None)
+    parser.add_argument("--variants", default="none,config,full,hardwired")
+    args = parser.parse_args()
+    cfg = load_config(args.design)
+    build = Path(args.build_dir or ROOT / "build" / cfg.design.design.name)
+    raw = yaml.safe_load(Path(args.design).read_text())
+    results = {}
+    for name in args.variants.split(","):
+        weights, tmr = VARIANTS[name]
+        out = build / "benchmarks" / f"flow_{name}"
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(build / "models", out / "models")
+        variant = {**raw, "hardware": {**raw.get("hardware", {}), "weights": weights, "tmr": tmr}}
+        if "csv" in variant.get("data", {}):  # the variant file lives in the build directory
+            variant["data"]["csv"] = [str(p) for p in cfg.csv_paths()]
+        design = out / f"{cfg.design.design.name}_{name}.yaml"
+        design.write_text(yaml.safe_dump(variant))
+        print(f"== {name}: weights {weights}, TMR {tmr}", flush=True)
+        start = time.perf_counter()
+        code = sc(["flow", "run", str(design), "--build-dir", str(out), "--steps", STEPS])
+        seconds = time.perf_counter() - start
+        if code != 0:
+            raise SystemExit(f"variant {name} failed")
+        flow = json.loads((out / "flow" / "metrics.json").read_text())
+        rtl = json.loads((out / "rtl" / "metrics.json").read_text())["rtl"]
+        slow, typical = flow["sta"]["slow"], flow["sta"]["typical"]
+        results[name] = {
+            "weights": weights,
+            "tmr": tmr,
+            "protected_bits": rtl["registers"]["protected_bits"],
+            "area_um2": flow["synth"]["area_um2"],
+            "cells": flow["synth"]["cells"],
+            "flip_flops": flow["synth"]["flip_flops"],
+            "wns_slow_ns": slow["wns_ns"],
+            "fmax_slow_mhz": slow["fmax_mhz"],
+            "wns_typical_ns": typical["wns_ns"],
+            "fmax_typical_mhz": typical["fmax_mhz"],
+            "power_mw": {k: flow["power"][f"{k}_mw"] for k in ("internal", "switching", "leakage")},
+            "total_mw": flow["power"]["total_mw"],
+            "energy_per_inference_nj": flow["power"]["energy_per_inference_nj"],
+            "gate_level": f"{flow['gate_level']['mismatches']} / {flow['gate_level']['vectors']}",
+            "runtime_s": {
+                step: flow[s]["runtime_s"]
+                for step, s in (
+                    ("synth", "synth"),
+                    ("sta", "sta"),
+                    ("gatesim", "gate_level"),
+                    ("power", "power"),
+                )
+            },
+            "seconds": round(seconds, 1),
+        }
+        print(json.dumps(results[name], indent=1), flush=True)
+    write(f"flow_ppa_{cfg.design.design.name}", {"design": args.design, "variants": results})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""Synthesis, timing, gate-level simulation, power and the report on sky130hd (micro design),
+and their one-line errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from econflow.config import load_config
+from econflow.errors import ConfigError, PdkDataError, ToolMissingError
+from econflow.flow import activity, liberty, netlist, pdk, pipeline, power_model, project
+from econflow.flow.cli import main
+from econflow.models import artefacts as model_artefacts
+from econflow.rtl import artefacts as rtl_artefacts
+from econflow.verification import bulk
+from econflow.verification.pipeline import second_model
+
+MICRO = Path(__file__).parents[1] / "configs" / "micro.yaml"
+SECTIONS = (
+    "Design",
+    "Compression quality",
+    "HLS and RTL",
+    "Bit-exactness and single-event upsets",
+    "Area",
+    "Timing",
+    "Power and energy",
+    "Runtime of each step",
+    "Tool versions",
+)
+
+
+def flow_metrics(build: Path) -> dict:
+    return json.loads((build / "flow" / "metrics.json").read_text())
+
+
+def test_synthesis_keeps_every_tmr_copy(micro_build):
+    synth = flow_metrics(micro_build)["synth"]
+    rtl = json.loads((micro_build / "rtl" / "metrics.json").read_text())["rtl"]["registers"]
+    assert synth["flip_flops"] == rtl["total_bits"] + 2 * rtl["protected_bits"] == 447
+    assert synth["protected_bits"] == rtl["protected_bits"] > 0
+    assert synth["cells"] > synth["flip_flops"] and synth["area_um2"] > 0
+    assert 0 < synth["tmr_copy_area_um2"] < synth["flip_flop_area_um2"] < synth["area_um2"]
+    assert "sky130_fd_sc_hd__dfxtp_1" not in synth["flip_flop_cells"]  # dont-use from the PDK
+
+
+def test_lost_tmr_copies_fail_loudly():
+    registers = {"total_bits": 177, "protected_bits": 135}
+    with pytest.raises(
+        pipeline.TmrLostError, match=r"177 flip-flops after synthesis, expected 447"
+    ):
+        pipeline._check_tmr(177, registers, Path("x.vg"))
+
+
+def test_timing_per_corner(micro_build):
+    sta = flow_metrics(micro_build)["sta"]
+    assert sta["clock_period_ns"] == 25.0 and "post-synthesis" in sta["origin"]
+    for corner in ("slow", "typical"):
+        c = sta[corner]
+        assert c["endpoints"] > 0 and math.isfinite(c["wns_ns"])
+        assert c["meets"] == (c["wns_ns"] >= 0) == (c["violating_endpoints"] == 0)
+        assert c["achievable_period_ns"] == pytest.approx(25.0 - c["wns_ns"], abs=1e-3)
+    assert sta["slow"]["wns_ns"] < sta["typical"]["wns_ns"]  # 1.40 V, -40 C is slower
+
+
+def test_a_clock_the_design_cannot_meet_is_reported(micro_build, micro_config, tmp_path, capsys):
+    build = tmp_path / "build"
+    shutil.copytree(micro_build, build, symlinks=True)
+    fast = micro_config.design.model_copy(
+        update={"hardware": micro_config.design.hardware.model_copy(update={"clock_mhz": 2000.0})}
+    )
+    cfg = micro_config.model_copy(update={"design": fast})
+    result = pipeline._sta(cfg, build)
+    assert result["clock_period_ns"] == 0.5
+    assert not result["typical"]["meets"] and result["typical"]["violating_endpoints"] > 0
+    assert "2000 MHz NOT met" in capsys.readouterr().out
+
+
+def test_gate_level_netlist_is_bit_exact(micro_build):
+    gate = flow_metrics(micro_build)["gate_level"]
+    assert gate["vectors"] > 150 and gate["mismatches"] == 0 and gate["readback_errors"] == 0
+    assert gate["activity"]["cells"] > 1000 and 0 < gate["activity"]["mean_toggles_per_cycle"] < 2
+
+
+def test_gate_level_check_sees_a_wrong_model(micro_build, micro_config):
+    """The same netlist and image against another model's expectations must mismatch."""
+    models = model_artefacts.load(micro_build)
+    model = models.load_quantized()
+    _, holdout = models.load_dataset()
+    design = rtl_artefacts.load(micro_build)
+    data = pdk.open_pdk(micro_config, micro_build / "flow")
+    counts = bulk.run(
+        design,
+        second_model(model, 3),
+        holdout[:40],
+        design.load_image(),
+        micro_build / "flow" / "gatesim_wrong",
+        "icarus",
+        sources=[micro_build / "flow" / "micro_encoder.vg", *data.sim_models()],
+        defines=pipeline.GATE_LEVEL_DEFINES,
+    )
+    assert counts["received"] == 40 and counts["mismatches"] > 0
+
+
+def test_power_split_and_energy(micro_build):
+    power = flow_metrics(micro_build)["power"]
+    for key in ("internal_mw", "switching_mw", "leakage_mw"):
+        assert power[key] > 0, key
+    total = power["internal_mw"] + power["switching_mw"] + power["leakage_mw"]
+    assert power["total_mw"] == pytest.approx(total, rel=1e-4)
+    assert 0.1 < power["total_mw"] < 100  # a few thousand cells at 40 MHz
+    assert power["energy_per_inference_nj"] == pytest.approx(power["total_mw"] * 25e-3, rel=1e-4)
+    groups = power["groups_mw"]
+    assert groups["sequential"]["total"] + groups["combinational"]["total"] == pytest.approx(
+        power["total_mw"], rel=1e-4
+    )
+
+
+def test_report_has_every_section(micro_build):
+    report = micro_build / "report"
+    md = (report / "report.md").read_text()
+    html = (report / "report.html").read_text()
+    for title in SECTIONS:
+        assert f"## {title}" in md and f"<h2>{title}</h2>" in html, title
+    for figure in ("emd_histogram", "emd_vs_occupancy", "area", "timing", "power", "runtime"):
+        assert (report / "figures" / f"{figure}.png").stat().st_size > 1000, figure
+        assert f"figures/{figure}.png" in md
+    assert "post-synthesis" in md and "flow/gatesim" in md and "nJ" in md
+
+
+def test_power_model_weights_cells_by_their_toggles():
+    active = {"a": (2.0, 4.0, 0.1), "q": (3.0, 1.0, 0.2)}
+    idle = {"a": (0.0, 0.0, 0.1), "q": (1.0, 0.0, 0.2)}
+    groups = power_model.combine(active, idle, {"a": 0.5, "q": 0.25}, {"q"})
+    assert groups["combinational"] == pytest.approx(
+        {"internal": 1.0, "switching": 2.0, "leakage": 0.1, "total": 3.1}
+    )
+    assert groups["sequential"]["internal"] == pytest.approx(1.5)
+    assert groups["total"]["total"] == pytest.approx(3.1 + 1.5 + 0.25 + 0.2)
+
+
+def test_vcd_toggles_per_cell(tmp_path):
+    vcd = tmp_path / "a.vcd"
+    vcd.write_text(
+        '$scope module dut $end\n$var wire 1 ! _1_ $end\n$var wire 3 " bus [2:0] $end\n'
+        "$var wire 1 # \\odd[1] $end\n$upscope $end\n$enddefinitions $end\n"
+        '#0\n$dumpvars\n0!\nb000 "\n1#\n$end\n#10\n1!\nb101 "\n#20\n0!\nb1 "\n0#\n'
+        "#30\n$dumpoff\nx!\n$end\n"
+    )
+    measured = activity.read_vcd(vcd, cycles=2)
+    assert measured.toggles == {
+        ("_1_", None): 2,
+        ("bus", 0): 1,
+        ("bus", 1): 0,
+        ("bus", 2): 2,
+        ("odd[1]", None): 1,
+    }
+    text = (
+        "module top(a, y);\n  input a;\n  output [1:0] y;\n"
+        '  (* src = "x" *)\n  sky130_fd_sc_hd__inv_1 _1_ (\n    .A(a),\n    .Y(_1_)\n  );\n'
+        "  sky130_fd_sc_hd__dfrtp_1 \\odd[1]$_DFF_  (\n    .D(_1_),\n    .Q(bus[2])\n  );\n"
+        "endmodule\n"
+    )
+    path = tmp_path / "top.vg"
+    path.write_text(text)
+    parsed = netlist.read(path, "top")
+    outputs = parsed.outputs(
+        {"sky130_fd_sc_hd__inv_1": frozenset({"Y"}), "sky130_fd_sc_hd__dfrtp_1": frozenset({"Q"})}
+    )
+    assert outputs == {"_1_": [("_1_", None)], "odd[1]$_DFF_": [("bus", 2)]}
+    assert activity.per_cell(measured, outputs) == {"_1_": 1.0, "odd[1]$_DFF_": 1.0}
+
+
+def test_prepared_liberty_names_the_supply_and_knows_the_flops(micro_config, tmp_path):
+    data = pdk.open_pdk(micro_config, tmp_path)
+    lib = data.prepared_liberty("typical", tmp_path / "liberty")
+    text = lib.read_text()
+    assert text.count("internal_power () {") == text.count('related_pg_pin : "VPWR";') > 1000
+    cells = liberty.cells(lib)
+    assert cells["sky130_fd_sc_hd__dfrtp_1"].sequential
+    assert not cells["sky130_fd_sc_hd__nand2_1"].sequential
+    assert cells["sky130_fd_sc_hd__nand2_1"].outputs == {"Y"}
+    assert cells["sky130_fd_sc_hd__fa_1"].outputs == {"COUT", "SUM"}
+
+
+def test_unknown_pdk_names_the_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(MICRO.read_text() + "\npdk:\n  name: gf12\n")
+    with pytest.raises(
+        ConfigError, match=r"bad.yaml: pdk.name: unknown PDK 'gf12'; pdk_configs/ holds sky130hd"
+    ):
+        pdk.open_pdk(load_config(bad), tmp_path)
+
+
+def test_missing_library_data_is_one_clear_error(micro_config, tmp_path, monkeypatch):
+    root = Path(os.environ[pdk.DATA_VARIABLE])
+    monkeypatch.delenv(pdk.DATA_VARIABLE)
+    with pytest.raises(PdkDataError, match=r"set ECONFLOW_LAMBDAPDK .* or set pdk.download: true"):
+        pdk.open_pdk(micro_config, tmp_path)
+    partial = tmp_path / "lambdapdk"
+    shutil.copytree(root, partial, ignore=shutil.ignore_patterns("*ss_n40C*"))
+    monkeypatch.setenv(pdk.DATA_VARIABLE, str(partial))
+    with pytest.raises(PdkDataError, match=r"incomplete .* missing .*ss_n40C_1v40.lib.gz"):
+        pdk.open_pdk(micro_config, tmp_path / "work")
+
+
+def test_missing_opensta_is_named(micro_build, micro_config, tmp_path, monkeypatch):
+    build = tmp_path / "build"
+    shutil.copytree(micro_build, build, symlinks=True)
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    with pytest.raises(
+        ToolMissingError,
+        match=r"sta not found: timing analysis runs OpenSTA \(Debian package opensta\)",
+    ):
+        pipeline._sta(micro_config, build)
+
+
+def test_a_failing_siliconcompiler_step_names_the_step_and_its_log(
+    micro_build, micro_config, tmp_path
+):
+    build = tmp_path / "build"
+    shutil.copytree(micro_build / "rtl", build / "rtl")
+    top = build / "rtl" / "micro_encoder.v"
+    top.write_text(top.read_text().replace("endmodule", "endmodule garbage", 1))
+    with pytest.raises(
+        project.FlowStepError, match=r"SiliconCompiler step 'elaborate' failed .*; log: .*elaborate"
+    ):
+        pipeline._synth(micro_config, build)
+
+
+def test_yosys_launcher_runs_tcl_scripts(tmp_path):
+    source = Path(__file__).parents[2] / "rtl" / "lib" / "econflow_majority.v"
+    script = tmp_path / "s.tcl"
+    script.write_text(
+        f"yosys read_verilog {source}\n"
+        "set listing [yosys tee -q -s result.string ls]\n"
+        'puts "MODULES [string trim $listing]"\n'
+        "yosys no_such_pass\n"
+        'puts "NOT REACHED"\n'
+    )
+    yosys = shutil.which("yosys") or str(Path(sys.executable).parent / "yosys")
+    result = subprocess.run([yosys, "-c", str(script)], capture_output=True, text=True)
+    assert "MODULES 1 modules:\n  econflow_majority" in result.stdout
+    assert result.returncode == 1 and "NOT REACHED" not in result.stdout
+    assert "ERROR: No such command: no_such_pass" in result.stdout + result.stderr
+
+
+def test_sc_tools_lists_every_tool(capsys):
+    assert main(["tools"]) == 0
+    out = capsys.readouterr().out
+    for name in ("g++", "iverilog", "verilator", "yosys", "sta", "openroad"):
+        assert f"\n{name} " in out, name
+    assert "not found" not in out.split("openroad")[0]  # everything but OpenROAD is installed
+
+
+def test_abc_script_goes_only_to_generic_abc(monkeypatch):
+    from econflow import tools
+
+    monkeypatch.setenv(tools.ABC_SCRIPT_VARIABLE, "+strash;map")
+    assert tools._with_abc_script(["abc"]) == ["abc", "-script", "+strash;map"]
+    assert tools._with_abc_script(["abc", "-liberty", "x.lib"]) == ["abc", "-liberty", "x.lib"]
+    assert tools._with_abc_script(["abc", "-script", "y"]) == ["abc", "-script", "y"]
+    assert tools._with_abc_script(["opt"]) == ["opt"]
