@@ -73,7 +73,10 @@ def test_defaults_fill_missing_sections(tmp_path):
         ("design: {name: d}\ndata: {source: csv}\n", r"data: source 'csv' needs a non-empty list"),
         ("design: {name: d}\nflow: {steps: [data, place]}\n", r"flow\.steps\.1: .*'place'"),
         ("design: {name: d}\npdk: {name: sky130hd, corner: ss}\n", r"pdk\.corner: unknown key"),
-        ("design: {name: d}\ngate_level: {vectors: 2}\n", r"gate_level\.vectors: .*greater than or equal to 10"),
+        (
+            "design: {name: d}\ngate_level: {vectors: 2}\n",
+            r"gate_level\.vectors: .*greater than or equal to 10",
+        ),
         (
             "design: {name: d}\nhardware: {tmr: partial}\n",
             r"hardware\.tmr: .*'none', 'config' or 'full'.*'partial'",
