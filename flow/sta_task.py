@@ -54,9 +54,6 @@ class _StaTask(Task):
     def runtime_options(self) -> list[str]:
         return [*super().runtime_options(), "-no_init", "-exit", "sta.tcl"]
 
-    def script_values(self) -> dict[str, Any]:
-        return {}
-
     def pre_process(self) -> None:
         super().pre_process()
         Path("reports").mkdir(exist_ok=True)
@@ -70,7 +67,6 @@ class _StaTask(Task):
                 corners=[tuple(c) for c in self.get("var", "corners")],
                 sdc=self.get("var", "sdc"),
                 clock=self.get("var", "clock"),
-                **self.script_values(),
             )
         )
 
