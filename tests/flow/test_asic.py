@@ -221,6 +221,18 @@ def test_missing_opensta_is_named(micro_build, micro_config, tmp_path, monkeypat
         pipeline._sta(micro_config, build)
 
 
+def test_too_old_opensta_is_refused(micro_build, micro_config, tmp_path, monkeypatch):
+    build = tmp_path / "build"
+    shutil.copytree(micro_build, build, symlinks=True)
+    fake = tmp_path / "bin" / "sta"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 1.9.0\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{Path(sys.executable).parent}:/usr/bin:/bin")
+    with pytest.raises(project.FlowStepError, match=r"step 'timing' failed .*version"):
+        pipeline._sta(micro_config, build)
+
+
 def test_a_failing_siliconcompiler_step_names_the_step_and_its_log(
     micro_build, micro_config, tmp_path
 ):
