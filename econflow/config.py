@@ -210,7 +210,8 @@ class GateLevelSection(_Section):
     """Gate-level simulation of the synthesized netlist (step ``power``): bit-exactness
     against the fixed-point model, and the switching activity power analysis uses."""
 
-    vectors: int = Field(1000, ge=10)  # held-out modules, then the corner cases
+    vectors: int = Field(1000, ge=10)  # held-out modules
+    corner_cases: bool = True  # then the corner cases (94 for 16-bit charges)
 
 
 class FlowSection(_Section):

@@ -147,7 +147,10 @@ def _gatesim(cfg: Config, build: Path) -> dict[str, Any]:
     design = rtl_artefacts.load(build)
     paths = _paths(cfg, build)
     pdk = open_pdk(cfg, paths["out"])
-    charges = regression_vectors(holdout, cfg.design.gate_level.vectors, model.charge_bits)
+    gate = cfg.design.gate_level
+    charges = regression_vectors(holdout, gate.vectors, model.charge_bits)
+    if not gate.corner_cases:
+        charges = charges[: gate.vectors]
     work = paths["out"] / "gatesim"
     print(f"  Icarus: {len(charges)} vectors through the {pdk.name} netlist with cell models")
     start = time.perf_counter()
