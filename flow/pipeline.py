@@ -41,7 +41,7 @@ class TmrLostError(EconflowError):
 
 def _paths(cfg: Config, build: Path) -> dict[str, Path]:
     top = f"{cfg.design.design.name}_encoder"
-    out = build / STAGE
+    out = build.resolve() / STAGE  # SiliconCompiler runs each tool in its own folder
     return {
         "out": out,
         "netlist": out / f"{top}.vg",

@@ -118,7 +118,7 @@ class Project:
 
     def set_sta(self, node: str, corners: list[tuple[str, Path]], sdc: Path) -> None:
         task = (TimingTask if node == "timing" else PowerTask).find_task(self.asic)
-        task.set("var", "corners", [(name, str(path)) for name, path in corners])
+        task.set("var", "corners", [(name, str(path.resolve())) for name, path in corners])
         task.set("var", "sdc", str(sdc.resolve()))
         task.set("var", "clock", CLOCK)
 

@@ -69,9 +69,12 @@ def test_timing_per_corner(micro_build):
     assert sta["slow"]["wns_ns"] < sta["typical"]["wns_ns"]  # 1.40 V, -40 C is slower
 
 
-def test_a_clock_the_design_cannot_meet_is_reported(micro_build, micro_config, tmp_path, capsys):
-    build = tmp_path / "build"
-    shutil.copytree(micro_build, build, symlinks=True)
+def test_a_clock_the_design_cannot_meet_is_reported(
+    micro_build, micro_config, tmp_path, capsys, monkeypatch
+):
+    shutil.copytree(micro_build, tmp_path / "build", symlinks=True)
+    monkeypatch.chdir(tmp_path)
+    build = Path("build")  # relative, as `sc flow run` defaults to build/<design>
     fast = micro_config.design.model_copy(
         update={"hardware": micro_config.design.hardware.model_copy(update={"clock_mhz": 2000.0})}
     )
