@@ -45,7 +45,6 @@ class Instance:
 
 @dataclass(frozen=True)
 class Netlist:
-    top: str
     instances: list[Instance]
 
     def cell_counts(self) -> Counter[str]:
@@ -78,4 +77,4 @@ def read(path: Path, top: str) -> Netlist:
         for m in _INSTANCE.finditer(body)
         if m.group(1) not in ("module", "input", "output", "wire", "assign")
     ]
-    return Netlist(top, instances)
+    return Netlist(instances)

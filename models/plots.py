@@ -12,10 +12,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def save(fig: plt.Figure, path: Path, dpi: int = 110) -> Path:
+    """Write a figure as PNG (creating the folder) and close it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
 
@@ -30,7 +31,7 @@ def data_distributions(occupancy: np.ndarray, sums: np.ndarray, path: Path) -> P
     right.hist(live, bins=bins, color="tab:orange")
     right.set(xlabel="module sum (ADC)", ylabel="modules", xscale="log", yscale="log")
     fig.suptitle(f"{len(occupancy)} modules")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def predicted_vs_true(predicted: np.ndarray, true: np.ndarray, min_emd: float, path: Path) -> Path:
@@ -49,7 +50,7 @@ def predicted_vs_true(predicted: np.ndarray, true: np.ndarray, min_emd: float, p
         ylabel="pairs",
         title=f"mean {rel.mean():+.4f}, std {rel.std():.4f}",
     )
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def emd_histograms(histogram: dict[str, Any], path: Path) -> Path:
@@ -61,7 +62,7 @@ def emd_histograms(histogram: dict[str, Any], path: Path) -> Path:
         ax.stairs(counts, edges, lw=1.5, label=label)
     ax.set(xlabel="EMD (small-cell units)", ylabel="modules", yscale="log")
     ax.legend(title="algorithm (mean EMD)")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def emd_vs_occupancy(profile: dict[str, Any], path: Path) -> Path:
@@ -81,7 +82,7 @@ def emd_vs_occupancy(profile: dict[str, Any], path: Path) -> Path:
     ax.set(xlabel="occupancy (trigger cells with charge)", ylabel="EMD (small-cell units)")
     ax.set_ylim(0, 2.0 * upper if upper > 0 else None)
     ax.legend()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def training_curve(history: dict[str, list[float]], path: Path) -> Path:
@@ -92,4 +93,4 @@ def training_curve(history: dict[str, list[float]], path: Path) -> Path:
             ax.plot(np.arange(1, len(values) + 1), values, label=key)
     ax.set(xlabel="epoch", ylabel="loss", yscale="log")
     ax.legend()
-    return _save(fig, path)
+    return save(fig, path)

@@ -14,11 +14,7 @@ from econflow.models import plots as model_plots  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return f"{path.parent.name}/{path.name}"
+    return _relative(model_plots.save(fig, path, dpi=100))
 
 
 def _relative(path: Path) -> str:
