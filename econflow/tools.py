@@ -157,18 +157,30 @@ def _run_tcl(script: str, design: object) -> None:
 
 
 ABC_SCRIPT_VARIABLE = "ECONFLOW_YOSYS_ABC_SCRIPT"
+MAP_SCRIPT_VARIABLE = "ECONFLOW_YOSYS_MAP_SCRIPT"
 
 
 def _with_abc_script(command: list[str]) -> list[str]:
-    """A generic ``abc`` (no ``-script``, no ``-liberty``) gets the script
-    ``ECONFLOW_YOSYS_ABC_SCRIPT`` names, if set.
+    """An ``abc`` run gets the script its environment variable names, if set: a generic run
+    (no ``-liberty``, no ``-script``) ``ECONFLOW_YOSYS_ABC_SCRIPT``, the mapping to the cell
+    library (``-liberty``) ``ECONFLOW_YOSYS_MAP_SCRIPT``, replacing any ``-script``.
 
     Yosys' default ABC script (SAT sweeping with ``&fraig``/``scorr``) does not finish on
-    designs whose TMR voters feed multipliers; the flow sets a plain mapping script instead.
-    Mapping to the cell library takes SiliconCompiler's ``strategy`` setting.
+    designs whose TMR voters feed multipliers, and SiliconCompiler's mapping strategies either
+    call ``retime`` on a netlist without flip-flops or compute choices (``dch``) for hours on a
+    1.4M-gate design; its ``strategy`` setting only takes the names of those.
     """
+    if command[:1] != ["abc"]:
+        return command
+    if "-liberty" in command:
+        script = os.environ.get(MAP_SCRIPT_VARIABLE)
+        if not script:
+            return command
+        if "-script" in command:
+            at = command.index("-script")
+            return [*command[:at], *command[at + 2 :], "-script", script]
+        return [*command, "-script", script]
     script = os.environ.get(ABC_SCRIPT_VARIABLE)
-    generic = "-script" not in command and "-liberty" not in command
-    if script and command[:1] == ["abc"] and generic:
+    if script and "-script" not in command:
         return [*command, "-script", script]
     return command

@@ -54,7 +54,7 @@ class ClockConstraints(_Strict):
 
 class SynthesisSettings(_Strict):
     abc_script: str = Field(pattern=r"^\+")  # generic ABC runs (see econflow.tools)
-    strategy: str  # SiliconCompiler's ABC strategy for mapping to the cell library
+    map_script: str = Field(pattern=r"^\+")  # ABC's mapping to the cell library
 
 
 class PdkConfig(_Strict):

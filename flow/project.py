@@ -24,7 +24,7 @@ from econflow.flow.pdk import Pdk
 from econflow.flow.sta_task import PowerTask, TimingTask
 from econflow.rtl.artefacts import RtlDesign
 from econflow.templating import environment
-from econflow.tools import ABC_SCRIPT_VARIABLE
+from econflow.tools import ABC_SCRIPT_VARIABLE, MAP_SCRIPT_VARIABLE
 
 FLOW = "econflow-asic"
 EXECUTABLES = {
@@ -102,7 +102,7 @@ class Project:
 
         synthesis = ASICSynthesis.find_task(asic)
         synthesis.set_environmentalvariable(ABC_SCRIPT_VARIABLE, pdk.config.synthesis.abc_script)
-        synthesis.set_yosys_strategy(pdk.config.synthesis.strategy)
+        synthesis.set_environmentalvariable(MAP_SCRIPT_VARIABLE, pdk.config.synthesis.map_script)
         asic.set("option", "builddir", str((work / "sc").resolve()))
         asic.set("option", "jobname", JOB)
         asic.set("option", "quiet", True)

@@ -274,11 +274,14 @@ def test_sc_tools_lists_every_tool(capsys):
     assert "not found" not in out.split("openroad")[0]  # everything but OpenROAD is installed
 
 
-def test_abc_script_goes_only_to_generic_abc(monkeypatch):
+def test_abc_scripts_go_to_generic_abc_and_to_cell_mapping(monkeypatch):
     from econflow import tools
 
     monkeypatch.setenv(tools.ABC_SCRIPT_VARIABLE, "+strash;map")
+    monkeypatch.setenv(tools.MAP_SCRIPT_VARIABLE, "+strash;map;buffer")
     assert tools._with_abc_script(["abc"]) == ["abc", "-script", "+strash;map"]
-    assert tools._with_abc_script(["abc", "-liberty", "x.lib"]) == ["abc", "-liberty", "x.lib"]
     assert tools._with_abc_script(["abc", "-script", "y"]) == ["abc", "-script", "y"]
+    mapped = ["abc", "-liberty", "x.lib", "-script", "+strash;map;buffer"]
+    assert tools._with_abc_script(["abc", "-liberty", "x.lib"]) == mapped
+    assert tools._with_abc_script(["abc", "-script", "+dch", "-liberty", "x.lib"]) == mapped
     assert tools._with_abc_script(["opt"]) == ["opt"]
