@@ -17,7 +17,7 @@ from typing import Any
 from econflow.config import Config
 from econflow.errors import ArtefactError, EconflowError
 from econflow.flow import activity, liberty, netlist, power_model
-from econflow.flow.pdk import Pdk, open_pdk
+from econflow.flow.pdk import Pdk, load_config, open_pdk
 from econflow.flow.project import Project, write_sdc
 from econflow.models import artefacts as model_artefacts
 from econflow.rtl import artefacts as rtl_artefacts
@@ -245,23 +245,29 @@ def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def _rtl_inputs(_cfg: Config, build: Path) -> list[Path]:
+def _pdk_config(cfg: Config) -> Path:
+    """The PDK config file: every flow step's input, so editing it reruns them."""
+    return load_config(cfg)[1]
+
+
+def _rtl_inputs(cfg: Config, build: Path) -> list[Path]:
     folder = rtl_artefacts.directory(build)
     description = folder / rtl_artefacts.DESIGN
     if not description.is_file():
         return [description]
-    return [description, *rtl_artefacts.load(build).files]
+    return [description, *rtl_artefacts.load(build).files, _pdk_config(cfg)]
 
 
 def _netlist_inputs(cfg: Config, build: Path) -> list[Path]:
     paths = _paths(cfg, build)
-    return [paths["netlist"], paths["sdc"]]
+    return [paths["netlist"], paths["sdc"], _pdk_config(cfg)]
 
 
 def _gatesim_inputs(cfg: Config, build: Path) -> list[Path]:
     models = model_artefacts.at(build)
     rtl = rtl_artefacts.directory(build) / rtl_artefacts.DESIGN
-    return [_paths(cfg, build)["netlist"], models.quantized, models.dataset, rtl]
+    netlist = _paths(cfg, build)["netlist"]
+    return [netlist, models.quantized, models.dataset, rtl, _pdk_config(cfg)]
 
 
 def _power_inputs(cfg: Config, build: Path) -> list[Path]:

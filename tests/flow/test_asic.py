@@ -285,3 +285,18 @@ def test_abc_scripts_go_to_generic_abc_and_to_cell_mapping(monkeypatch):
     assert tools._with_abc_script(["abc", "-liberty", "x.lib"]) == mapped
     assert tools._with_abc_script(["abc", "-script", "+dch", "-liberty", "x.lib"]) == mapped
     assert tools._with_abc_script(["opt"]) == ["opt"]
+
+
+def test_editing_the_pdk_config_reruns_the_flow_steps(micro_build, tmp_path, monkeypatch):
+    from econflow.flow.runner import Runner
+
+    cfg = load_config(MICRO)
+    runner = Runner(cfg, micro_build)
+    steps = ("synth", "sta", "gatesim", "power")
+    before = {name: runner.fingerprint(runner.steps[name]) for name in steps}
+    edited = tmp_path / "sky130hd.yaml"
+    text = pdk.load_config(cfg)[1].read_text()
+    edited.write_text(text.replace("uncertainty_ns: 0.25", "uncertainty_ns: 0.5"))
+    monkeypatch.setattr(pipeline, "load_config", lambda _cfg: (None, edited))
+    for name in steps:
+        assert runner.fingerprint(runner.steps[name]) != before[name], name
