@@ -1,0 +1,90 @@
+"""The main job's figures: a design through every step of ``sc flow run``, with each step's
+runtime and the headline PPA and quality figures.
+
+Runs ``sc flow run DESIGN`` (steps whose inputs and configuration are unchanged are skipped, so
+after the main job this only collects), then takes each step's runtime from the build
+directory's manifests (the run that produced the artefact) and the figures from the stages'
+metrics JSON.
+
+Run: ./bootstrap.sh python benchmarks/flow_main.py [encoder.yaml] [--build-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from _common import ROOT, write
+
+from econflow.config import load_config
+from econflow.flow.cli import main as sc
+from econflow.reports.build import STAGE as REPORT_STAGE
+from econflow.reports.build import STAGES
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("design", nargs="?", default=str(ROOT / "encoder.yaml"))
+    parser.add_argument("--build-dir", default=None)
+    args = parser.parse_args()
+    cfg = load_config(args.design)
+    build = Path(args.build_dir or Path("build") / cfg.design.design.name)
+    if sc(["flow", "run", args.design, "--build-dir", str(build)]) != 0:
+        raise SystemExit("the flow failed")
+    metrics: dict[str, Any] = {}
+    steps: dict[str, dict[str, Any]] = {}
+    for stage in (*STAGES, REPORT_STAGE):
+        metrics.update(_json(build / stage / "metrics.json"))
+        for name, record in _json(build / stage / "manifest.json").get("steps", {}).items():
+            steps[name] = {"seconds": record["seconds"], "finished": record["finished"]}
+    figures = {"design": args.design, **_figures(metrics, steps)}
+    write(f"flow_main_{cfg.design.design.name}", figures)
+
+
+def _json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _figures(metrics: dict[str, Any], steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    synth, sta, power = metrics["synth"], metrics["sta"], metrics["power"]
+    return {
+        "steps": steps,
+        "total_step_seconds": round(sum(s["seconds"] for s in steps.values()), 1),
+        "autoencoder_emd_mean": metrics.get("autoencoder", {}).get("emd_mean"),
+        "synth": {
+            "origin": synth["origin"],
+            "cells": synth["cells"],
+            "area_um2": synth["area_um2"],
+            "flip_flops": synth["flip_flops"],
+            "flip_flop_area_um2": synth["flip_flop_area_um2"],
+            "protected_bits": synth["protected_bits"],
+            "tmr_copy_area_um2": synth["tmr_copy_area_um2"],
+        },
+        "sta": {
+            "origin": sta["origin"],
+            "clock_period_ns": sta["clock_period_ns"],
+            **{
+                corner: {k: sta[corner][k] for k in ("wns_ns", "tns_ns", "fmax_mhz", "meets")}
+                for corner in ("slow", "typical")
+            },
+        },
+        "gate_level": {k: metrics["gate_level"][k] for k in ("vectors", "mismatches", "origin")},
+        "power": {
+            k: power[k]
+            for k in (
+                "origin",
+                "corner",
+                "internal_mw",
+                "switching_mw",
+                "leakage_mw",
+                "total_mw",
+                "energy_per_inference_nj",
+            )
+        },
+    }
+
+
+if __name__ == "__main__":
+    main()
