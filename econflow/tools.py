@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from econflow.errors import ToolFailedError, ToolMissingError
@@ -28,8 +28,15 @@ def find(name: str, purpose: str) -> str:
     return found
 
 
-def run(cmd: list[str], log: Path, tool: str, cwd: Path | None = None) -> str:
-    """Run a tool, keep its output in ``log``, and return that output.
+def run(
+    cmd: list[str],
+    log: Path,
+    tool: str,
+    cwd: Path | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> str:
+    """Run a tool, keep its output in ``log``, and return that output; ``on_line`` sees each
+    line as it comes (progress of long simulations).
 
     Raises:
         ToolFailedError: non-zero exit (the message names the log).
@@ -38,11 +45,17 @@ def run(cmd: list[str], log: Path, tool: str, cwd: Path | None = None) -> str:
     with log.open("w") as handle:
         handle.write(f"$ {' '.join(cmd)}\n")
         handle.flush()
-        result = subprocess.run(
-            cmd, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT, text=True, check=False
-        )
-    if result.returncode != 0:
-        raise ToolFailedError(tool, result.returncode, log)
+        with subprocess.Popen(
+            cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                handle.write(line)
+                if on_line is not None:
+                    on_line(line)
+        returncode = process.returncode
+    if returncode != 0:
+        raise ToolFailedError(tool, returncode, log)
     return log.read_text()
 
 

@@ -164,6 +164,7 @@ def _gatesim(cfg: Config, build: Path) -> dict[str, Any]:
         sources=[paths["netlist"], *pdk.sim_models()],
         defines=GATE_LEVEL_DEFINES,
         vcd="activity.vcd",
+        label="gate level",
     )
     seconds = time.perf_counter() - start
     if counts["mismatches"] or counts["readback_errors"] or counts["received"] != len(charges):

@@ -7,6 +7,7 @@ come from the fixed-point model (the golden reference) truncated to the RTL's ou
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ SIMULATORS: tuple[Simulator, ...] = ("icarus", "verilator")
 CLOCK_PERIOD_NS = 25
 _CHUNK = 65_536
 _RESULT = re.compile(r"^BULK (.*)$", re.MULTILINE)
+PROGRESS = "PROGRESS "
 
 
 def expected_outputs(
@@ -69,12 +71,14 @@ def run(
     sources: list[Path] | None = None,
     defines: tuple[str, ...] = (),
     vcd: str | None = None,
+    label: str = "bulk",
 ) -> dict[str, Any]:
     """Simulate ``charges`` through the RTL with ``image`` loaded and count mismatches.
 
     ``sources`` replaces the RTL's files (a gate-level netlist and its cell models, with
     ``defines``); ``vcd`` names a value-change dump of the design's own nets while vectors
-    stream, one clock cycle per vector.
+    stream, one clock cycle per vector. Progress (weights loaded, vectors streamed) is printed
+    in tenths under ``label``.
 
     Returns the testbench's counts: ``vectors``, ``received``, ``mismatches``,
     ``first_mismatch`` (-1 for none), ``readback_errors``, ``unmapped_errors`` (a write to an
@@ -115,14 +119,25 @@ def run(
             files=files,
             unmapped=_unmapped_address(ports, len(image or [])),
             vcd=vcd,
+            weight_step=max(1, len(image or []) // 10),
+            vector_step=max(1, len(charges) // 10),
         )
     )
     files = [f.resolve() for f in (sources or design.files)]
+    progress = _progress_printer(label)
     if simulator == "icarus":
-        output = _icarus(files, defines, tb, work)
+        output = _icarus(files, defines, tb, work, progress)
     else:
-        output = _verilator(files, tb, work)
+        output = _verilator(files, tb, work, progress)
     return _result(output, work / "sim.log")
+
+
+def _progress_printer(label: str) -> Callable[[str], None]:
+    def show(line: str) -> None:
+        if line.startswith(PROGRESS):
+            print(f"  {label}: {line.removeprefix(PROGRESS).strip()}", flush=True)
+
+    return show
 
 
 def _unmapped_address(ports: dict[str, Any], n_registers: int) -> int | None:
@@ -131,7 +146,13 @@ def _unmapped_address(ports: dict[str, Any], n_registers: int) -> int | None:
     return top if ports["address_bits"] and n_registers <= top else None
 
 
-def _icarus(sources: list[Path], defines: tuple[str, ...], tb: Path, work: Path) -> str:
+def _icarus(
+    sources: list[Path],
+    defines: tuple[str, ...],
+    tb: Path,
+    work: Path,
+    progress: Callable[[str], None],
+) -> str:
     iverilog = tools.find("iverilog", "the bulk regression simulates with Icarus Verilog")
     vvp = tools.find("vvp", "the bulk regression simulates with Icarus Verilog")
     flags = [f"-D{d}" for d in defines]
@@ -141,15 +162,16 @@ def _icarus(sources: list[Path], defines: tuple[str, ...], tb: Path, work: Path)
         "iverilog",
         cwd=work,
     )
-    return tools.run([vvp, "-n", "sim.vvp"], work / "sim.log", "vvp", cwd=work)
+    return tools.run([vvp, "-n", "sim.vvp"], work / "sim.log", "vvp", cwd=work, on_line=progress)
 
 
-def _verilator(sources: list[Path], tb: Path, work: Path) -> str:
+def _verilator(sources: list[Path], tb: Path, work: Path, progress: Callable[[str], None]) -> str:
     verilator = tools.find("verilator", "the bulk regression simulates with Verilator")
     cmd = [verilator, "--binary", "--timing", "-O3", "-Wno-fatal", "-Wno-lint", "-Wno-style"]
     cmd += ["--top-module", "bulk_tb", "-o", "Vbulk_tb", "--Mdir", "obj_dir", "-j", "2"]
     tools.run([*cmd, tb.name, *map(str, sources)], work / "compile.log", "verilator", cwd=work)
-    return tools.run([str(work / "obj_dir" / "Vbulk_tb")], work / "sim.log", "Vbulk_tb", cwd=work)
+    binary = str(work / "obj_dir" / "Vbulk_tb")
+    return tools.run([binary], work / "sim.log", "Vbulk_tb", cwd=work, on_line=progress)
 
 
 def _result(output: str, log: Path) -> dict[str, Any]:

@@ -92,7 +92,8 @@ def run_bulk(
     for sim in cfg.design.verification.simulators:
         print(f"  bulk regression on {sim}: {len(charges)} vectors", flush=True)
         start = time.perf_counter()
-        counts = bulk.run(design, model, charges, design.load_image(), out / f"bulk_{sim}", sim)
+        image = design.load_image()
+        counts = bulk.run(design, model, charges, image, out / f"bulk_{sim}", sim, label=sim)
         seconds = time.perf_counter() - start
         results[sim] = {
             **counts,

@@ -105,14 +105,18 @@ def test_icarus_matches_the_fixed_point_model(
         assert "unmapped_errors" in result and result["unmapped_errors"] == 0
 
 
-def test_a_second_models_image_gives_that_models_outputs(model, vectors, tmp_path):
+def test_a_second_models_image_gives_that_models_outputs(model, vectors, tmp_path, capsys):
     design = generate(model, rtl_dir(tmp_path))
     second = second_model(model, seed=7)
     assert (fixedpoint.evaluate(second, vectors) != fixedpoint.evaluate(model, vectors)).any()
     image = pipeline.weight_image(second, HardwareSection())
     assert image != design.load_image()
-    result = bulk.run(design, second, vectors, image, tmp_path / "sim_b")
+    result = bulk.run(design, second, vectors, image, tmp_path / "sim_b", label="second")
     assert result["mismatches"] == 0 and result["readback_errors"] == 0
+    progress = capsys.readouterr().out.splitlines()
+    assert f"  second: weights {len(image)}/{len(image)} written" in progress
+    assert f"  second: vectors {len(vectors)}/{len(vectors)} streamed" in progress
+    assert 20 <= len(progress) <= 22  # in tenths, and the last
     wrong = bulk.run(design, model, vectors, image, tmp_path / "sim_a")
     assert wrong["mismatches"] > 0  # the check sees which model is loaded
 
