@@ -24,7 +24,7 @@ from econflow.rtl import artefacts as rtl_artefacts
 from econflow.rtl.artefacts import RtlDesign
 from econflow.stage import Step, read_metrics
 from econflow.verification import bulk
-from econflow.verification.pipeline import regression_vectors
+from econflow.verification.pipeline import load_subject, regression_vectors
 
 STAGE = "flow"
 ACTIVITY = "activity.tsv"
@@ -141,14 +141,12 @@ def _sta(cfg: Config, build: Path) -> dict[str, Any]:
 
 
 def _gatesim(cfg: Config, build: Path) -> dict[str, Any]:
-    models = model_artefacts.load(build)
-    model = models.load_quantized()
-    _, holdout = models.load_dataset()
-    design = rtl_artefacts.load(build)
+    subject = load_subject(build)
+    design, model = subject.design, subject.model
     paths = _paths(cfg, build)
     pdk = open_pdk(cfg, paths["out"])
     gate = cfg.design.gate_level
-    charges = regression_vectors(holdout, gate.vectors, model.charge_bits)
+    charges = regression_vectors(subject.holdout, gate.vectors, model.charge_bits)
     if not gate.corner_cases:
         charges = charges[: gate.vectors]
     work = paths["out"] / "gatesim"

@@ -45,6 +45,24 @@ def second_model(model: QuantizedModel, seed: int) -> QuantizedModel:
     return dataclasses.replace(model, layers=tuple(redraw(layer) for layer in model.layers))
 
 
+@dataclasses.dataclass(frozen=True)
+class Subject:
+    """What a simulation of the design checks against: the models stage's artefacts, its
+    quantized model and held-out modules, and the RTL stage's design."""
+
+    models: model_artefacts.ModelsArtefacts
+    model: QuantizedModel
+    holdout: np.ndarray
+    design: rtl_artefacts.RtlDesign
+
+
+def load_subject(build: Path) -> Subject:
+    """The earlier stages' artefacts, read the same way by the verify and gatesim steps."""
+    models = model_artefacts.load(build)
+    _, holdout = models.load_dataset()
+    return Subject(models, models.load_quantized(), holdout, rtl_artefacts.load(build))
+
+
 def regression_vectors(holdout: np.ndarray, n: int, charge_bits: int) -> np.ndarray:
     """``n`` held-out modules (repeated if fewer) followed by the corner cases."""
     picked = holdout[np.arange(n) % len(holdout)]
@@ -136,17 +154,15 @@ def run_seu(
 
 
 def _run(cfg: Config, build: Path) -> dict[str, Any]:
-    models = model_artefacts.load(build)
-    model = models.load_quantized()
-    _, holdout = models.load_dataset()
-    design = rtl_artefacts.load(build)
+    subject = load_subject(build)
+    design, model, holdout = subject.design, subject.model, subject.holdout
     out = build / STAGE
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"top": design.top, "tmr": design.doc["tmr"]}
     results["bulk"] = run_bulk(cfg, design, model, holdout, out)
     results["cocotb"] = run_cocotb(cfg, design, model, holdout, out)
     if cfg.design.verification.seu_injections:
-        results["seu"] = run_seu(cfg, model, holdout, str(models.quantized), out)
+        results["seu"] = run_seu(cfg, model, holdout, str(subject.models.quantized), out)
     for sim, r in results["bulk"].items():
         results[sim] = {k: r[k] for k in ("vectors", "mismatches", "vectors_per_s")}
     (out / RESULTS).write_text(json.dumps(results, indent=1) + "\n")
