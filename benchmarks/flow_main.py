@@ -21,7 +21,7 @@ from _common import ROOT, write
 from econflow.config import load_config
 from econflow.flow.cli import main as sc
 from econflow.reports.build import STAGE as REPORT_STAGE
-from econflow.reports.build import STAGES
+from econflow.reports.build import STAGES, load_metrics
 
 
 def main() -> None:
@@ -35,17 +35,19 @@ def main() -> None:
     if not args.collect and sc(["flow", "run", args.design, "--build-dir", str(build)]) != 0:
         raise SystemExit("the flow failed")
     metrics: dict[str, Any] = {}
+    for sections in load_metrics(build).values():
+        metrics.update(sections)
     steps: dict[str, dict[str, Any]] = {}
     for stage in (*STAGES, REPORT_STAGE):
-        metrics.update(_json(build / stage / "metrics.json"))
-        for name, record in _json(build / stage / "manifest.json").get("steps", {}).items():
+        for name, record in _recorded_steps(build / stage / "manifest.json").items():
             steps[name] = {"seconds": record["seconds"], "finished": record["finished"]}
     figures = {"design": args.design, "build": str(build), **_figures(metrics, steps)}
     write(f"flow_main_{cfg.design.design.name}", figures)
 
 
-def _json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text()) if path.is_file() else {}
+def _recorded_steps(manifest: Path) -> dict[str, dict[str, Any]]:
+    """The steps a stage's manifest records (each from the run that made its artefacts)."""
+    return json.loads(manifest.read_text())["steps"] if manifest.is_file() else {}
 
 
 def _figures(metrics: dict[str, Any], steps: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -146,9 +146,9 @@ def _gatesim(cfg: Config, build: Path) -> dict[str, Any]:
     paths = _paths(cfg, build)
     pdk = open_pdk(cfg, paths["out"])
     gate = cfg.design.gate_level
-    charges = regression_vectors(subject.holdout, gate.vectors, model.charge_bits)
-    if not gate.corner_cases:
-        charges = charges[: gate.vectors]
+    charges = regression_vectors(
+        subject.holdout, gate.vectors, model.charge_bits, gate.corner_cases
+    )
     work = paths["out"] / "gatesim"
     print(f"  Icarus: {len(charges)} vectors through the {pdk.name} netlist with cell models")
     start = time.perf_counter()

@@ -63,9 +63,13 @@ def load_subject(build: Path) -> Subject:
     return Subject(models, models.load_quantized(), holdout, rtl_artefacts.load(build))
 
 
-def regression_vectors(holdout: np.ndarray, n: int, charge_bits: int) -> np.ndarray:
-    """``n`` held-out modules (repeated if fewer) followed by the corner cases."""
+def regression_vectors(
+    holdout: np.ndarray, n: int, charge_bits: int, corner_cases: bool = True
+) -> np.ndarray:
+    """``n`` held-out modules (repeated if fewer), then the corner cases unless left out."""
     picked = holdout[np.arange(n) % len(holdout)]
+    if not corner_cases:
+        return picked
     return np.concatenate([picked, dataset.corner_cases(charge_bits)])
 
 
@@ -107,10 +111,10 @@ def run_bulk(
     """The in-simulator regression per simulator."""
     charges = regression_vectors(holdout, cfg.design.verification.bulk_vectors, model.charge_bits)
     results = {}
+    image = design.load_image()
     for sim in cfg.design.verification.simulators:
         print(f"  bulk regression on {sim}: {len(charges)} vectors", flush=True)
         start = time.perf_counter()
-        image = design.load_image()
         counts = bulk.run(design, model, charges, image, out / f"bulk_{sim}", sim, label=sim)
         seconds = time.perf_counter() - start
         results[sim] = {

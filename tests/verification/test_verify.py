@@ -98,3 +98,15 @@ def test_sc_verify_runs_only_the_verify_step(tiny_build, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "[1/1] verify: skipped (inputs and config unchanged)" in out
     assert "SEU corrupted / injections, TMR    0 / 200" in out
+
+
+def test_regression_vectors_repeat_the_holdout_and_append_the_corner_cases():
+    from econflow.models import dataset
+    from econflow.verification.pipeline import regression_vectors
+
+    holdout = np.arange(3 * 48).reshape(3, 48)
+    corners = dataset.corner_cases(16)
+    with_corners = regression_vectors(holdout, 5, 16)
+    assert len(with_corners) == 5 + len(corners)
+    assert (with_corners[3] == holdout[0]).all() and (with_corners[5:] == corners).all()
+    assert (regression_vectors(holdout, 5, 16, corner_cases=False) == with_corners[:5]).all()
