@@ -28,6 +28,9 @@ StepName = Literal[
     "sta",
     "gatesim",
     "power",
+    "place",
+    "route",
+    "gds",
     "report",
 ]
 STEPS: tuple[str, ...] = get_args(StepName)

@@ -21,8 +21,9 @@ INSTALL_HINT = "run ./bootstrap.sh, which installs it"
 
 
 def find(name: str, purpose: str) -> str:
-    """Path of an executable on PATH or beside this Python (the venv's ``bin``)."""
-    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    """Path of an executable beside this Python (the venv's ``bin``, where the launchers
+    are: Debian's qflow brings an older ``yosys`` onto PATH) or else on PATH."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     if found is None:
         raise ToolMissingError(f"{name} not found: {purpose}; {INSTALL_HINT}")
     return found

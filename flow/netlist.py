@@ -1,5 +1,5 @@
-"""The synthesized gate-level netlist (Yosys ``write_verilog -noexpr``) as data: its cell
-instances, their connections, and the net bits each cell drives."""
+"""The synthesized gate-level netlist (Yosys ``write_verilog -noexpr``) as data: its ports,
+cell instances, their connections, and the net bits each cell drives."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ _IDENT = r"(?:\\\S+|[A-Za-z_][\w$]*)"
 _INSTANCE = re.compile(rf"^\s*({_IDENT})\s+({_IDENT})\s*\((.*?)\);", re.MULTILINE | re.DOTALL)
 _CONNECTION = re.compile(r"\.(\w+)\(\s*(.*?)\s*\)\s*(?:,|$)", re.DOTALL)
 _BIT = re.compile(r"^(.*?)\s*\[(\d+)\]$")
+_PORT = re.compile(r"^\s*(input|output|inout)\s+(?:\[(\d+):(\d+)\]\s+)?(\S+)\s*;", re.MULTILINE)
+_ASSIGN = re.compile(r"^\s*assign\b", re.MULTILINE)
 
 
 def unescape(name: str) -> str:
@@ -44,8 +46,24 @@ class Instance:
 
 
 @dataclass(frozen=True)
+class Port:
+    direction: str  # input, output or inout
+    name: str
+    msb: int | None  # None for a scalar port
+    lsb: int | None
+
+    def bits(self) -> list[NetBit]:
+        if self.msb is None or self.lsb is None:
+            return [(self.name, None)]
+        step = 1 if self.msb >= self.lsb else -1
+        return [(self.name, k) for k in range(self.lsb, self.msb + step, step)]
+
+
+@dataclass(frozen=True)
 class Netlist:
     instances: list[Instance]
+    ports: list[Port]
+    assigns: int  # ``assign`` statements (nets joined without a cell)
 
     def cell_counts(self) -> Counter[str]:
         return Counter(i.cell for i in self.instances)
@@ -68,6 +86,10 @@ def read(path: Path, top: str) -> Netlist:
     if start < 0:
         raise ValueError(f"{path}: no module {top}")
     body = text[start : text.find("endmodule", start)]
+    ports = [
+        Port(m.group(1), unescape(m.group(4)), *(int(g) if g else None for g in m.group(2, 3)))
+        for m in _PORT.finditer(body)
+    ]
     instances = [
         Instance(
             m.group(1),
@@ -77,4 +99,4 @@ def read(path: Path, top: str) -> Netlist:
         for m in _INSTANCE.finditer(body)
         if m.group(1) not in ("module", "input", "output", "wire", "assign")
     ]
-    return Netlist(instances)
+    return Netlist(instances, ports, len(_ASSIGN.findall(body)))

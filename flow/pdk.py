@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from econflow.config import Config
 from econflow.errors import ConfigError, PdkDataError
@@ -57,16 +57,79 @@ class SynthesisSettings(_Strict):
     map_script: str = Field(pattern=r"^\+")  # ABC's mapping to the cell library
 
 
+class RoutingLayer(_Strict):
+    """A routing layer, bottom up; lengths in µm, areas in µm²."""
+
+    name: str
+    direction: Literal["horizontal", "vertical"]
+    pitch: float = Field(gt=0)
+    width: float = Field(gt=0)
+    spacing: float = Field(gt=0)
+    area: float = Field(ge=0)  # minimum area
+    gds: list[int] = Field(min_length=2, max_length=2)  # GDS layer, datatype
+
+
+class CutLayer(_Strict):
+    """A via layer between two routing layers; lengths in µm."""
+
+    name: str
+    below: str
+    above: str
+    size: float = Field(gt=0)
+    spacing: float = Field(gt=0)
+    enclosure_below: float = Field(ge=0)
+    enclosure_above: float = Field(ge=0)
+    gds: list[int] = Field(min_length=2, max_length=2)
+
+
+class PowerStripes(_Strict):
+    width_um: float = Field(gt=0)
+    pitch_um: float = Field(gt=0)
+
+
+class LayoutSettings(_Strict):
+    """Place and route with graywolf and qrouter (DESIGN.md section 6), and the routing-layer
+    rules of the DRC deck."""
+
+    route_layers: int = Field(ge=1)  # qrouter's routing layers, counted from the lowest
+    fill_cell: str
+    tap_cell: str
+    tap_pitch_um: float = Field(gt=0)  # longest distance between two well taps in a row
+    stripes: PowerStripes
+    pin_rail_clearance_um: float = Field(ge=0)  # I/O pins this far from the row rails
+    rail_obstruction_um: float = Field(ge=0)  # li1 kept clear either side of each rail
+    max_route_cells: int = Field(ge=1)  # larger designs stop after placement
+    # wire capacitance per µm of placement HPWL (fF/µm): parasitics of unrouted designs
+    estimate_cap_ff_per_um: float = Field(gt=0)
+    layers: list[RoutingLayer] = Field(min_length=1)
+    cuts: list[CutLayer] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LayoutSettings:
+        names = [layer.name for layer in self.layers]
+        if self.route_layers > len(names):
+            raise ValueError(
+                f"route_layers is {self.route_layers} but only {len(names)} layers are listed"
+            )
+        for cut in self.cuts:
+            for side in (cut.below, cut.above):
+                if side not in names:
+                    raise ValueError(f"cut {cut.name!r} names unknown layer {side!r}")
+        return self
+
+
 class PdkConfig(_Strict):
     name: str
     description: str
     lambdapdk: LambdaPdkRef
     corners: Corners = Corners()
     supply_pin: str
+    ground_pin: str
     core_utilization: float = Field(gt=0, le=100)
     dont_use: list[str] = Field(default_factory=list)
     clock: ClockConstraints
     synthesis: SynthesisSettings
+    layout: LayoutSettings | None = None  # without it, no place and route
 
 
 def available() -> list[str]:
@@ -124,6 +187,18 @@ class Pdk:
         if not filesets:
             raise ConfigError(self.path, "corners", f"the library has no {corner!r} corner")
         return Path(self.library.find_files("fileset", filesets[0], "file", "liberty")[0])
+
+    def tech_lef(self) -> Path:
+        """The technology LEF: layers, vias, sites."""
+        return Path(self.pdk.find_files("fileset", "views.lef", "file", "lef")[0])
+
+    def cell_lef(self) -> Path:
+        """The standard cells' LEF."""
+        return Path(self.library.find_files("fileset", "models.physical", "file", "lef")[0])
+
+    def site(self) -> str:
+        """The standard-cell placement site (its height is the row height)."""
+        return self.library.get("asic", "site")[0]
 
     def sim_models(self) -> list[Path]:
         """Verilog models of the cells, for gate-level simulation."""
@@ -199,7 +274,8 @@ def _check_data(pdk: Pdk, root: Path) -> None:
         for corner in {pdk.config.corners.timing, pdk.config.corners.power}:
             pdk.liberty(corner)
         pdk.sim_models()
-        pdk.library.find_files("fileset", "models.physical", "file", "lef")
+        pdk.cell_lef()
+        pdk.tech_lef()
     except FileNotFoundError as exc:
         missing = str(exc).split("Unable to locate", 1)[-1].strip(" '")
         raise PdkDataError(

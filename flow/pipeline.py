@@ -39,7 +39,7 @@ class TmrLostError(EconflowError):
     """Synthesis merged or removed TMR copies."""
 
 
-def _paths(cfg: Config, build: Path) -> dict[str, Path]:
+def flow_paths(cfg: Config, build: Path) -> dict[str, Path]:
     top = f"{cfg.design.design.name}_encoder"
     out = build.resolve() / STAGE  # SiliconCompiler runs each tool in its own folder
     return {
@@ -50,9 +50,10 @@ def _paths(cfg: Config, build: Path) -> dict[str, Path]:
     }
 
 
-def _project(cfg: Config, build: Path) -> tuple[RtlDesign, Pdk, Project]:
+def project_for(cfg: Config, build: Path) -> tuple[RtlDesign, Pdk, Project]:
+    """The design's SiliconCompiler project (one job for every implementation step)."""
     design = rtl_artefacts.load(build)
-    paths = _paths(cfg, build)
+    paths = flow_paths(cfg, build)
     pdk = open_pdk(cfg, paths["out"])
     sdc = write_sdc(paths["sdc"], design, pdk, cfg.design.hardware)
     return design, pdk, Project(design, pdk, sdc, paths["out"])
@@ -63,8 +64,8 @@ def _cells(pdk: Pdk, out: Path) -> dict[str, liberty.Cell]:
 
 
 def _synth(cfg: Config, build: Path) -> dict[str, Any]:
-    design, pdk, project = _project(cfg, build)
-    paths = _paths(cfg, build)
+    design, pdk, project = project_for(cfg, build)
+    paths = flow_paths(cfg, build)
     print(f"  SiliconCompiler: elaborate (slang) and synthesize (Yosys) {design.top} on {pdk.name}")
     project.run("elaborate", "synth")
     shutil.copyfile(project.netlist(), paths["netlist"])
@@ -111,16 +112,26 @@ def _check_tmr(flip_flops: int, registers: dict[str, int], path: Path) -> None:
 
 
 def _sta(cfg: Config, build: Path) -> dict[str, Any]:
-    _, pdk, project = _project(cfg, build)
-    paths = _paths(cfg, build)
-    corners = [pdk.config.corners.timing, pdk.config.corners.typical_timing]
-    libs = [(c, pdk.prepared_liberty(c, paths["out"] / "liberty")) for c in dict.fromkeys(corners)]
+    _, pdk, project = project_for(cfg, build)
+    paths = flow_paths(cfg, build)
+    libs = timing_corners(pdk, paths["out"])
     project.set_sta("timing", libs, paths["sdc"])
     print(f"  OpenSTA setup timing at corners {', '.join(c for c, _ in libs)}")
     project.run("timing", "timing")
-    figures = _read_json(project.node_dir("timing") / "reports" / "sta.json")
+    return timing_summary(cfg, pdk, project.node_dir("timing"), ORIGIN)
+
+
+def timing_corners(pdk: Pdk, out: Path) -> list[tuple[str, Path]]:
+    """The corners setup timing is reported at, with their prepared liberty files."""
+    corners = [pdk.config.corners.timing, pdk.config.corners.typical_timing]
+    return [(c, pdk.prepared_liberty(c, out / "liberty")) for c in dict.fromkeys(corners)]
+
+
+def timing_summary(cfg: Config, pdk: Pdk, node: Path, origin: str) -> dict[str, Any]:
+    """Slack per corner and the achievable clock, from a timing node's figures."""
+    figures = read_json(node / "reports" / "sta.json")
     period = 1000.0 / cfg.design.hardware.clock_mhz
-    result: dict[str, Any] = {"origin": ORIGIN, "clock_period_ns": round(period, 4)}
+    result: dict[str, Any] = {"origin": origin, "clock_period_ns": round(period, 4)}
     for name, corner in figures["corners"].items():
         achievable = period - corner["wns_ns"]
         result[name] = {
@@ -136,14 +147,14 @@ def _sta(cfg: Config, build: Path) -> dict[str, Any]:
             f"achievable {1000 / achievable:.1f} MHz"
         )
     result["timing_corner"] = pdk.config.corners.timing
-    result["reports"] = str(project.node_dir("timing") / "reports")
+    result["reports"] = str(node / "reports")
     return result
 
 
 def _gatesim(cfg: Config, build: Path) -> dict[str, Any]:
     subject = load_subject(build)
     design, model = subject.design, subject.model
-    paths = _paths(cfg, build)
+    paths = flow_paths(cfg, build)
     pdk = open_pdk(cfg, paths["out"])
     gate = cfg.design.gate_level
     charges = regression_vectors(
@@ -195,21 +206,47 @@ def _gatesim(cfg: Config, build: Path) -> dict[str, Any]:
 
 
 def _power(cfg: Config, build: Path) -> dict[str, Any]:
-    design, pdk, project = _project(cfg, build)
-    paths = _paths(cfg, build)
+    design, pdk, project = project_for(cfg, build)
+    paths = flow_paths(cfg, build)
     corner = pdk.config.corners.power
-    lib = pdk.prepared_liberty(corner, paths["out"] / "liberty")
-    project.set_sta("power", [(corner, lib)], paths["sdc"])
+    project.set_sta("power", [(corner, power_liberty(pdk, paths["out"]))], paths["sdc"])
     print(f"  OpenSTA per-cell power at corner {corner}, weighted by the gate-level toggles")
     project.run("power", "power")
-    figures = _read_json(project.node_dir("power") / "reports" / "sta.json")["reports"]
+    return power_summary(
+        cfg,
+        pdk,
+        project.node_dir("power"),
+        (paths["netlist"], power_liberty(pdk, paths["out"])),
+        activity.read(paths["activity"]),
+        f"{ORIGIN}; cell toggles from the gate-level simulation",
+    )
+
+
+def power_liberty(pdk: Pdk, out: Path) -> Path:
+    return pdk.prepared_liberty(pdk.config.corners.power, out / "liberty")
+
+
+def power_summary(
+    cfg: Config,
+    pdk: Pdk,
+    node: Path,
+    analysed: tuple[Path, Path],
+    toggles: dict[str, float],
+    origin: str,
+) -> dict[str, Any]:
+    """Power and energy per inference from a power node's per-cell figures, each cell
+    weighted by its toggles. ``analysed`` is the netlist the node read (``toggles`` are keyed
+    by its instance names) and the liberty it read."""
+    figures = read_json(node / "reports" / "sta.json")["reports"]
+    gate_netlist, lib = analysed
     cells = liberty.cells(lib)
-    instances = netlist.read(paths["netlist"], design.top).instances
+    top = f"{cfg.design.design.name}_encoder"
+    instances = netlist.read(gate_netlist, top).instances
     sequential = {i.name for i in instances if cells[i.cell].sequential}
     groups = power_model.combine(
         power_model.read_cells(Path(figures["active"]["file"])),
         power_model.read_cells(Path(figures["idle"]["file"])),
-        activity.read(paths["activity"]),
+        toggles,
         sequential,
     )
     total = groups["total"]
@@ -225,8 +262,8 @@ def _power(cfg: Config, build: Path) -> dict[str, Any]:
         for group, values in groups.items()
     }
     return {
-        "origin": f"{ORIGIN}; cell toggles from the gate-level simulation",
-        "corner": corner,
+        "origin": origin,
+        "corner": pdk.config.corners.power,
         "internal_mw": milliwatts["total"]["internal"],
         "switching_mw": milliwatts["total"]["switching"],
         "leakage_mw": milliwatts["total"]["leakage"],
@@ -238,13 +275,13 @@ def _power(cfg: Config, build: Path) -> dict[str, Any]:
     }
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ArtefactError(path, "missing: the analysis wrote no figures")
     return json.loads(path.read_text())
 
 
-def _pdk_config(cfg: Config) -> Path:
+def pdk_config_file(cfg: Config) -> Path:
     """The PDK config file: every flow step's input, so editing it reruns them."""
     return load_config(cfg)[1]
 
@@ -254,27 +291,27 @@ def _rtl_inputs(cfg: Config, build: Path) -> list[Path]:
     description = folder / rtl_artefacts.DESIGN
     if not description.is_file():
         return [description]
-    return [description, *rtl_artefacts.load(build).files, _pdk_config(cfg)]
+    return [description, *rtl_artefacts.load(build).files, pdk_config_file(cfg)]
 
 
 def _netlist_inputs(cfg: Config, build: Path) -> list[Path]:
-    paths = _paths(cfg, build)
-    return [paths["netlist"], paths["sdc"], _pdk_config(cfg)]
+    paths = flow_paths(cfg, build)
+    return [paths["netlist"], paths["sdc"], pdk_config_file(cfg)]
 
 
 def _gatesim_inputs(cfg: Config, build: Path) -> list[Path]:
     models = model_artefacts.at(build)
     rtl = rtl_artefacts.directory(build) / rtl_artefacts.DESIGN
-    netlist = _paths(cfg, build)["netlist"]
-    return [netlist, models.quantized, models.dataset, rtl, _pdk_config(cfg)]
+    netlist = flow_paths(cfg, build)["netlist"]
+    return [netlist, models.quantized, models.dataset, rtl, pdk_config_file(cfg)]
 
 
 def _power_inputs(cfg: Config, build: Path) -> list[Path]:
-    return [*_netlist_inputs(cfg, build), _paths(cfg, build)["activity"]]
+    return [*_netlist_inputs(cfg, build), flow_paths(cfg, build)["activity"]]
 
 
 def _outputs(*keys: str) -> Any:
-    return lambda cfg, build: [_paths(cfg, build)[k] for k in keys]
+    return lambda cfg, build: [flow_paths(cfg, build)[k] for k in keys]
 
 
 STEPS: tuple[Step, ...] = (

@@ -1,9 +1,18 @@
 """The SiliconCompiler project of one encoder: generated RTL, constraints, PDK and flowgraph.
 
 The flowgraph is ``elaborate -> synth -> timing`` and ``synth -> power``: SiliconCompiler's
-own slang elaboration and Yosys ASIC synthesis, then OpenSTA timing and power. Place and route
-will hang off ``synth`` (issue 6). Each econflow step runs the nodes it owns (``option from``
-and ``to``), so a step can be rerun alone on the same job directory.
+own slang elaboration and Yosys ASIC synthesis, then OpenSTA timing and power. Layout hangs
+off ``synth`` in one of two engines:
+
+- ``openroad`` (where ``openroad`` is on PATH): SiliconCompiler's own OpenROAD flow
+  (``PNRFlow``: floorplan, placement, clock tree, routing, fill, GDS) after its synthesis
+  clean-up, and a routing-layer DRC of the GDS;
+- ``qflow`` (here): ``place`` (graywolf) -> ``place_timing``/``place_power`` on estimated
+  wire loads, ``route`` (qrouter) -> ``route_timing``/``route_power`` on routed wire loads and
+  SDF, ``write.gds`` (SiliconCompiler's KLayout export and screenshot) -> ``drc``.
+
+Each econflow step runs the nodes it owns (``option from`` and ``to``), so a step can be rerun
+alone on the same job directory.
 """
 
 from __future__ import annotations
@@ -11,31 +20,71 @@ from __future__ import annotations
 import gc
 import logging
 import re
+import shutil
 from pathlib import Path
+from typing import Literal
 
 from siliconcompiler import ASIC, Design, Flowgraph
+from siliconcompiler.flows.asicflow import CleanupSynthFlow, PNRFlow
 from siliconcompiler.flows.elaborationflow import ElaborationFlow
+from siliconcompiler.tools.klayout.drc import DRCTask
+from siliconcompiler.tools.klayout.export import ExportTask
 from siliconcompiler.tools.yosys.syn_asic import ASICSynthesis
 
 from econflow import tools
 from econflow.config import HardwareSection
 from econflow.errors import EconflowError
 from econflow.flow.pdk import Pdk
+from econflow.flow.place_task import PlaceTask
+from econflow.flow.route_task import RouteTask
 from econflow.flow.sta_task import PowerTask, TimingTask
 from econflow.rtl.artefacts import RtlDesign
 from econflow.templating import environment
 from econflow.tools import ABC_SCRIPT_VARIABLE, MAP_SCRIPT_VARIABLE
 
 FLOW = "econflow-asic"
+_STA = "OpenSTA (Debian package opensta)"
 EXECUTABLES = {
     "synth": ("yosys", "SiliconCompiler's synthesis runs Yosys"),
-    "timing": ("sta", "timing analysis runs OpenSTA (Debian package opensta)"),
-    "power": ("sta", "power analysis runs OpenSTA (Debian package opensta)"),
+    "timing": ("sta", f"timing analysis runs {_STA}"),
+    "power": ("sta", f"power analysis runs {_STA}"),
+    "place": ("graywolf", "placement runs graywolf (Debian package graywolf)"),
+    "place_timing": ("sta", f"timing analysis runs {_STA}"),
+    "place_power": ("sta", f"power analysis runs {_STA}"),
+    "route": ("qrouter", "routing runs qrouter (Debian package qrouter)"),
+    "route_timing": ("sta", f"timing analysis runs {_STA}"),
+    "route_power": ("sta", f"power analysis runs {_STA}"),
+    "write.gds": ("klayout", "the GDS and layout picture come from KLayout (Debian klayout)"),
+    "drc": ("klayout", "the routing-layer DRC runs KLayout (Debian package klayout)"),
 }
 JOB = "job0"
 CLOCK = "clk"
-NODES = ("elaborate", "synth", "timing", "power")
+DRC_DECK = "routing"
+Engine = Literal["openroad", "qflow"]
+# The nodes an econflow step runs (SiliconCompiler's ``from`` and ``to``), per layout engine.
+STEP_NODES: dict[Engine, dict[str, tuple[list[str], list[str]]]] = {
+    "qflow": {
+        "place": (["place"], ["place_timing", "place_power"]),
+        "route": (["route"], ["route_timing", "route_power"]),
+        "gds": (["write.gds"], ["drc"]),
+    },
+    "openroad": {
+        "place": (["cleanup.clean"], ["cts.fillcell"]),
+        "route": (["route.global"], ["dfm.metal_fill"]),
+        "gds": (["write.gds", "write.views"], ["drc", "write.views"]),
+    },
+}
+
+
+def layout_engine() -> Engine:
+    """SiliconCompiler's OpenROAD flow where ``openroad`` is installed, else qflow's tools."""
+    return "openroad" if shutil.which("openroad") else "qflow"
+
+
 _ERROR_LINE = re.compile(r"^\s*(ERROR|Error|error)\b|\berror:")
+# SiliconCompiler's node log: the line after "Pre-processing failed" / "Post-processing failed"
+# holds the message of the exception an econflow task raised.
+_HOOK_ERROR = re.compile(r"-processing failed for \S+\n\|[^|]*\|[^|]*\|[^|]*\|[^|]*\| (.+)")
 
 
 class FlowStepError(EconflowError):
@@ -66,9 +115,12 @@ def write_sdc(path: Path, design: RtlDesign, pdk: Pdk, hw: HardwareSection) -> P
 class Project:
     """An ASIC project for ``design`` in ``work/sc``; ``run`` runs a range of its nodes."""
 
-    def __init__(self, design: RtlDesign, pdk: Pdk, sdc: Path, work: Path) -> None:
+    def __init__(
+        self, design: RtlDesign, pdk: Pdk, sdc: Path, work: Path, engine: Engine | None = None
+    ) -> None:
         self.top = design.top
         self.work = work
+        self.engine: Engine = engine or layout_engine()
         source = Design(design.top)
         with source.active_fileset("rtl"):
             source.set_topmodule(design.top)
@@ -98,6 +150,12 @@ class Project:
         flow.edge("synth", "timing")
         flow.node("power", PowerTask())
         flow.edge("synth", "power")
+        if self.engine == "openroad":
+            _openroad_layout(flow)
+        else:
+            _qflow_layout(flow)
+        flow.node("drc", DRCTask())
+        flow.edge("write.gds", "drc")
         asic.set_flow(flow)
 
         synthesis = ASICSynthesis.find_task(asic)
@@ -117,19 +175,67 @@ class Project:
         return self.node_dir("synth") / "outputs" / f"{self.top}.vg"
 
     def set_sta(self, node: str, corners: list[tuple[str, Path]], sdc: Path) -> None:
-        task = (TimingTask if node == "timing" else PowerTask).find_task(self.asic)
+        """Corners, constraints and clock of the timing (``*timing``) or power nodes."""
+        task = (TimingTask if node.endswith("timing") else PowerTask).find_task(self.asic)
         task.set("var", "corners", [(name, str(path.resolve())) for name, path in corners])
         task.set("var", "sdc", str(sdc.resolve()))
         task.set("var", "clock", CLOCK)
 
-    def run(self, first: str, last: str) -> None:
-        """Run nodes ``first`` to ``last``; a failure names the node and its log."""
-        nodes = NODES[NODES.index(first) : NODES.index(last) + 1]
+    def set_layout(self, settings: Path, corners: list[tuple[str, Path]]) -> None:
+        """The qflow tasks' settings file, and the corners the router writes SDF for."""
+        for cls in (PlaceTask, RouteTask):
+            cls.find_task(self.asic).set("var", "settings", str(settings.resolve()))
+        RouteTask.find_task(self.asic).set(
+            "var", "corners", [(name, str(path.resolve())) for name, path in corners]
+        )
+
+    def set_drc(self, deck: Path) -> None:
+        """The routing-layer DRC deck, registered with the PDK as a KLayout runset."""
+        pdk = self.asic.get_library(self.asic.get("asic", "pdk"))
+        with pdk.active_fileset("econflow.drc"):
+            pdk.add_file(str(deck.resolve()), filetype="drc", dataroot=None)
+            pdk.add_runsetfileset("drc", "klayout", DRC_DECK)
+        pdk.add_klayout_drcparam(
+            DRC_DECK, ["input=<input>", "topcell=<topcell>", "report=<report>"], clobber=True
+        )
+        DRCTask.find_task(self.asic).set_klayout_drcname(DRC_DECK)
+
+    def step_nodes(self, step: str) -> tuple[list[str], list[str]]:
+        """First and last nodes of an econflow layout step in this project's engine."""
+        return STEP_NODES[self.engine][step]
+
+    def nodes(self, first: list[str], last: list[str]) -> list[str]:
+        """The nodes SiliconCompiler runs from ``first`` to ``last``."""
+        flow = self.asic.get("flowgraph", FLOW, field="schema")
+        graph = flow.get_nodes()
+        outputs: dict[str, set[str]] = {}
+        for step, index in graph:
+            for source, _ in flow.get(step, index, "input"):
+                outputs.setdefault(source, set()).add(step)
+
+        def reaches(node: str, seen: frozenset[str]) -> set[str]:
+            if node in last:
+                return set(seen | {node})
+            found: set[str] = set()
+            for nxt in outputs.get(node, ()):
+                found |= reaches(nxt, seen | {node})
+            return found
+
+        ran: set[str] = set()
+        for node in first:
+            ran |= reaches(node, frozenset())
+        return sorted(ran, key=[step for step, _ in graph].index)
+
+    def run(self, first: str | list[str], last: str | list[str]) -> None:
+        """Run the nodes from ``first`` to ``last``; a failure names the node and its log."""
+        first = [first] if isinstance(first, str) else first
+        last = [last] if isinstance(last, str) else last
+        nodes = self.nodes(first, last)
         for node in nodes:
             if node in EXECUTABLES:
                 tools.find(*EXECUTABLES[node])
-        self.asic.set("option", "from", [first])
-        self.asic.set("option", "to", [last])
+        self.asic.set("option", "from", first)
+        self.asic.set("option", "to", last)
         self.asic.logger.setLevel(logging.WARNING)
         # SiliconCompiler forks its node workers. Garbage left by TensorFlow (earlier steps of
         # the same run) must not be collected in a forked child, where it crashes: collect it
@@ -150,21 +256,62 @@ class Project:
     def _failure(self, nodes: list[str], reason: str) -> str:
         """One line: the node that failed (as SiliconCompiler names it, else the first
         without outputs), its first error line and its log."""
-        named = re.search(r"errors in: (\w+)/\d+", reason)
-        if named and named.group(1) in NODES:
+        named = re.search(r"errors in: ([\w.]+)/\d+", reason)
+        if named and named.group(1) in nodes:
             node = named.group(1)
         else:
             node = next((n for n in nodes if not self._finished(n)), nodes[-1])
         log = self.node_dir(node) / f"{node}.log"
-        first = ""
-        if log.is_file():
-            errors = [
-                line.strip()
-                for line in log.read_text(errors="replace").splitlines()
-                if _ERROR_LINE.search(line)
-            ]
-            first = f"; first error: {errors[0][:160]}" if errors else ""
-        return f"SiliconCompiler step '{node}' failed ({reason}){first}; log: {log}"
+        first = _first_error(self.node_dir(node) / f"sc_{node}_0.log", _HOOK_ERROR)
+        first = first or _first_error(log, _ERROR_LINE)
+        detail = f"; first error: {first[:200]}" if first else ""
+        return f"SiliconCompiler step '{node}' failed ({reason}){detail}; log: {log}"
 
     def _finished(self, node: str) -> bool:
         return any((self.node_dir(node) / "outputs").glob("*"))
+
+
+def _first_error(log: Path, pattern: re.Pattern[str]) -> str:
+    """The first match of ``pattern`` in ``log`` (its first group if it has one)."""
+    if not log.is_file():
+        return ""
+    text = log.read_text(errors="replace")
+    if pattern.groups:
+        match = pattern.search(text)
+        return match.group(1).strip() if match else ""
+    lines = [line.strip() for line in text.splitlines() if pattern.search(line)]
+    return lines[0] if lines else ""
+
+
+class GdsExportTask(ExportTask):
+    """SiliconCompiler's KLayout export and screenshot, with the cells' layouts merged in
+    (``flow/scripts/klayout_export.py`` says why)."""
+
+    def setup(self) -> None:
+        super().setup()
+        script = Path(__file__).parent / "scripts" / "klayout_export.py"
+        self.set_script(str(script), dataroot=None, clobber=True)
+        self.set_klayout_resolution(1600, 1600)
+
+
+def _qflow_layout(flow: Flowgraph) -> None:
+    """graywolf and qrouter, their timing and power nodes, KLayout's GDS export."""
+    flow.node("place", PlaceTask())
+    flow.edge("synth", "place")
+    flow.node("route", RouteTask())
+    flow.edge("place", "route")
+    for stage in ("place", "route"):
+        flow.node(f"{stage}_timing", TimingTask())
+        flow.edge(stage, f"{stage}_timing")
+        flow.node(f"{stage}_power", PowerTask())
+        flow.edge(stage, f"{stage}_power")
+    flow.node("write.gds", GdsExportTask())
+    flow.edge("route", "write.gds")
+
+
+def _openroad_layout(flow: Flowgraph) -> None:
+    """SiliconCompiler's own OpenROAD place and route after its synthesis clean-up."""
+    flow.graph(CleanupSynthFlow(), name="cleanup")
+    flow.edge("synth", "cleanup.clean")
+    flow.graph(PNRFlow())
+    flow.edge("cleanup.clean", "floorplan.init")

@@ -17,6 +17,7 @@ from typing import Any
 from econflow import __version__
 from econflow.config import STEPS, Config
 from econflow.errors import ArtefactError, ConfigError
+from econflow.flow.layout import STEPS as LAYOUT_STEPS
 from econflow.flow.pipeline import STEPS as FLOW_STEPS
 from econflow.hls.pipeline import STEPS as HLS_STEPS
 from econflow.models.pipeline import STEPS as MODEL_STEPS
@@ -39,7 +40,15 @@ class StepReport:
 
 def all_steps() -> tuple[Step, ...]:
     """Every step of the flow, in order (must match ``econflow.config.STEPS``)."""
-    return MODEL_STEPS + HLS_STEPS + RTL_STEPS + VERIFY_STEPS + FLOW_STEPS + REPORT_STEPS
+    return (
+        MODEL_STEPS
+        + HLS_STEPS
+        + RTL_STEPS
+        + VERIFY_STEPS
+        + FLOW_STEPS
+        + LAYOUT_STEPS
+        + REPORT_STEPS
+    )
 
 
 def select_steps(cfg: Config, steps: list[str] | None, start: str | None) -> list[str]:

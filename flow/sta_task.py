@@ -5,6 +5,9 @@ liberty files as well but lacks the newer commands those tasks' scripts use. The
 their own script (``flow/templates/sta.tcl.j2``) and read their reports into
 ``reports/sta.json``. ``timing``: setup slack of every clock endpoint per corner; ``power``:
 internal, switching and leakage power of every cell at two activities (see ``power_model``).
+After placement or routing the input node also hands on the nets' wire loads
+(``<top>.loads.tcl``) and, after routing, SDF interconnect delays per corner
+(``<top>.<corner>.sdf``); both are read when present.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class _StaTask(Task):
         self.set_exe("sta", vswitch="-version")
         self.add_version(f">={MIN_VERSION}")
         self.add_input_file(ext="vg")
+        for name in self._layout_files():
+            self.add_input_file(file=name)
         for key in ("corners", "sdc", "clock"):
             self.add_required_key("var", key)
         self.add_regex("errors", r"^Error")
@@ -67,8 +72,17 @@ class _StaTask(Task):
                 corners=[tuple(c) for c in self.get("var", "corners")],
                 sdc=self.get("var", "sdc"),
                 clock=self.get("var", "clock"),
+                layout=[f"inputs/{name}" for name in self._layout_files()],
             )
         )
+
+    def _layout_files(self) -> list[str]:
+        """Wire loads and SDF files the input node wrote, if it is a layout node."""
+        top = self.design_topmodule
+        offered = self.get_files_from_input_nodes()
+        names = [f"{top}.loads.tcl"]
+        names += [f"{top}.{corner}.sdf" for corner, _ in self.get("var", "corners")]
+        return [name for name in names if name in offered]
 
     def post_process(self) -> None:
         super().post_process()

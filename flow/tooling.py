@@ -51,10 +51,34 @@ TOOLS = (
         "steps sta and power fail",
     ),
     Tool(
+        "graywolf",
+        ("-v",),
+        "placement (place) where openroad is not installed",
+        "step place fails",
+    ),
+    Tool(
+        "qrouter",
+        ("-v", "0", "-h"),
+        "detailed routing (route) where openroad is not installed",
+        "step route fails",
+    ),
+    Tool(
+        "qflow",
+        ("-v",),
+        "its scripts between graywolf and qrouter, rc2dly for the SDF (place, route)",
+        "steps place and route fail",
+    ),
+    Tool(
+        "klayout",
+        ("-v",),
+        "GDS, layout picture and routing-layer DRC (gds)",
+        "step gds fails",
+    ),
+    Tool(
         "openroad",
         ("-version",),
-        "place and route with SiliconCompiler's OpenROAD flow (not in this flow yet)",
-        "nothing: figures stay post-synthesis",
+        "place and route with SiliconCompiler's OpenROAD flow, where installed",
+        "place and route use graywolf and qrouter",
     ),
 )
 

@@ -4,42 +4,21 @@ it comes from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from econflow import __version__
 from econflow.config import Config
-from econflow.reports import plots
+from econflow.reports import layout, plots
+from econflow.reports.section import Section
 from econflow.stage import METRICS, read_metrics
 from econflow.templating import environment
 
 STAGE = "report"
-STAGES = ("models", "hls", "rtl", "verify", "flow")
+STAGES = ("models", "hls", "rtl", "verify", "flow", "layout")
 PACKAGES = ("siliconcompiler", "lambdapdk", "tensorflow", "qkeras", "hls4ml", "pot", "cocotb")
 ECONT_ENERGY_NJ = 2.4  # ECON-T, 65 nm (DESIGN.md section 3)
-
-
-@dataclass
-class Section:
-    title: str
-    rows: list[tuple[str, str, str]] = field(default_factory=list)  # label, value, origin
-    figures: list[tuple[str, str]] = field(default_factory=list)  # caption, file
-    note: str = ""
-
-    def add(self, label: str, value: Any, origin: str) -> None:
-        self.rows.append((label, _fmt(value), origin))
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
 
 
 def load_metrics(build: Path) -> dict[str, dict[str, Any]]:
@@ -60,6 +39,7 @@ def build(cfg: Config, build_dir: Path, tools_table: list[tuple[str, str, str]])
         _area(m["flow"], figures),
         _timing(cfg, m["flow"], figures),
         _power(m["flow"], figures),
+        layout.section(m["flow"], m["layout"], figures),
         _runtime(m, figures),
         _versions(tools_table),
     ]

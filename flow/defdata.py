@@ -1,0 +1,157 @@
+"""Reading and amending the DEF files of the qflow place-and-route path.
+
+Two amendments are fixes DESIGN.md section 6 lists for sky130hd: I/O pins that qflow's pin
+placement puts on the met1 power rails move to the nearest free track clear of them, and well
+taps (qflow has no tap insertion) replace fill cells so that no point of a row is further than
+half the tap pitch from a tap. The readers give the figures the layout steps report.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_UNITS = re.compile(r"^UNITS DISTANCE MICRONS (\d+) ;", re.MULTILINE)
+_DIEAREA = re.compile(r"^DIEAREA \( (-?\d+) (-?\d+) \) \( (-?\d+) (-?\d+) \) ;", re.MULTILINE)
+_COMPONENT = re.compile(
+    r"^- (\S+) (\S+) \+ (?:PLACED|FIXED) \( (-?\d+) (-?\d+) \) (\S+) ;$", re.MULTILINE
+)
+_PIN = re.compile(
+    r"^(- (\S+) \+ NET \S+\n\s*\+ LAYER (\S+) \(.*?\n\s*\+ PLACED \( (-?\d+) )(-?\d+)( \) \S+ ;)",
+    re.MULTILINE,
+)
+_SEGMENT = re.compile(r"(?:ROUTED|NEW) (\S+) \( (-?\d+) (-?\d+) \) \( (\*|-?\d+) (\*|-?\d+) \)")
+
+
+class DefError(ValueError):
+    """A DEF file lacks what the flow needs, or a fix cannot be made."""
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    macro: str
+    x: int  # lower-left corner, DEF units
+    y: int
+    orient: str
+
+
+def units(text: str) -> int:
+    """DEF database units per µm."""
+    match = _UNITS.search(text)
+    if match is None:
+        raise DefError("no UNITS DISTANCE MICRONS")
+    return int(match.group(1))
+
+
+def die_area(text: str) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) in DEF units."""
+    match = _DIEAREA.search(text)
+    if match is None:
+        raise DefError("no DIEAREA")
+    x0, y0, x1, y1 = (int(v) for v in match.groups())
+    return x0, y0, x1, y1
+
+
+def components(text: str) -> list[Component]:
+    section = text[text.find("\nCOMPONENTS") : text.find("\nEND COMPONENTS")]
+    return [
+        Component(m.group(1), m.group(2), int(m.group(3)), int(m.group(4)), m.group(5))
+        for m in _COMPONENT.finditer(section)
+    ]
+
+
+def rails(placed: list[Component], row_height: int) -> list[int]:
+    """y of every row-boundary power rail (DEF units): the bottom and top of each row."""
+    rows = {c.y for c in placed}
+    return sorted(rows | {y + row_height for y in rows})
+
+
+def move_pins_off_rails(
+    text: str, rail_ys: list[int], layer: str, clearance: int, pitch: int
+) -> tuple[str, int]:
+    """Move each pin on ``layer`` whose centre lies within ``clearance`` of a rail to the
+    nearest track (``pitch`` apart) that is clear of every rail and of other pins.
+
+    Returns:
+        The amended DEF text and the number of pins moved.
+    """
+    taken = {(m.group(3), int(m.group(4)), int(m.group(5))) for m in _PIN.finditer(text)}
+    low, high = rail_ys[0], rail_ys[-1]
+    moved = 0
+
+    def near_rail(y: int) -> bool:
+        return any(abs(y - r) < clearance for r in rail_ys)
+
+    def move(m: re.Match[str]) -> str:
+        nonlocal moved
+        pin_layer, x, y = m.group(3), int(m.group(4)), int(m.group(5))
+        if pin_layer != layer or not near_rail(y):
+            return m.group(0)
+        for k in sorted(range(-64, 65), key=abs):
+            candidate = y + k * pitch
+            free = (pin_layer, x, candidate) not in taken
+            if free and low < candidate < high and not near_rail(candidate):
+                taken.discard((pin_layer, x, y))
+                taken.add((pin_layer, x, candidate))
+                moved += 1
+                return f"{m.group(1)}{candidate}{m.group(6)}"
+        raise DefError(f"pin {m.group(2)} on {layer}: no free track clear of the power rails")
+
+    return _PIN.sub(move, text), moved
+
+
+def insert_taps(text: str, fill: str, tap: str, width: int, pitch: int) -> tuple[str, int]:
+    """Replace fill cells by well taps so that taps in a row are at most ``pitch`` apart and
+    the row ends at most ``pitch / 2`` from one; the tap must be as wide as the fill cell.
+
+    Raises:
+        DefError: a row has no fill cell where a tap must go (the core is too full).
+    """
+    placed = components(text)
+    rows: dict[int, list[Component]] = {}
+    for c in placed:
+        rows.setdefault(c.y, []).append(c)
+    chosen: set[str] = set()
+    for y, row in sorted(rows.items()):
+        row.sort(key=lambda c: c.x)
+        start, end = row[0].x, max(c.x for c in row) + width
+        fills = [c.x for c in row if c.macro == fill]
+        by_x = {c.x: c.name for c in row if c.macro == fill}
+        covered = start  # every point left of this is within pitch/2 of a tap
+        while covered < end:
+            limit = covered + pitch // 2  # the next tap's centre must be at or before this
+            candidates = [x for x in fills if covered - pitch // 2 < x + width // 2 <= limit]
+            if not candidates:
+                scale = units(text)
+                raise DefError(
+                    f"row {sorted(rows).index(y) + 1} has no {fill} between x = "
+                    f"{covered / scale:.2f} and {limit / scale:.2f} um for a well tap: "
+                    "the core is too full"
+                )
+            x = max(candidates)
+            chosen.add(by_x[x])
+            covered = x + width // 2 + pitch // 2
+    count = 0
+
+    def swap(m: re.Match[str]) -> str:
+        nonlocal count
+        if m.group(1) not in chosen:
+            return m.group(0)
+        count += 1
+        return m.group(0).replace(f"- {m.group(1)} {fill} ", f"- tap_{count} {tap} ", 1)
+
+    return _COMPONENT.sub(swap, text), count
+
+
+def wirelength(text: str) -> dict[str, float]:
+    """Routed wire length per layer (µm) of the regular nets."""
+    scale = units(text)
+    section = text[text.find("\nNETS") : text.find("\nEND NETS")]
+    lengths: dict[str, float] = {}
+    for m in _SEGMENT.finditer(section):
+        layer, x0, y0 = m.group(1), int(m.group(2)), int(m.group(3))
+        x1 = x0 if m.group(4) == "*" else int(m.group(4))
+        y1 = y0 if m.group(5) == "*" else int(m.group(5))
+        lengths[layer] = lengths.get(layer, 0.0) + (abs(x1 - x0) + abs(y1 - y0)) / scale
+    return lengths

@@ -1,0 +1,205 @@
+"""SiliconCompiler task: standard-cell placement with graywolf (Debian), as qflow drives it.
+
+``pre_process`` turns the synthesized netlist into graywolf's ``.cel`` (qflow's ``blif2cel``),
+pads it with fill to the PDK config's utilization (``decongest``) and writes the ``.par``;
+graywolf places; ``post_process`` writes the DEF (``place2def``), adds the power stripes and a
+straight right edge (``addspacers``), spreads the pins (``arrangepins``), moves pins off the
+rails and swaps fill cells for well taps (``defdata``). Outputs: ``<top>.def``, ``<top>.obs``
+(the routing fence), ``<top>.vg`` (the netlist under the placed instance names),
+``instances.tsv`` (placed name -> synthesized name), ``<top>.loads.tcl`` (wire loads estimated
+from the placement) and ``reports/place.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from siliconcompiler import Task
+
+from econflow import __version__, tools
+from econflow.flow import defdata, layout_netlist, lef, netlist, parasitics, qflow
+from econflow.templating import environment
+
+REPORT = "reports/place.json"
+INSTANCES = "instances.tsv"
+
+
+class PlaceTask(Task):
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_parameter("settings", "str", "layout settings file written by econflow")
+
+    def tool(self) -> str:
+        return "graywolf"
+
+    def task(self) -> str:
+        return "place"
+
+    def setup(self) -> None:
+        super().setup()
+        self.set_exe("graywolf")
+        self.add_required_key("var", "settings")
+        self.add_input_file(ext="vg")
+        top = self.design_topmodule
+        for name in (f"{top}.def", f"{top}.obs", f"{top}.vg", INSTANCES, f"{top}.loads.tcl"):
+            self.add_output_file(file=name)
+        self.add_regex("errors", r"^ERROR|^Error")
+        self.add_regex("warnings", r"^WARNING|^Warning")
+
+    def runtime_options(self) -> list[str]:
+        return [*super().runtime_options(), "-n", self.design_topmodule]
+
+    def _settings(self) -> qflow.Settings:
+        return qflow.Settings.read(self.get("var", "settings"))
+
+    def pre_process(self) -> None:
+        super().pre_process()
+        top, s = self.design_topmodule, self._settings()
+        placed = layout_netlist.build(netlist.read(Path(f"inputs/{top}.vg"), top), top)
+        Path(f"{top}.blif").write_text(placed.blif())
+        Path("reports").mkdir(exist_ok=True)
+        qflow.script(
+            "blif2cel.tcl",
+            "--blif", f"{top}.blif", "--lef", s.tech_lef, "--lef", s.cell_lef,
+            "--cel", f"{top}.cel",
+            log=Path("blif2cel.log"),
+        )  # fmt: skip
+        names = layout_netlist.cel_instances(Path(f"{top}.cel").read_text())
+        Path("outputs").mkdir(exist_ok=True)
+        Path(f"outputs/{top}.vg").write_text(placed.verilog(names))
+        Path(f"outputs/{INSTANCES}").write_text(
+            "".join(f"{a}\t{b}\n" for a, b in placed.instance_map(names).items())
+        )
+        # place2def takes the layers, pitches and units from qrouter's view of the tech LEF.
+        Path("info.cfg").write_text(f"read_lef {s.tech_lef}\n")
+        tools.run(
+            ["qrouter", "-i", f"{top}.info", "-c", "info.cfg"], Path("qrouter_info.log"), "qrouter"
+        )
+        units = _units(s)
+        qflow.script(
+            "decongest.tcl", top, s.cell_lef, s.layout["fill_cell"], s.utilization,
+            f"--units={units}",
+            log=Path("decongest.log"),
+        )  # fmt: skip
+        Path(f"{top}.acel").replace(f"{top}.cel")
+        Path(f"{top}.par").write_text(_par(top, s, units))
+
+    def post_process(self) -> None:
+        super().post_process()
+        top, s = self.design_topmodule, self._settings()
+        layout = s.layout
+        fill = layout["fill_cell"]
+        qflow.script("place2def.tcl", top, fill, layout["route_layers"], log=Path("place2def.log"))
+        stripes = layout["stripes"]
+        qflow.script(
+            "addspacers.tcl", "-stripe", stripes["width_um"], stripes["pitch_um"], "PG",
+            "-techlef", s.tech_lef, top, s.cell_lef, fill,
+            log=Path("addspacers.log"),
+        )  # fmt: skip
+        Path(f"{top}_filled.def").replace(f"{top}.def")
+        Path(f"{top}.obsx").replace(f"{top}.obs")
+        qflow.script("arrangepins.tcl", top, log=Path("arrangepins.log"))
+        Path(f"{top}_mod.def").replace(f"{top}.def")
+        text, figures = _fix(Path(f"{top}.def").read_text(), s)
+        Path(f"outputs/{top}.def").write_text(text)
+        Path(f"outputs/{top}.obs").write_text(Path(f"{top}.obs").read_text())
+        sizes = lef.macro_sizes(Path(s.cell_lef).read_text())
+        hpwl = parasitics.net_hpwl(text, sizes)
+        loads = parasitics.placement_loads(hpwl, layout["estimate_cap_ff_per_um"])
+        parasitics.write_loads(loads, Path(f"outputs/{top}.loads.tcl"))
+        figures.update(_figures(text, sizes, s))
+        figures["hpwl_um"] = round(sum(hpwl.values()), 1)
+        figures["estimated_wire_cap_pf"] = round(sum(loads.values()), 4)
+        self.record_metric("totalarea", figures["die_area_um2"], REPORT, "um^2")
+        self.record_metric("utilization", 100 * figures["utilization"], REPORT, "%")
+        self.record_metric("cells", figures["cells"], REPORT)
+        Path(REPORT).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+
+
+def _units(s: qflow.Settings) -> int:
+    """DEF units per µm: qflow's scripts use the tech LEF's manufacturing grid."""
+    return lef.database_units(Path(s.tech_lef).read_text())
+
+
+def _par(top: str, s: qflow.Settings, units: int) -> str:
+    layout = s.layout
+    layers = layout["layers"][1 : layout["route_layers"]]  # above the pin layer
+    names = {layer["name"] for layer in layers}
+    cuts = [c for c in layout["cuts"] if c["below"] in names and c["above"] in names]
+    vertical = next(layer for layer in layers if layer["direction"] == "vertical")
+    horizontal = next(layer for layer in layers if layer["direction"] == "horizontal")
+    return (
+        environment("econflow.flow")
+        .get_template("graywolf.par.j2")
+        .render(
+            version=__version__,
+            top=top,
+            pdk=s.pdk,
+            units=units,
+            layers=[_Obj(layer) for layer in layers],
+            cuts=[_Obj(c) for c in cuts],
+            stacked=[(_Obj(a), _Obj(b)) for a, b in zip(cuts, cuts[1:], strict=False)],
+            rc=lef.layer_rc(Path(s.tech_lef).read_text()),
+            grid_x=round(vertical["pitch"] * units),
+            grid_y=round(horizontal["pitch"] * units),
+        )
+    )
+
+
+class _Obj:
+    """Attribute access to a settings mapping, for the templates."""
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        self.__dict__.update(mapping)
+
+
+def _fix(text: str, s: qflow.Settings) -> tuple[str, dict[str, Any]]:
+    """Pins off the rails and well taps: DESIGN.md section 6, fixes 4 and 5."""
+    layout = s.layout
+    scale = defdata.units(text)
+    row_height = round(lef.site_size(Path(s.tech_lef).read_text(), s.site)[1] * scale)
+    rail_layer = next(layer for layer in layout["layers"] if layer["direction"] == "horizontal")
+    rails = defdata.rails(defdata.components(text), row_height)
+    text, moved = defdata.move_pins_off_rails(
+        text,
+        rails,
+        rail_layer["name"],
+        round(layout["pin_rail_clearance_um"] * scale),
+        round(rail_layer["pitch"] * scale),
+    )
+    tap_width = lef.macro_sizes(Path(s.cell_lef).read_text())[layout["tap_cell"]][0]
+    text, taps = defdata.insert_taps(
+        text,
+        layout["fill_cell"],
+        layout["tap_cell"],
+        round(tap_width * scale),
+        round(layout["tap_pitch_um"] * scale),
+    )
+    return text, {"pins_moved_off_rails": moved, "taps": taps, "rows": len(rails) - 1}
+
+
+def _figures(text: str, sizes: dict[str, tuple[float, float]], s: qflow.Settings) -> dict[str, Any]:
+    scale = defdata.units(text)
+    x0, y0, x1, y1 = defdata.die_area(text)
+    placed = defdata.components(text)
+    layout = s.layout
+    physical = {layout["fill_cell"], layout["tap_cell"]}
+    logic = [c for c in placed if c.macro not in physical]
+    cell_area = sum(sizes[c.macro][0] * sizes[c.macro][1] for c in logic)
+    row_height = lef.site_size(Path(s.tech_lef).read_text(), s.site)[1]
+    rows = {c.y for c in placed}
+    right = max(c.x / scale + sizes[c.macro][0] for c in placed)
+    core_area = len(rows) * row_height * (right - min(c.x for c in placed) / scale)
+    die = (x1 - x0) / scale * (y1 - y0) / scale
+    return {
+        "die_width_um": round((x1 - x0) / scale, 2),
+        "die_height_um": round((y1 - y0) / scale, 2),
+        "die_area_um2": round(die, 1),
+        "core_area_um2": round(core_area, 1),
+        "cell_area_um2": round(cell_area, 1),
+        "utilization": round(cell_area / core_area, 4),
+        "cells": len(logic),
+        "fill_cells": sum(c.macro == layout["fill_cell"] for c in placed),
+    }

@@ -1,0 +1,144 @@
+"""SiliconCompiler task: detailed routing with qrouter (Debian), as qflow drives it.
+
+``pre_process`` derives qrouter's LEF views (``econflow.flow.lef``) and writes its script: the
+placement's fence, li1 bands kept clear along every rail, the placed DEF. ``post_process``
+fails on any unrouted net, and turns qrouter's RC trees into per-net wire loads and, with
+qflow's ``rc2dly``, an SDF of interconnect delays per corner. Outputs: the routed
+``<top>.def``, ``<top>.rc``, ``<top>.loads.tcl``, ``<top>.<corner>.sdf``, the placed netlist
+and instance map passed on, and ``reports/route.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from siliconcompiler import Task
+
+from econflow import __version__
+from econflow.flow import defdata, lef, parasitics, qflow
+from econflow.flow.place_task import INSTANCES
+from econflow.templating import environment
+
+REPORT = "reports/route.json"
+_FAILED = re.compile(r"^Final: Failed net routes: (\d+)", re.MULTILINE)
+_NO_FAILURES = "Final: No failed routes!"
+
+
+class RouteTask(Task):
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_parameter("settings", "str", "layout settings file written by econflow")
+        self.add_parameter("corners", "[(str,str)]", "corner name and liberty file, for SDF")
+
+    def tool(self) -> str:
+        return "qrouter"
+
+    def task(self) -> str:
+        return "route"
+
+    def parse_version(self, stdout: str) -> str:
+        return stdout.strip().splitlines()[-1].rstrip(".T")
+
+    def setup(self) -> None:
+        super().setup()
+        self.set_exe("qrouter", vswitch=["-v", "0", "-h"])
+        self.add_version(">=1.4")
+        for key in ("settings", "corners"):
+            self.add_required_key("var", key)
+        top = self.design_topmodule
+        for name in (f"{top}.def", f"{top}.obs", f"{top}.vg", INSTANCES):
+            self.add_input_file(file=name)
+        for name in (f"{top}.def", f"{top}.vg", INSTANCES, f"{top}.rc", f"{top}.loads.tcl"):
+            self.add_output_file(file=name)
+        for corner, _ in self.get("var", "corners"):
+            self.add_output_file(file=f"{top}.{corner}.sdf")
+
+    def runtime_options(self) -> list[str]:
+        return [*super().runtime_options(), "-nog", "-s", "route.cfg"]
+
+    def pre_process(self) -> None:
+        super().pre_process()
+        top = self.design_topmodule
+        s = qflow.Settings.read(self.get("var", "settings"))
+        layout = s.layout
+        tech = Path(s.tech_lef).read_text()
+        cuts = [c["name"] for c in layout["cuts"]]
+        Path("route.tlef").write_text(lef.routing_tech_lef(tech, cuts))
+        pin_layer = layout["layers"][0]["name"]
+        Path("route_cells.lef").write_text(
+            lef.routing_cell_lef(Path(s.cell_lef).read_text(), list(s.power_pins), pin_layer)
+        )
+        placed = Path(f"inputs/{top}.def").read_text()
+        shutil.copyfile(f"inputs/{top}.def", f"{top}_placed.def")
+        scale = defdata.units(placed)
+        row_height = round(lef.site_size(tech, s.site)[1] * scale)
+        x0, _, x1, _ = defdata.die_area(placed)
+        band = layout["rail_obstruction_um"]
+        rails = defdata.rails(defdata.components(placed), row_height)
+        Path("route.cfg").write_text(
+            environment("econflow.flow")
+            .get_template("qrouter.cfg.j2")
+            .render(
+                version=__version__,
+                top=top,
+                tech_lef="route.tlef",
+                cell_lef="route_cells.lef",
+                layers=layout["route_layers"],
+                supply=s.power_pins[0],
+                ground=s.power_pins[1],
+                fence=Path(f"inputs/{top}.obs").read_text().strip(),
+                band_layer=pin_layer,
+                x0=x0 / scale,
+                x1=x1 / scale,
+                bands=[(round(y / scale - band, 3), round(y / scale + band, 3)) for y in rails],
+            )
+        )
+
+    def post_process(self) -> None:
+        super().post_process()
+        top = self.design_topmodule
+        log = Path(self.get_logpath("exe"))
+        failed = unrouted_nets(log.read_text())
+        if failed:
+            raise RuntimeError(f"qrouter left {failed} nets unrouted; log: {log.resolve()}")
+        routed = Path(f"{top}_route.def").read_text()
+        Path(f"outputs/{top}.def").write_text(routed)
+        for name in (f"{top}.vg", INSTANCES):
+            shutil.copyfile(f"inputs/{name}", f"outputs/{name}")
+        shutil.copyfile(f"{top}_route.rc", f"outputs/{top}.rc")
+        loads = parasitics.rc_loads(Path(f"{top}_route.rc").read_text())
+        parasitics.write_loads(loads, Path(f"outputs/{top}.loads.tcl"))
+        for corner, liberty in self.get("var", "corners"):
+            sdf = Path(f"{top}.{corner}.sdf")
+            qflow.program(
+                "rc2dly", "-r", f"{top}_route.rc", "-l", liberty, "-d", sdf,
+                log=Path(f"rc2dly_{corner}.log"),
+            )  # fmt: skip
+            Path(f"outputs/{sdf}").write_text(parasitics.bus_names(sdf.read_text()))
+        lengths = defdata.wirelength(routed)
+        figures = {
+            "failed_nets": 0,
+            "nets": len(loads),
+            "wirelength_um": round(sum(lengths.values()), 1),
+            "wirelength_per_layer_um": {k: round(v, 1) for k, v in sorted(lengths.items())},
+            "wire_cap_pf": round(sum(loads.values()), 4),
+        }
+        self.record_metric("wirelength", figures["wirelength_um"], REPORT, "um")
+        Path(REPORT).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+
+
+def unrouted_nets(log: str) -> int:
+    """Nets qrouter could not route, from its log (0 when it says none failed).
+
+    Raises:
+        ValueError: the log has no final routing verdict (qrouter stopped early).
+    """
+    if _NO_FAILURES in log:
+        return 0
+    match = _FAILED.search(log)
+    if match is None:
+        raise ValueError("qrouter's log has no final routing result: it did not finish")
+    return int(match.group(1))

@@ -1,0 +1,99 @@
+"""The report's layout section: the picture, die and utilization, wire length, DRC count, and
+slack and power after synthesis, placement and routing side by side, each labelled with what
+it is (post-synthesis, post-placement estimate, post-route)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from econflow.reports.section import Section
+
+STAGES = (  # metrics section, step that wrote it, label
+    ("synth", "flow/sta", "post-synthesis"),
+    ("place", "layout/place", "post-placement estimate"),
+    ("route", "layout/route", "post-route"),
+)
+
+
+def section(flow: dict[str, Any], layout: dict[str, Any], figures: Path) -> Section:
+    s = Section("Layout")
+    place = layout.get("place")
+    if not place:
+        s.note = "The place step has not run: every implementation figure is post-synthesis."
+        return s
+    route = layout.get("route", {})
+    gds = layout.get("gds", {})
+    origin = f"layout/place: {place['origin']}"
+    s.add("engine", f"{place['engine']}: {place['tools']}", origin)
+    s.add(
+        "die",
+        f"{place['die_width_um']:.1f} x {place['die_height_um']:.1f} µm = "
+        f"{place['die_area_um2'] / 1e6:.4f} mm²",
+        origin,
+    )
+    s.add(
+        "core utilization (cell area / core area)",
+        f"{place['utilization']:.1%} ({place['cell_area_um2']:,.0f} / "
+        f"{place['core_area_um2']:,.0f} µm²)",
+        origin,
+    )
+    s.add("cells / well taps / fill cells", _triple(place, "cells", "taps", "fill_cells"), origin)
+    s.add("placement HPWL", f"{place['hpwl_um'] / 1e3:.2f} mm", origin)
+    if route.get("routed"):
+        r_origin = f"layout/route: {route['origin']}"
+        s.add("failed nets", route["failed_nets"], r_origin)
+        per_layer = ", ".join(
+            f"{k} {v / 1e3:.2f}" for k, v in route["wirelength_per_layer_um"].items()
+        )
+        s.add("wire length", f"{route['wirelength_um'] / 1e3:.2f} mm ({per_layer} mm)", r_origin)
+        s.add("wire capacitance", f"{route['wire_cap_pf']:.4g} pF", r_origin)
+    else:
+        s.add("routed", f"no: {route.get('reason', 'the route step has not run')}", "layout/route")
+    if gds.get("written"):
+        drc = gds["drc"]
+        worst = sorted(((n, c) for c, n in drc["by_rule"].items() if n), reverse=True)[:4]
+        detail = ", ".join(f"{c} {n}" for n, c in worst)
+        s.add(
+            "routing-layer DRC violations",
+            f"{drc['violations']:,}" + (f" ({detail})" if detail else ""),
+            f"layout/gds: KLayout deck {Path(drc['deck']).name}, {drc['scope']}",
+        )
+        picture = figures / "layout.png"
+        picture.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(gds["png"], picture)
+        s.figures.append(("The routed layout, cells merged from the library GDS (layout/gds)",
+                          str(picture)))  # fmt: skip
+    analysed = {
+        "synth": flow.get("sta"),
+        "place": place.get("timing"),
+        "route": route.get("timing"),
+    }
+    powers = {"synth": flow.get("power"), "place": place.get("power"), "route": route.get("power")}
+    for key, step, label in STAGES:
+        timing, power = analysed[key], powers[key]
+        if timing:
+            corners = [k for k, v in timing.items() if isinstance(v, dict) and "wns_ns" in v]
+            wns = " / ".join(f"{timing[c]['wns_ns']:.3f}" for c in corners)
+            s.add(
+                f"WNS {' / '.join(corners)} ({label})", f"{wns} ns", f"{step}: {timing['origin']}"
+            )
+        if power:
+            s.add(
+                f"power, switching / energy ({label})",
+                f"{power['total_mw']:.4g} mW, {power['switching_mw']:.4g} mW / "
+                f"{power['energy_per_inference_nj']:.4g} nJ",
+                f"{step}: {power['origin']}",
+            )
+    s.note = (
+        "Post-placement figures estimate each net's wire from its placement bounding box; "
+        "post-route figures use qrouter's extracted RC (wire loads) and the SDF rc2dly "
+        "derives from it. The clock is ideal (no clock tree). The DRC deck checks the routing "
+        "layers only and is not sign-off DRC."
+    )
+    return s
+
+
+def _triple(values: dict[str, Any], *keys: str) -> str:
+    return " / ".join(f"{values[k]:,}" for k in keys)
