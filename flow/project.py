@@ -315,3 +315,6 @@ def _openroad_layout(flow: Flowgraph) -> None:
     flow.edge("synth", "cleanup.clean")
     flow.graph(PNRFlow())
     flow.edge("cleanup.clean", "floorplan.init")
+    flow.remove_node("write.gds")  # the same export, with the cells' layouts merged in
+    flow.node("write.gds", GdsExportTask())
+    flow.edge("dfm.metal_fill", "write.gds")

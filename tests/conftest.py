@@ -13,6 +13,7 @@ TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 TINY = TESTS / "configs" / "tiny.yaml"
 MICRO = TESTS / "configs" / "micro.yaml"
+NANO = TESTS / "configs" / "nano.yaml"
 # The project's machines keep lambdapdk's sky130 data beside the checkout (bootstrap.sh sets it
 # too); tests of missing data unset it.
 SHARED_PDK = ROOT.parent / "shared" / "pdks" / "lambdapdk"
@@ -52,4 +53,22 @@ def micro_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     build = tmp_path_factory.mktemp("micro") / "build"
     assert main(["flow", "run", str(MICRO), "--build-dir", str(build)]) == 0
+    return build
+
+
+@pytest.fixture(scope="session")
+def nano_config():
+    from econflow.config import load_config
+
+    return load_config(NANO)
+
+
+@pytest.fixture(scope="session")
+def nano_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build directory after ``sc flow run tests/configs/nano.yaml``: the models flow, RTL,
+    synthesis, timing, gate-level simulation, power, place, route, GDS and the report."""
+    from econflow.flow.cli import main
+
+    build = tmp_path_factory.mktemp("nano") / "build"
+    assert main(["flow", "run", str(NANO), "--build-dir", str(build)]) == 0
     return build

@@ -269,7 +269,8 @@ def test_yosys_launcher_runs_tcl_scripts(tmp_path):
 def test_sc_tools_lists_every_tool(capsys):
     assert main(["tools"]) == 0
     out = capsys.readouterr().out
-    for name in ("g++", "iverilog", "verilator", "yosys", "sta", "openroad"):
+    tools = ("g++", "iverilog", "verilator", "yosys", "sta", "graywolf", "qrouter", "qflow")
+    for name in (*tools, "klayout", "openroad"):
         assert f"\n{name} " in out, name
     assert "not found" not in out.split("openroad")[0]  # everything but OpenROAD is installed
 

@@ -1,0 +1,272 @@
+"""Place and route on sky130hd with graywolf and qrouter (nano design): zero failed nets, the
+fixes that make it so, GDS and picture, post-route timing from the SDF and power from the
+gate-level toggles, the DRC deck, the report's layout section, and the one-line errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from econflow.errors import ConfigError, ToolMissingError
+from econflow.flow import defdata, layout, lef, pdk, pipeline, project
+from econflow.flow.runner import Runner
+
+
+def metrics(build: Path, stage: str = "layout") -> dict:
+    return json.loads((build / stage / "metrics.json").read_text())
+
+
+def gds_layers(path: Path) -> set[int]:
+    """GDS layer numbers used in a (gzipped) GDS stream."""
+    data, layers, at = gzip.decompress(path.read_bytes()), set(), 0
+    while at + 4 <= len(data):
+        length, record = int.from_bytes(data[at : at + 2], "big"), data[at + 2]
+        if length < 4:
+            break
+        if record == 0x0D:  # LAYER
+            layers.add(int.from_bytes(data[at + 4 : at + 6], "big"))
+        at += length
+    return layers
+
+
+def test_nano_places_and_routes_with_zero_failed_nets(nano_build):
+    m = metrics(nano_build)
+    place, route = m["place"], m["route"]
+    assert route["routed"] and route["failed_nets"] == 0
+    assert place["cells"] == metrics(nano_build, "flow")["synth"]["cells"]
+    assert place["die_area_um2"] == pytest.approx(
+        place["die_width_um"] * place["die_height_um"], rel=1e-3
+    )
+    assert 0.45 <= place["utilization"] <= 0.52  # the PDK config asks for 50%
+    assert place["taps"] > 0 and place["engine"] == "qflow"
+    routed = Path(route["def"]).read_text()
+    assert defdata.wirelength(routed) == pytest.approx(route["wirelength_per_layer_um"], rel=1e-3)
+    assert sum(route["wirelength_per_layer_um"].values()) == pytest.approx(
+        route["wirelength_um"], rel=1e-4
+    )
+    assert route["wirelength_um"] >= 0.95 * place["hpwl_um"] > 0  # wires no shorter than HPWL
+    nets = re.findall(r"^- (\S+)\n(.*?);\s*$", routed.split("\nNETS")[1], re.M | re.S)
+    signal = [(n, body) for n, body in nets if n not in ("VPWR", "VGND")]  # rails and stripes
+    unrouted = [n for n, body in signal if body.count("(") > 2 and "ROUTED" not in body]
+    assert len(signal) > 1000 and unrouted == []
+
+
+def test_every_row_has_well_taps_and_no_pin_sits_on_a_rail(nano_build, nano_config, tmp_path):
+    text = Path(metrics(nano_build)["place"]["def"]).read_text()
+    cfg = pdk.open_pdk(nano_config, tmp_path).config.layout
+    scale = defdata.units(text)
+    placed = defdata.components(text)
+    half = cfg.tap_pitch_um * scale / 2
+    for y in sorted({c.y for c in placed}):
+        row = [c for c in placed if c.y == y]
+        taps = sorted(c.x + 23 for c in row if c.macro == cfg.tap_cell)
+        assert taps, y
+        assert taps[0] - min(c.x for c in row) <= half
+        assert all(b - a <= 2 * half for a, b in zip(taps, taps[1:], strict=False))
+    rails = defdata.rails(placed, round(2.72 * scale))
+    pins = re.findall(r"\+ LAYER met1 .*?\n\s*\+ PLACED \( -?\d+ (-?\d+) \)", text)
+    assert pins
+    for y in map(int, pins):
+        assert min(abs(y - r) for r in rails) >= cfg.pin_rail_clearance_um * scale
+
+
+def test_gds_holds_the_cell_layouts_and_a_picture(nano_build):
+    gds = metrics(nano_build)["gds"]
+    assert gds["written"]
+    layers = gds_layers(Path(gds["gds"]))
+    assert {65, 66} <= layers  # diffusion and poly: the cells' own layouts, not LEF abstracts
+    assert {67, 68, 69, 70, 71} <= layers  # li1, met1..met4 of the routing
+    png = Path(gds["png"]).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(png[16:20], "big") == int.from_bytes(png[20:24], "big") == 1600
+
+
+def test_post_route_slack_is_read_with_the_sdf(nano_build):
+    route = metrics(nano_build)["route"]
+    timing = route["timing"]
+    assert timing["origin"].startswith("post-route")
+    sta = Path(timing["reports"]).parent / "sta.tcl"
+    script = sta.read_text()
+    for corner in ("slow", "typical"):
+        assert f"read_sdf -corner {corner} inputs/nano_encoder.{corner}.sdf" in script
+        sdf = (nano_build / "layout" / f"nano_encoder.{corner}.sdf").read_text()
+        assert sdf.count("(INTERCONNECT ") > 1000 and "<" not in sdf
+        assert timing[corner]["endpoints"] > 0
+    assert "source inputs/nano_encoder.loads.tcl" in script
+    synth = metrics(nano_build, "flow")["sta"]
+    assert timing["slow"]["wns_ns"] != synth["slow"]["wns_ns"]  # the routed wires count
+    log = (sta.parent / "route_timing.log").read_text()
+    assert "Error" not in log
+
+
+def test_post_route_power_weights_the_routed_loads_by_the_gate_level_toggles(nano_build):
+    route, place = metrics(nano_build)["route"], metrics(nano_build)["place"]
+    synth = metrics(nano_build, "flow")["power"]
+    for p in (route["power"], place["power"]):
+        assert "gate-level" in p["origin"]
+        assert p["internal_mw"] == pytest.approx(synth["internal_mw"], rel=0.02)
+        assert p["switching_mw"] > synth["switching_mw"]  # wires add load to every net
+    assert route["power"]["origin"].startswith("post-route")
+    assert place["power"]["origin"].startswith("post-placement estimate")
+    assert route["wire_cap_pf"] > 0 and place["estimated_wire_cap_pf"] > 0
+
+
+def test_drc_counts_the_violations_the_deck_finds(nano_build, tmp_path):
+    drc = metrics(nano_build)["gds"]["drc"]
+    assert drc["violations"] == sum(drc["by_rule"].values())
+    assert "not sign-off" in drc["scope"]
+    assert drc["by_rule"]["li1.area"] == 0  # the cells' li1 is merged in under the vias
+    made = tmp_path / "bad.gds"
+    maker = tmp_path / "make.py"
+    maker.write_text(
+        "import pya\n"
+        "ly = pya.Layout(); ly.dbu = 0.001; top = ly.create_cell('bad')\n"
+        "m1, m2, mcon = ly.layer(68, 20), ly.layer(69, 20), ly.layer(67, 44)\n"
+        "top.shapes(m1).insert(pya.Box(0, 0, 100, 2000))\n"  # 0.10 um wide met1
+        "top.shapes(m2).insert(pya.Box(0, 0, 1000, 1000))\n"
+        "top.shapes(m2).insert(pya.Box(1100, 0, 2100, 1000))\n"  # met2 0.10 um apart
+        "top.shapes(mcon).insert(pya.Box(5000, 5000, 5170, 5170))\n"  # mcon on nothing
+        f"ly.write('{made}')\n"
+    )
+    subprocess.run(["klayout", "-b", "-r", str(maker)], check=True, capture_output=True)
+    report = tmp_path / "bad.lyrdb"
+    deck = nano_build / "layout" / layout.DRC_DECK
+    subprocess.run(
+        ["klayout", "-b", "-r", str(deck), "-rd", f"input={made}", "-rd", "topcell=bad",
+         "-rd", f"report={report}"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    found = layout.drc_counts(report)
+    assert found["met1.width"] == 1 and found["met2.spacing"] == 1
+    assert found["mcon.li1.cover"] == 1 and found["mcon.met1.cover"] == 1
+    assert found["met3.width"] == 0
+
+
+def test_report_has_the_layout_section(nano_build):
+    text = (nano_build / "report" / "report.md").read_text()
+    section = text.split("## Layout")[1].split("\n## ")[0]
+    for label in ("post-synthesis", "post-placement estimate", "post-route", "failed nets",
+                  "routing-layer DRC violations", "not sign-off", "die", "wire length"):  # fmt: skip
+        assert label in section, label
+    assert (nano_build / "report" / "figures" / "layout.png").stat().st_size > 10_000
+    html = (nano_build / "report" / "report.html").read_text()
+    assert "layout.png" in html
+
+
+@pytest.fixture
+def nano_copy(nano_build, tmp_path):
+    build = tmp_path / "build"
+    shutil.copytree(nano_build, build, symlinks=True)
+    return build
+
+
+def with_layout(monkeypatch, **changes):
+    """The PDK config with layout settings changed, for every step that loads it."""
+    real = pdk.load_config
+
+    def load(cfg):
+        config, path = real(cfg)
+        edited = config.model_copy(update={"layout": config.layout.model_copy(update=changes)})
+        return edited, path
+
+    monkeypatch.setattr(pdk, "load_config", load)
+
+
+def test_a_design_over_the_route_limit_stops_after_placement(
+    nano_copy, nano_config, monkeypatch, capsys
+):
+    with_layout(monkeypatch, max_route_cells=1000)
+    Runner(nano_config, nano_copy).run(["place", "route", "gds", "report"], force=True)
+    out = capsys.readouterr().out
+    assert out.count("layout engine: graywolf placement and qrouter routing") == 1
+    assert "openroad is not on PATH" in out
+    m = metrics(nano_copy)
+    assert not m["place"]["routable"] and m["place"]["timing"]["slow"]["endpoints"] > 0
+    assert not m["route"]["routed"]
+    assert "exceed layout.max_route_cells = 1000" in m["route"]["reason"]
+    assert not m["gds"]["written"] and m["gds"]["reason"] == "not routed"
+    section = (nano_copy / "report" / "report.md").read_text().split("## Layout")[1]
+    assert re.search(r"\| routed \| no: \d+ cells exceed layout.max_route_cells = 1000", section)
+    assert "post-placement estimate" in section and "(post-route)" not in section
+
+
+def test_a_failed_route_names_the_unrouted_nets_and_the_log(nano_copy, nano_config, monkeypatch):
+    with_layout(monkeypatch, route_layers=1)  # li1 alone cannot route the design
+    with pytest.raises(
+        project.FlowStepError,
+        match=r"step 'route' failed .*first error: qrouter left \d+ nets unrouted; log: \S+route\.log",
+    ):
+        layout._route(nano_config, nano_copy)
+
+
+def test_a_utilization_that_cannot_fit_is_refused(nano_config, tmp_path):
+    found = pdk.open_pdk(nano_config, tmp_path)
+    full = dataclasses.replace(
+        found, config=found.config.model_copy(update={"core_utilization": 97.0})
+    )
+    with pytest.raises(
+        ConfigError, match=r"sky130hd.yaml: core_utilization: 97% cannot fit: well taps"
+    ):
+        layout._check_utilization(full, full.config.layout)
+    layout._check_utilization(found, found.config.layout)  # the shipped 50% fits
+
+
+def test_a_pdk_config_without_routing_data_is_refused(nano_config, tmp_path):
+    found = pdk.open_pdk(nano_config, tmp_path)
+    bare = dataclasses.replace(found, config=found.config.model_copy(update={"layout": None}))
+    with pytest.raises(
+        ConfigError, match=r"sky130hd.yaml: layout: this PDK config has no place-and-route data"
+    ):
+        layout._settings(bare)
+
+
+def test_a_layout_setting_that_names_too_many_layers_is_refused(monkeypatch, nano_config):
+    text = pdk.load_config(nano_config)[1].read_text()
+    edited = text.replace("route_layers: 5 ", "route_layers: 9 ")
+    with pytest.raises(ValidationError, match="route_layers is 9 but only 6 layers are listed"):
+        pdk.PdkConfig.model_validate(yaml.safe_load(edited))
+
+
+@pytest.mark.parametrize(
+    ("step", "tool"),
+    [("_place", "graywolf"), ("_route", "qrouter"), ("_gds", "klayout")],
+)
+def test_a_missing_layout_tool_is_named(nano_copy, nano_config, monkeypatch, step, tool):
+    bin_dir = nano_copy.parent / "bin"
+    bin_dir.mkdir()
+    for name in ("graywolf", "qrouter", "klayout", "sta", "tclsh"):
+        if name != tool:
+            (bin_dir / name).symlink_to(shutil.which(name))
+    monkeypatch.setenv("PATH", f"{bin_dir}:{Path(sys.executable).parent}")
+    with pytest.raises(ToolMissingError, match=rf"^{tool} not found: .*Debian"):
+        getattr(layout, step)(nano_config, nano_copy)
+
+
+def test_the_openroad_flow_is_configured_where_openroad_is_installed(nano_build, nano_config):
+    design, found, _ = pipeline.project_for(nano_config, nano_build)
+    sdc = pipeline.flow_paths(nano_config, nano_build)["sdc"]
+    openroad = project.Project(design, found, sdc, nano_build / "flow", engine="openroad")
+    flow = openroad.asic.get("flowgraph", project.FLOW, field="schema")
+    for node in ("floorplan.init", "place.global", "cts.clock_tree_synthesis", "route.detailed"):
+        assert flow.get(node, "0", "tool") == "openroad", node
+    assert flow.get("write.gds", "0", "task") == "export" and flow.get("drc", "0", "task") == "drc"
+    placed = openroad.nodes(*openroad.step_nodes("place"))
+    assert placed[0] == "cleanup.clean" and "floorplan.tapcell" in placed
+    assert "route.detailed" in openroad.nodes(*openroad.step_nodes("route"))
+    assert openroad.asic.check_manifest()
+    library = found.library
+    for fileset in ("openroad.powergrid", "openroad.globalconnect"):
+        assert Path(library.find_files("fileset", fileset, "file", "tcl")[0]).is_file()
+    assert Path(library.find_files("tool", "openroad", "tapcells")).is_file()
+    assert lef.site_size(found.tech_lef().read_text(), found.site())[1] == 2.72
+    assert project.layout_engine() == "qflow"  # openroad is not installed here

@@ -1,0 +1,190 @@
+"""The layout helpers on small inputs: qrouter's LEF views, the DEF fixes (pins off the rails,
+well taps), the wire loads, the layout netlist, qrouter's routing verdict."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from econflow.flow import defdata, layout_netlist, lef, netlist, parasitics
+from econflow.flow.route_task import unrouted_nets
+
+PDK = Path(__file__).parents[3] / "shared" / "pdks" / "lambdapdk" / "sky130"
+TECH_LEF = PDK / "base" / "apr" / "sky130_fd_sc.tlef"
+CELL_LEF = PDK / "libs" / "sky130hd" / "lef" / "sky130_fd_sc_hd_merged.lef"
+CUTS = ["mcon", "via", "via2", "via3", "via4"]
+
+
+def macro(text: str, name: str) -> str:
+    return re.search(rf"^MACRO {name}\n.*?^END {name}\n", text, re.M | re.S).group(0)
+
+
+def test_routing_tech_lef_keeps_one_fixed_via_per_cut_layer():
+    full = TECH_LEF.read_text()
+    routing = lef.routing_tech_lef(full, CUTS)
+    vias = re.findall(r"^VIA (\S+) DEFAULT", routing, re.M)
+    assert vias == ["L1M1_PR", "M1M2_PR", "M2M3_PR", "M3M4_PR", "M4M5_PR"]
+    assert len(re.findall(r"^VIA ", full, re.M)) == 25 and "VIARULE" in full
+    assert "VIARULE" not in routing
+    assert routing.rstrip().endswith("END LIBRARY")
+    assert "LAYER met1" in routing and "SITE unithd" in routing  # the rest is kept
+    with pytest.raises(ValueError, match="no fixed via on cut layer.*capm"):
+        lef.routing_tech_lef(full, [*CUTS, "capm"])
+
+
+def test_routing_cell_lef_turns_the_power_pins_li1_into_obstructions():
+    routed = macro(
+        lef.routing_cell_lef(CELL_LEF.read_text(), ["VPWR", "VGND"], "li1"),
+        "sky130_fd_sc_hd__nand2_1",
+    )
+    vpwr = re.search(r"  PIN VPWR\n.*?  END VPWR\n", routed, re.S).group(0)
+    assert "LAYER met1" in vpwr and "LAYER li1" not in vpwr
+    obs = routed[routed.index("  OBS") :]
+    assert "RECT 0.000000 2.635000 1.380000 2.805000" in obs  # the VPWR rail's li1
+    assert "RECT 0.000000 -0.085000 1.380000 0.085000" in obs  # the VGND rail's li1
+    original = macro(CELL_LEF.read_text(), "sky130_fd_sc_hd__nand2_1")
+    for pin in ("A", "B", "Y"):  # signal pins untouched
+        block = re.compile(rf"  PIN {pin}\n.*?  END {pin}\n", re.S)
+        assert block.search(routed).group(0) == block.search(original).group(0)
+
+
+def test_lef_facts():
+    tech, cells = TECH_LEF.read_text(), CELL_LEF.read_text()
+    assert lef.site_size(tech, "unithd") == (0.46, 2.72)
+    assert lef.database_units(tech) == 200  # 0.005 um manufacturing grid
+    assert lef.macro_sizes(cells)["sky130_fd_sc_hd__nand2_1"] == (1.38, 2.72)
+    assert lef.layer_rc(tech)["met1"] == (0.125, 25.7784e-6)
+
+
+def placed_def(rows: list[list[tuple[str, int]]], pins: str = "") -> str:
+    """A DEF with rows of (macro, width) cells abutted from x = 0 (units 100 per um)."""
+    components = []
+    for r, row in enumerate(rows):
+        x = 0
+        for k, (cell, width) in enumerate(row):
+            orient = "N" if r % 2 == 0 else "FS"
+            components.append(f"- c{r}_{k} {cell} + PLACED ( {x} {r * 272} ) {orient} ;")
+            x += width
+    return (
+        "UNITS DISTANCE MICRONS 100 ;\nDIEAREA ( 0 0 ) ( 5000 5000 ) ;\n"
+        f"COMPONENTS {len(components)} ;\n" + "\n".join(components) + "\nEND COMPONENTS\n"
+        f"PINS 1 ;\n{pins}END PINS\n"
+    )
+
+
+FILL, TAP = "fill_1", "tap_1"
+
+
+def test_taps_replace_fill_so_no_point_is_further_than_half_a_pitch():
+    row = [(FILL, 46) if k % 3 == 0 else ("nand2_1", 138) for k in range(60)]  # 55 um
+    text, count = defdata.insert_taps(placed_def([row, row]), FILL, TAP, 46, 1300)
+    taps = [c for c in defdata.components(text) if c.macro == TAP]
+    assert count == len(taps) > 0
+    for y in (0, 272):
+        xs = sorted(c.x + 23 for c in taps if c.y == y)  # centres
+        end = max(c.x for c in defdata.components(text) if c.y == y) + 46
+        assert xs[0] <= 650 and end - xs[-1] <= 650
+        assert all(b - a <= 1300 for a, b in zip(xs, xs[1:], strict=False))
+    assert all(c.macro != FILL or c.name not in {t.name for t in taps} for c in taps)
+
+
+def test_a_row_without_room_for_a_tap_is_an_error():
+    crowded = [(FILL, 46)] + [("nand2_1", 138)] * 40
+    with pytest.raises(
+        defdata.DefError, match=r"row 1 has no fill_1 between .* the core is too full"
+    ):
+        defdata.insert_taps(placed_def([crowded]), FILL, TAP, 46, 1300)
+
+
+def test_pins_on_the_rails_move_to_a_free_track_clear_of_them():
+    pins = (
+        "- a + NET a\n  + LAYER met1 ( -7 -7 ) ( 7 7 )\n  + PLACED ( 0 272 ) N ;\n"
+        "- b + NET b\n  + LAYER met1 ( -7 -7 ) ( 7 7 )\n  + PLACED ( 0 130 ) N ;\n"
+        "- c + NET c\n  + LAYER met2 ( -7 -7 ) ( 7 7 )\n  + PLACED ( 100 272 ) N ;\n"
+    )
+    text = placed_def([[("nand2_1", 138)]] * 3, pins)
+    rails = defdata.rails(defdata.components(text), 272)
+    assert rails == [0, 272, 544, 816]
+    moved, count = defdata.move_pins_off_rails(text, rails, "met1", 45, 34)
+    assert count == 1
+    placed = dict(re.findall(r"- (\w) \+ NET.*?PLACED \( -?\d+ (-?\d+) \)", moved, re.S))
+    assert min(abs(int(placed["a"]) - r) for r in rails) >= 45
+    assert placed["b"] == "130" and placed["c"] == "272"  # clear already / another layer
+
+
+ROUTED_NETS = """UNITS DISTANCE MICRONS 200 ;
+NETS 1 ;
+- n0
+  ( u1 Q ) ( u2 A )
++ ROUTED li1 ( 100 100 ) L1M1_PR
+  NEW met1 ( 100 100 ) ( 500 * ) M1M2_PR
+  NEW met2 ( 500 100 ) ( * 300 ) ;
+END NETS
+"""
+
+
+def test_wire_length_per_layer():
+    assert defdata.wirelength(ROUTED_NETS) == {"met1": 2.0, "met2": 1.0}
+
+
+def test_wire_loads_from_qrouter_rc_and_from_placement():
+    rc = "n7 1 u1/Y 10 ( 2.5 0.001 ( 1.0 0.0005 u2/A ) , ( 0.5 0.00025 u3/B ) ) \n"
+    assert parasitics.rc_loads(rc) == {"n7": pytest.approx(0.00175)}
+    assert parasitics.rc_loads("a<3> 1 PIN/a<3> 1 ( 1 0.002 u/A ) \n") == {"a[3]": 0.002}
+    text = placed_def([[("nand2_1", 138), ("nand2_1", 138)]]).replace(
+        "END PINS\n",
+        "END PINS\nNETS 1 ;\n- n0\n  ( c0_0 Y ) ( c0_1 A ) ;\nEND NETS\n",
+    )
+    hpwl = parasitics.net_hpwl(text, {"nand2_1": (1.38, 2.72)})
+    assert hpwl == {"n0": pytest.approx(1.38)}  # centre to centre
+    assert parasitics.placement_loads(hpwl, 0.05) == {"n0": pytest.approx(1.38 * 0.05e-3)}
+
+
+def test_qrouters_verdict():
+    assert unrouted_nets("...\nFinal: No failed routes!\n") == 0
+    assert unrouted_nets("Failed net routes: 30\n...\nFinal: Failed net routes: 12\n") == 12
+    with pytest.raises(ValueError, match="no final routing result"):
+        unrouted_nets("Progress: Stage 1 total routes completed: 10\n")
+
+
+def write_netlist(tmp_path: Path, body: str) -> netlist.Netlist:
+    path = tmp_path / "n.vg"
+    path.write_text(
+        "module t(a, y, z);\n  input [1:0] a;\n  output y;\n  output z;\n"
+        f"  wire \\w.x[0] ;\n{body}endmodule\n"
+    )
+    return netlist.read(path, "t")
+
+
+def test_layout_netlist_names_nets_and_instances(tmp_path):
+    parsed = write_netlist(
+        tmp_path,
+        "  nand2 \\u$1  (.A(a[0]), .B(a[1]), .Y(\\w.x[0] ));\n"
+        "  inv _2_ (.A(\\w.x[0] ), .Y(y));\n  inv _3_ (.A(y), .Y(z));\n",
+    )
+    placed = layout_netlist.build(parsed, "t")
+    blif = placed.blif()
+    assert ".inputs a[0] a[1]\n.outputs y z\n" in blif
+    assert ".gate nand2 A=a[0] B=a[1] Y=n" in blif
+    internal = placed.nets[("w.x[0]", None)]  # an escaped name, not a bit of w.x
+    assert re.fullmatch(r"n\d+", internal)
+    names = ["nand2_1", "inv_1", "inv_2"]
+    verilog = placed.verilog(names)
+    assert f"  wire {internal};" in verilog and "  input [1:0] a;" in verilog
+    assert f"  inv inv_1 (.A({internal}), .Y(y));" in verilog
+    assert placed.instance_map(names) == {"nand2_1": "u$1", "inv_1": "_2_", "inv_2": "_3_"}
+    cel = "cell 0 nand2_1\nleft -1\ncell 1 inv_1\npad 1 name twpin_a\ncell 2 inv_2\n"
+    assert layout_netlist.cel_instances(cel) == names
+
+
+def test_layout_netlist_refuses_what_placement_cannot_take(tmp_path):
+    constant = write_netlist(tmp_path, "  inv _2_ (.A(1'h0), .Y(y));\n  inv _3_ (.A(y), .Y(z));\n")
+    with pytest.raises(
+        layout_netlist.LayoutNetlistError, match="_2_ pin A is tied to the constant"
+    ):
+        layout_netlist.build(constant, "t")
+    joined = write_netlist(tmp_path, "  assign z = y;\n  inv _2_ (.A(a[0]), .Y(y));\n")
+    with pytest.raises(layout_netlist.LayoutNetlistError, match="1 assign statement"):
+        layout_netlist.build(joined, "t")
