@@ -19,9 +19,10 @@ from econflow import __version__
 from econflow.config import Config
 from econflow.errors import ConfigError
 from econflow.flow import activity, lef, pipeline, qflow
+from econflow.flow import pdk as pdk_module
 from econflow.flow.pdk import LayoutSettings, Pdk
 from econflow.flow.place_task import INSTANCES
-from econflow.flow.project import Project
+from econflow.flow.project import Project, layout_engine
 from econflow.stage import Step, read_metrics
 from econflow.templating import environment
 
@@ -139,15 +140,50 @@ def _analysis(
     }
 
 
+def _tool_cost(project: Project, node: str) -> dict[str, float]:
+    """The tool's own runtime (s) and peak memory (MB) in ``node``, as SiliconCompiler
+    measured them."""
+    seconds = project.node_metric(node, "exetime") or 0.0
+    memory = project.node_metric(node, "memory") or 0.0
+    return {"tool_seconds": round(seconds, 1), "tool_memory_mb": round(memory / 2**20, 1)}
+
+
 def _announce(project: Project) -> None:
     reason = "" if project.engine == "openroad" else " (openroad is not on PATH)"
     print(f"  layout engine: {ENGINES[project.engine]}{reason}")
+
+
+def _floorplan(cfg: Config, build: Path, layout: LayoutSettings, pdk: Pdk) -> dict[str, Any]:
+    """What a design too large to place here gets: the core its cells would need."""
+    synth = read_metrics(pipeline.flow_paths(cfg, build)["out"] / "metrics.json")["synth"]
+    core = synth["area_um2"] / (pdk.config.core_utilization / 100)
+    reason = (
+        f"{synth['cells']} cells exceed layout.max_place_cells = {layout.max_place_cells} of "
+        f"the PDK config (graywolf's runtime grows about as the square of the cell count)"
+    )
+    print(f"  not placed: {reason}; core estimated at {core / 1e6:.3f} mm2")
+    return {
+        "placed": False,
+        "routable": False,
+        "reason": reason,
+        "origin": "floorplan estimate (synthesized cell area / core utilization; no placement)",
+        "cells": synth["cells"],
+        "cell_area_um2": synth["area_um2"],
+        "core_area_um2": round(core, 1),
+        "core_side_um": round(core**0.5, 1),
+        "utilization": pdk.config.core_utilization / 100,
+        "max_place_cells": layout.max_place_cells,
+        "max_route_cells": layout.max_route_cells,
+    }
 
 
 def _place(cfg: Config, build: Path) -> dict[str, Any]:
     pdk, project, layout = _project(cfg, build)
     _check_utilization(pdk, layout)
     _announce(project)
+    if _too_large(cfg, build, layout):
+        return {"engine": project.engine, "tools": ENGINES[project.engine],
+                **_floorplan(cfg, build, layout, pdk)}  # fmt: skip
     if project.engine == "openroad":
         project.run(*project.step_nodes("place"))
         return _openroad_metrics(project, "place")
@@ -168,6 +204,7 @@ def _place(cfg: Config, build: Path) -> dict[str, Any]:
     origin = f"{PLACED} (wire loads from placement HPWL x {layout.estimate_cap_ff_per_um} fF/um)"
     routable = figures["cells"] <= layout.max_route_cells
     return {
+        "placed": True,
         "origin": f"{PLACED} (graywolf placement)",
         "engine": project.engine,
         "tools": ENGINES[project.engine],
@@ -175,6 +212,7 @@ def _place(cfg: Config, build: Path) -> dict[str, Any]:
         **_analysis(cfg, build, pdk, project, "place", origin),
         "routable": routable,
         "max_route_cells": layout.max_route_cells,
+        **_tool_cost(project, "place"),
         "def": str(paths["placed"]),
     }
 
@@ -184,7 +222,8 @@ def _route(cfg: Config, build: Path) -> dict[str, Any]:
     if not place.get("routable", False):
         reason = (
             f"{place.get('cells')} cells exceed layout.max_route_cells = "
-            f"{place.get('max_route_cells')} of the PDK config: figures stay {PLACED}"
+            f"{place.get('max_route_cells')} of the PDK config: figures stay "
+            + (PLACED if place.get("placed") else "post-synthesis (the design was not placed)")
         )
         print(f"  not routed: {reason}")
         return {"routed": False, "reason": reason}
@@ -210,6 +249,7 @@ def _route(cfg: Config, build: Path) -> dict[str, Any]:
         "origin": f"{ROUTED} (qrouter)",
         **figures,
         **_analysis(cfg, build, pdk, project, "route", origin),
+        **_tool_cost(project, "route"),
         "def": str(paths["routed"]),
     }
 
@@ -278,8 +318,20 @@ def _flow_inputs(cfg: Config, build: Path) -> list[Path]:
 
 
 def _place_inputs(cfg: Config, build: Path) -> list[Path]:
-    paths = _paths(cfg, build)
-    return [paths["placed"], paths["netlist"], paths["instances"], *_flow_inputs(cfg, build)]
+    return [*_place_outputs(cfg, build), *_flow_inputs(cfg, build)]
+
+
+def _too_large(cfg: Config, build: Path, layout: LayoutSettings) -> bool:
+    """Too many cells for graywolf here: the design gets a floorplan estimate instead."""
+    synth = read_metrics(pipeline.flow_paths(cfg, build)["out"] / "metrics.json").get("synth", {})
+    return layout_engine() == "qflow" and synth.get("cells", 0) > layout.max_place_cells
+
+
+def _place_outputs(cfg: Config, build: Path) -> list[Path]:
+    layout = pdk_module.load_config(cfg)[0].layout
+    if layout is None or _too_large(cfg, build, layout):
+        return []
+    return [_paths(cfg, build)[k] for k in ("placed", "netlist", "instances")]
 
 
 def _route_outputs(cfg: Config, build: Path) -> list[Path]:
@@ -305,7 +357,7 @@ STEPS: tuple[Step, ...] = (
         "place",
         ("hardware", "pdk"),
         _flow_inputs,
-        lambda cfg, build: [_paths(cfg, build)[k] for k in ("placed", "netlist", "instances")],
+        _place_outputs,
         _place,
     ),
     Step("route", STAGE, "route", ("hardware", "pdk"), _place_inputs, _route_outputs, _route),

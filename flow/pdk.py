@@ -99,6 +99,7 @@ class LayoutSettings(_Strict):
     pin_rail_clearance_um: float = Field(ge=0)  # I/O pins this far from the row rails
     rail_obstruction_um: float = Field(ge=0)  # li1 kept clear either side of each rail
     max_route_cells: int = Field(ge=1)  # larger designs stop after placement
+    max_place_cells: int = Field(ge=1)  # larger designs get a floorplan estimate only
     # wire capacitance per µm of placement HPWL (fF/µm): parasitics of unrouted designs
     estimate_cap_ff_per_um: float = Field(gt=0)
     layers: list[RoutingLayer] = Field(min_length=1)

@@ -18,6 +18,7 @@ alone on the same job directory.
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import re
 import shutil
@@ -170,6 +171,15 @@ class Project:
 
     def node_dir(self, node: str) -> Path:
         return self.work / "sc" / self.top / JOB / node / "0"
+
+    def node_metric(self, node: str, metric: str) -> float | None:
+        """A metric SiliconCompiler recorded for a node that ran (``exetime`` in s, ``memory``
+        in bytes, ...), from the node's manifest."""
+        manifest = self.node_dir(node) / "outputs" / f"{self.top}.pkg.json"
+        if not manifest.is_file():
+            return None
+        values = json.loads(manifest.read_text())["metric"][metric]["node"]
+        return values.get(node, {}).get("0", {}).get("value")
 
     def netlist(self) -> Path:
         return self.node_dir("synth") / "outputs" / f"{self.top}.vg"

@@ -27,6 +27,16 @@ def section(flow: dict[str, Any], layout: dict[str, Any], figures: Path) -> Sect
     gds = layout.get("gds", {})
     origin = f"layout/place: {place['origin']}"
     s.add("engine", f"{place['engine']}: {place['tools']}", origin)
+    if not place["placed"]:
+        s.add("placed", f"no: {place['reason']}", "layout/place")
+        s.add(
+            f"core area at {place['utilization']:.0%} utilization",
+            f"{place['core_area_um2'] / 1e6:.4f} mm² (about {place['core_side_um']:,.0f} µm "
+            "square)",
+            origin,
+        )
+        s.note = "Timing and power stay post-synthesis: the design was not placed here."
+        return s
     s.add(
         "die",
         f"{place['die_width_um']:.1f} x {place['die_height_um']:.1f} µm = "

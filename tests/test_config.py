@@ -28,7 +28,7 @@ def test_shipped_default_is_the_econt_design():
 def test_defaults_fill_missing_sections(tmp_path):
     cfg = load_config(write(tmp_path, "design: {name: d}\n"))
     assert cfg.design.flow.steps == list(STEPS)
-    assert STEPS[-5:] == ("synth", "sta", "gatesim", "power", "report")
+    assert STEPS[-8:] == ("synth", "sta", "gatesim", "power", "place", "route", "gds", "report")
     assert cfg.design.pdk.name == "sky130hd" and not cfg.design.pdk.download
     assert cfg.design.hardware.tmr == "config" and cfg.design.hardware.clock_mhz == 40.0
 
@@ -71,7 +71,7 @@ def test_defaults_fill_missing_sections(tmp_path):
             r"model\.dense: accumulator needs \d+ magnitude bits",
         ),
         ("design: {name: d}\ndata: {source: csv}\n", r"data: source 'csv' needs a non-empty list"),
-        ("design: {name: d}\nflow: {steps: [data, place]}\n", r"flow\.steps\.1: .*'place'"),
+        ("design: {name: d}\nflow: {steps: [data, cts]}\n", r"flow\.steps\.1: .*'cts'"),
         ("design: {name: d}\npdk: {name: sky130hd, corner: ss}\n", r"pdk\.corner: unknown key"),
         (
             "design: {name: d}\ngate_level: {vectors: 2}\n",

@@ -102,8 +102,8 @@ def test_steps_and_from_select_steps(tiny_build, tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 1 and "dataset.npz: input of step 'train' is missing" in err
-    assert main(["flow", "run", str(TINY), "--steps", "data,place"]) == 1
-    assert "unknown step 'place'" in capsys.readouterr().err
+    assert main(["flow", "run", str(TINY), "--steps", "data,cts"]) == 1
+    assert "unknown step 'cts'" in capsys.readouterr().err
 
 
 def run_sc(*args, cwd=None):

@@ -200,6 +200,23 @@ def test_a_design_over_the_route_limit_stops_after_placement(
     assert "post-placement estimate" in section and "(post-route)" not in section
 
 
+def test_a_design_over_the_placement_limit_gets_a_floorplan_estimate(
+    nano_copy, nano_config, monkeypatch, capsys
+):
+    with_layout(monkeypatch, max_place_cells=1000)
+    Runner(nano_config, nano_copy).run(["place", "route", "gds", "report"], force=True)
+    assert "not placed: " in capsys.readouterr().out
+    m = metrics(nano_copy)
+    synth = metrics(nano_copy, "flow")["synth"]
+    place = m["place"]
+    assert not place["placed"] and "exceed layout.max_place_cells = 1000" in place["reason"]
+    assert place["core_area_um2"] == pytest.approx(synth["area_um2"] / 0.5, rel=1e-3)
+    assert not m["route"]["routed"] and "was not placed" in m["route"]["reason"]
+    assert not m["gds"]["written"]
+    section = (nano_copy / "report" / "report.md").read_text().split("## Layout")[1]
+    assert "| placed | no: " in section and "stay post-synthesis" in section
+
+
 def test_a_failed_route_names_the_unrouted_nets_and_the_log(nano_copy, nano_config, monkeypatch):
     with_layout(monkeypatch, route_layers=1)  # li1 alone cannot route the design
     with pytest.raises(

@@ -1,0 +1,113 @@
+"""Place-and-route runtime and memory against cell count on sky130hd (graywolf + qrouter), and
+the routing-layer DRC count per design.
+
+Each size is the nano test design (``tests/configs/nano.yaml``) with a larger encoder, taken
+through every step to ``gds`` in its own build directory. ``--route-limit`` raises the PDK
+config's ``layout.max_route_cells`` so that designs above the shipped limit are routed too
+(that is how the limit was measured); a route that leaves nets unrouted is recorded with its
+count instead of stopping the benchmark.
+
+Run: ./bootstrap.sh python benchmarks/layout_scaling.py [--sizes k2,k3,...] [--route-limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+
+import yaml
+from _common import ROOT, write
+
+from econflow.config import load_config
+from econflow.errors import EconflowError
+from econflow.flow import pdk
+from econflow.flow.runner import Runner
+
+NANO = ROOT / "tests" / "configs" / "nano.yaml"
+SIZES = {  # name -> changes to nano's model section
+    "k2": {},
+    "k3": {"conv": {"kernel": 3}},
+    "k3_f2": {"conv": {"kernel": 3, "filters": 2}, "dense": {"latent": 2}},
+    "k3_f3": {"conv": {"kernel": 3, "filters": 3}, "dense": {"latent": 3}},
+    "k3_f4": {"conv": {"kernel": 3, "filters": 4}, "dense": {"latent": 4}},
+}
+STEPS = ["data", "emd", "train", "quantize", "rtl", "synth", "sta", "gatesim", "power"]
+
+
+def _merge(base: dict, changes: dict) -> dict:
+    merged = dict(base)
+    for key, value in changes.items():
+        merged[key] = _merge(base.get(key, {}), value) if isinstance(value, dict) else value
+    return merged
+
+
+def _route_limit(limit: int) -> None:
+    real = pdk.load_config
+
+    def load(cfg):
+        config, path = real(cfg)
+        layout = config.layout.model_copy(update={"max_route_cells": limit})
+        return config.model_copy(update={"layout": layout}), path
+
+    pdk.load_config = load
+
+
+def _size(name: str, build: Path) -> dict:
+    raw = yaml.safe_load(NANO.read_text())
+    raw["model"] = _merge(raw["model"], SIZES[name])
+    raw["design"]["name"] = f"nano_{name}"
+    out = build / name
+    out.mkdir(parents=True, exist_ok=True)
+    design = out / "design.yaml"
+    design.write_text(yaml.safe_dump(raw))
+    cfg = load_config(design)
+    runner = Runner(cfg, out / "build")
+    runner.run(STEPS)
+    figures: dict = {}
+    start = time.perf_counter()
+    try:
+        runner.run(["place", "route", "gds"])
+    except EconflowError as exc:
+        figures["error"] = str(exc)
+        failed = re.search(r"qrouter left (\d+) nets unrouted", str(exc))
+        figures["failed_nets"] = int(failed.group(1)) if failed else None
+    figures["layout_wall_s"] = round(time.perf_counter() - start, 1)
+    m = json.loads((out / "build" / "layout" / "metrics.json").read_text())
+    place, route, gds = m.get("place", {}), m.get("route", {}), m.get("gds", {})
+    figures.update(
+        {
+            "cells": place.get("cells"),
+            "die_area_um2": place.get("die_area_um2"),
+            "place_s": place.get("tool_seconds"),
+            "place_mb": place.get("tool_memory_mb"),
+            "routed": route.get("routed", False),
+            "route_s": route.get("tool_seconds"),
+            "route_mb": route.get("tool_memory_mb"),
+            "wirelength_um": route.get("wirelength_um"),
+            "wns_slow_post_route_ns": route.get("timing", {}).get("slow", {}).get("wns_ns"),
+            "drc_violations": gds.get("drc", {}).get("violations"),
+            "drc_by_rule": {k: v for k, v in gds.get("drc", {}).get("by_rule", {}).items() if v},
+        }
+    )
+    figures.setdefault("failed_nets", route.get("failed_nets"))
+    print(f"== {name}: {json.dumps(figures)}", flush=True)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=",".join(SIZES))
+    parser.add_argument("--route-limit", type=int, default=None)
+    parser.add_argument("--build-dir", default=str(ROOT / "build" / "layout_scaling"))
+    args = parser.parse_args()
+    if args.route_limit is not None:
+        _route_limit(args.route_limit)
+    results = {name: _size(name, Path(args.build_dir)) for name in args.sizes.split(",")}
+    write("layout_scaling", {"route_limit": args.route_limit, "sizes": results})
+
+
+if __name__ == "__main__":
+    main()
