@@ -5,7 +5,8 @@ They run on the implementation job of ``econflow.flow.pipeline`` (its nodes hang
 the GDS and its picture, the DRC report, and ``metrics.json`` with one section per step. Every
 figure says what it is: ``post-placement estimate`` (wire loads from placement HPWL) or
 ``post-route`` (qrouter's extracted RC, SDF from qflow's ``rc2dly``). Designs with more cells
-than the PDK config's ``layout.max_route_cells`` stop after placement.
+than the PDK config's ``layout.max_route_cells`` stop after placement; with more than
+``layout.max_place_cells`` they get a floorplan estimate only (graywolf would take days).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ SETTINGS = "layout_settings.json"
 DRC_DECK = "routing_drc.drc"
 PLACED = "post-placement estimate"
 ROUTED = "post-route"
+OPENROAD_METRICS = ("cellarea", "totalarea", "utilization", "wirelength", "setupslack",
+                    "totalpower", "drcs")  # fmt: skip
 ENGINES = {
     "qflow": "graywolf placement and qrouter routing (qflow's tools), KLayout GDS",
     "openroad": "SiliconCompiler's OpenROAD flow (floorplan, placement, clock tree, routing)",
@@ -64,19 +67,18 @@ def _settings(pdk: Pdk) -> LayoutSettings:
 
 
 def _check_utilization(pdk: Pdk, layout: LayoutSettings) -> None:
-    """The core must hold the cells, a well tap every ``tap_pitch`` and the power stripes."""
-    tech = Path(pdk.tech_lef()).read_text()
-    site_width = lef.site_size(tech, pdk.site())[0]
+    """The core must hold the cells, a well tap every ``tap_pitch`` in each row, and the power
+    stripes (one per stripe pitch, supply and ground alternating)."""
     tap_width = lef.macro_sizes(Path(pdk.cell_lef()).read_text())[layout.tap_cell][0]
     taps = tap_width / layout.tap_pitch_um
-    stripes = 2 * layout.stripes.width_um / layout.stripes.pitch_um
-    room = 100 * (1 - taps - stripes) - 100 * site_width / layout.tap_pitch_um
+    stripes = layout.stripes.width_um / layout.stripes.pitch_um
+    room = 100 * (1 - taps - stripes)
     if pdk.config.core_utilization > room:
         raise ConfigError(
             pdk.path,
             "core_utilization",
-            f"{pdk.config.core_utilization:g}% cannot fit: well taps ({100 * taps:.1f}%), power "
-            f"stripes ({100 * stripes:.1f}%) and placement slack leave at most {room:.0f}%",
+            f"{pdk.config.core_utilization:g}% cannot fit: well taps ({100 * taps:.1f}%) and power "
+            f"stripes ({100 * stripes:.1f}%) leave room for at most {room:.0f}%",
         )
 
 
@@ -186,7 +188,7 @@ def _place(cfg: Config, build: Path) -> dict[str, Any]:
                 **_floorplan(cfg, build, layout, pdk)}  # fmt: skip
     if project.engine == "openroad":
         project.run(*project.step_nodes("place"))
-        return _openroad_metrics(project, "place")
+        return {"placed": True, "routable": True, **_openroad_metrics(project, "place")}
     paths = _paths(cfg, build)
     print(f"  graywolf: placing at {pdk.config.core_utilization:g}% core utilization")
     project.run(*project.step_nodes("place"))
@@ -298,18 +300,18 @@ def drc_counts(lyrdb: Path) -> dict[str, int]:
 
 def _openroad_metrics(project: Project, step: str) -> dict[str, Any]:
     """SiliconCompiler's own metrics of the OpenROAD nodes an econflow step ran."""
-    figures: dict[str, Any] = {
+    found = {}
+    for node in project.nodes(*project.step_nodes(step)):
+        for metric in OPENROAD_METRICS:
+            value = project.asic.get("metric", metric, step=node, index="0")
+            if value is not None:
+                found[metric] = value
+    return {
         "engine": "openroad",
         "tools": ENGINES["openroad"],
         "origin": f"SiliconCompiler OpenROAD {step}",
+        "openroad": found,
     }
-    for node in project.nodes(*project.step_nodes(step)):
-        for metric in ("cellarea", "totalarea", "utilization", "wirelength", "setupslack",
-                       "totalpower", "drcs"):  # fmt: skip
-            value = project.asic.get("metric", metric, step=node, index="0")
-            if value is not None:
-                figures[metric] = value
-    return figures
 
 
 def _flow_inputs(cfg: Config, build: Path) -> list[Path]:
