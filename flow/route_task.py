@@ -25,6 +25,7 @@ from econflow.templating import environment
 REPORT = "reports/route.json"
 _FAILED = re.compile(r"^Final: Failed net routes: (\d+)", re.MULTILINE)
 _NO_FAILURES = "Final: No failed routes!"
+_UNNAMED_LOAD = re.compile(r"^\s*\(INTERCONNECT \S+ ERROR ")
 
 
 class RouteTask(Task):
@@ -111,13 +112,15 @@ class RouteTask(Task):
         shutil.copyfile(f"{top}_route.rc", f"outputs/{top}.rc")
         loads = parasitics.rc_loads(Path(f"{top}_route.rc").read_text())
         parasitics.write_loads(loads, Path(f"outputs/{top}.loads.tcl"))
+        dropped = 0
         for corner, liberty in self.get("var", "corners"):
             sdf = Path(f"{top}.{corner}.sdf")
             qflow.program(
                 "rc2dly", "-r", f"{top}_route.rc", "-l", liberty, "-d", sdf,
                 log=Path(f"rc2dly_{corner}.log"),
             )  # fmt: skip
-            Path(f"outputs/{sdf}").write_text(parasitics.bus_names(sdf.read_text()))
+            text, dropped = without_unnamed_loads(parasitics.bus_names(sdf.read_text()))
+            Path(f"outputs/{sdf}").write_text(text)
         lengths = defdata.wirelength(routed)
         figures = {
             "failed_nets": 0,
@@ -125,9 +128,22 @@ class RouteTask(Task):
             "wirelength_um": round(sum(lengths.values()), 1),
             "wirelength_per_layer_um": {k: round(v, 1) for k, v in sorted(lengths.items())},
             "wire_cap_pf": round(sum(loads.values()), 4),
+            "sdf_arcs_without_load_name": dropped,
         }
         self.record_metric("wirelength", figures["wirelength_um"], REPORT, "um")
         Path(REPORT).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+
+
+def without_unnamed_loads(sdf: str) -> tuple[str, int]:
+    """The SDF without interconnect arcs to a load qrouter named ``ERROR``.
+
+    qrouter's RC output names some I/O-pin ends of a route ``ERROR`` (seen on one net of a
+    4,000-cell design, an output port driven by a flip-flop); OpenSTA refuses the whole SDF
+    for one such arc. Those arcs keep OpenSTA's own estimate; the count is reported.
+    """
+    lines = sdf.splitlines(keepends=True)
+    kept = [line for line in lines if not _UNNAMED_LOAD.search(line)]
+    return "".join(kept), len(lines) - len(kept)
 
 
 def unrouted_nets(log: str) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from econflow.flow import defdata, layout_netlist, lef, netlist, parasitics
-from econflow.flow.route_task import unrouted_nets
+from econflow.flow.route_task import unrouted_nets, without_unnamed_loads
 
 PDK = Path(__file__).parents[3] / "shared" / "pdks" / "lambdapdk" / "sky130"
 TECH_LEF = PDK / "base" / "apr" / "sky130_fd_sc.tlef"
@@ -140,6 +140,16 @@ def test_wire_loads_from_qrouter_rc_and_from_placement():
     hpwl = parasitics.net_hpwl(text, {"nand2_1": (1.38, 2.72)})
     assert hpwl == {"n0": pytest.approx(1.38)}  # centre to centre
     assert parasitics.placement_loads(hpwl, 0.05) == {"n0": pytest.approx(1.38 * 0.05e-3)}
+
+
+def test_sdf_arcs_to_a_load_qrouter_could_not_name_are_left_out():
+    sdf = (
+        "   (INTERCONNECT u1/Q u2/A (0.1))\n"
+        "   (INTERCONNECT u3/Q ERROR (0.002))\n"
+        "   (INTERCONNECT u3/Q out[15] (0.2))\n"
+    )
+    kept, dropped = without_unnamed_loads(sdf)
+    assert dropped == 1 and "ERROR" not in kept and kept.count("INTERCONNECT") == 2
 
 
 def test_qrouters_verdict():
