@@ -86,6 +86,8 @@ def _project(cfg: Config, build: Path) -> tuple[Pdk, Project, LayoutSettings]:
     """The implementation project with the layout nodes configured."""
     _, pdk, project = pipeline.project_for(cfg, build)
     layout = _settings(pdk)
+    if project.engine == "qflow":
+        qflow.home()
     paths = _paths(cfg, build)
     flow = pipeline.flow_paths(cfg, build)
     timing = pipeline.timing_corners(pdk, flow["out"])

@@ -44,19 +44,25 @@ from econflow.templating import environment
 from econflow.tools import ABC_SCRIPT_VARIABLE, MAP_SCRIPT_VARIABLE
 
 FLOW = "econflow-asic"
-_STA = "OpenSTA (Debian package opensta)"
-EXECUTABLES = {
-    "synth": ("yosys", "SiliconCompiler's synthesis runs Yosys"),
-    "timing": ("sta", f"timing analysis runs {_STA}"),
-    "power": ("sta", f"power analysis runs {_STA}"),
-    "place": ("graywolf", "placement runs graywolf (Debian package graywolf)"),
-    "place_timing": ("sta", f"timing analysis runs {_STA}"),
-    "place_power": ("sta", f"power analysis runs {_STA}"),
-    "route": ("qrouter", "routing runs qrouter (Debian package qrouter)"),
-    "route_timing": ("sta", f"timing analysis runs {_STA}"),
-    "route_power": ("sta", f"power analysis runs {_STA}"),
-    "write.gds": ("klayout", "the GDS and layout picture come from KLayout (Debian klayout)"),
-    "drc": ("klayout", "the routing-layer DRC runs KLayout (Debian package klayout)"),
+_STA = ("sta", "timing and power analysis run OpenSTA (Debian package opensta)")
+_KLAYOUT = ("klayout", "the GDS, its picture and the DRC run KLayout (Debian package klayout)")
+# The external programs each node runs, looked up before a run so that a missing one is named.
+EXECUTABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "synth": (("yosys", "SiliconCompiler's synthesis runs Yosys"),),
+    "timing": (_STA,),
+    "power": (_STA,),
+    "place": (
+        ("graywolf", "placement runs graywolf (Debian package graywolf)"),
+        ("tclsh", "qflow's scripts around graywolf run in Tcl (Debian package tcl)"),
+        ("qrouter", "placement reads the routing grid from qrouter (Debian package qrouter)"),
+    ),
+    "place_timing": (_STA,),
+    "place_power": (_STA,),
+    "route": (("qrouter", "routing runs qrouter (Debian package qrouter)"),),
+    "route_timing": (_STA,),
+    "route_power": (_STA,),
+    "write.gds": (_KLAYOUT,),
+    "drc": (_KLAYOUT,),
 }
 JOB = "job0"
 CLOCK = "clk"
@@ -242,8 +248,8 @@ class Project:
         last = [last] if isinstance(last, str) else last
         nodes = self.nodes(first, last)
         for node in nodes:
-            if node in EXECUTABLES:
-                tools.find(*EXECUTABLES[node])
+            for name, purpose in EXECUTABLES.get(node, ()):
+                tools.find(name, purpose)
         self.asic.set("option", "from", first)
         self.asic.set("option", "to", last)
         self.asic.logger.setLevel(logging.WARNING)

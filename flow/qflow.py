@@ -14,13 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from econflow import tools
+from econflow.errors import ToolMissingError
 
 QFLOW_HOMES = (Path("/usr/lib/qflow"), Path("/usr/local/lib/qflow"), Path("/usr/share/qflow"))
 SETTINGS = "layout_settings.json"
-
-
-class QflowError(RuntimeError):
-    """A qflow helper is missing or failed; the message names its log."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +51,10 @@ def home() -> Path:
     for folder in QFLOW_HOMES:
         if (folder / "scripts" / "blif2cel.tcl").is_file():
             return folder
-    raise QflowError(
+    raise ToolMissingError(
         "qflow's scripts (blif2cel.tcl, place2def.tcl, ...) not found in "
-        f"{', '.join(str(f) for f in QFLOW_HOMES)}: install the Debian package qflow"
+        f"{', '.join(str(f) for f in QFLOW_HOMES)}: place and route need them (Debian package "
+        f"qflow); {tools.INSTALL_HINT}"
     )
 
 

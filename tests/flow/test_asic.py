@@ -219,7 +219,7 @@ def test_missing_opensta_is_named(micro_build, micro_config, tmp_path, monkeypat
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
     with pytest.raises(
         ToolMissingError,
-        match=r"sta not found: timing analysis runs OpenSTA \(Debian package opensta\)",
+        match=r"sta not found: timing and power analysis run OpenSTA \(Debian package opensta\)",
     ):
         pipeline._sta(micro_config, build)
 

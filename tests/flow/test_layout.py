@@ -18,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from econflow.errors import ConfigError, ToolMissingError
-from econflow.flow import defdata, layout, lef, pdk, pipeline, project
+from econflow.flow import defdata, layout, lef, pdk, pipeline, project, qflow
 from econflow.flow.runner import Runner
 
 
@@ -267,6 +267,14 @@ def test_a_missing_layout_tool_is_named(nano_copy, nano_config, monkeypatch, ste
     monkeypatch.setenv("PATH", f"{bin_dir}:{Path(sys.executable).parent}")
     with pytest.raises(ToolMissingError, match=rf"^{tool} not found: .*Debian"):
         getattr(layout, step)(nano_config, nano_copy)
+
+
+def test_missing_qflow_scripts_are_named(nano_copy, nano_config, monkeypatch, tmp_path):
+    monkeypatch.setattr(qflow, "QFLOW_HOMES", (tmp_path / "nowhere",))
+    with pytest.raises(
+        ToolMissingError, match=r"qflow's scripts .* not found .*Debian package qflow"
+    ):
+        layout._place(nano_config, nano_copy)
 
 
 def test_the_openroad_flow_is_configured_where_openroad_is_installed(nano_build, nano_config):
