@@ -20,6 +20,7 @@ _PIN = re.compile(
     r"^(- (\S+) \+ NET \S+\n\s*\+ LAYER (\S+) \(.*?\n\s*\+ PLACED \( (-?\d+) )(-?\d+)( \) \S+ ;)",
     re.MULTILINE,
 )
+_NET = re.compile(r"^- (\S+)\n(.*?);\s*$", re.MULTILINE | re.DOTALL)
 _SEGMENT = re.compile(r"(?:ROUTED|NEW) (\S+) \( (-?\d+) (-?\d+) \) \( (\*|-?\d+) (\*|-?\d+) \)")
 
 
@@ -144,14 +145,25 @@ def insert_taps(text: str, fill: str, tap: str, width: int, pitch: int) -> tuple
     return _COMPONENT.sub(swap, text), count
 
 
-def wirelength(text: str) -> dict[str, float]:
-    """Routed wire length per layer (µm) of the regular nets."""
+def net_wirelength(text: str) -> dict[str, dict[str, float]]:
+    """Net -> routed wire length per layer (µm), for the regular nets."""
     scale = units(text)
     section = text[text.find("\nNETS") : text.find("\nEND NETS")]
-    lengths: dict[str, float] = {}
-    for m in _SEGMENT.finditer(section):
-        layer, x0, y0 = m.group(1), int(m.group(2)), int(m.group(3))
-        x1 = x0 if m.group(4) == "*" else int(m.group(4))
-        y1 = y0 if m.group(5) == "*" else int(m.group(5))
-        lengths[layer] = lengths.get(layer, 0.0) + (abs(x1 - x0) + abs(y1 - y0)) / scale
-    return lengths
+    found: dict[str, dict[str, float]] = {}
+    for net in _NET.finditer(section):
+        lengths = found.setdefault(net.group(1), {})
+        for m in _SEGMENT.finditer(net.group(2)):
+            layer, x0, y0 = m.group(1), int(m.group(2)), int(m.group(3))
+            x1 = x0 if m.group(4) == "*" else int(m.group(4))
+            y1 = y0 if m.group(5) == "*" else int(m.group(5))
+            lengths[layer] = lengths.get(layer, 0.0) + (abs(x1 - x0) + abs(y1 - y0)) / scale
+    return found
+
+
+def wirelength(text: str) -> dict[str, float]:
+    """Routed wire length per layer (µm) of the regular nets."""
+    total: dict[str, float] = {}
+    for lengths in net_wirelength(text).values():
+        for layer, length in lengths.items():
+            total[layer] = total.get(layer, 0.0) + length
+    return total

@@ -247,7 +247,7 @@ def _route(cfg: Config, build: Path) -> dict[str, Any]:
         f"  routed: 0 failed nets, wire {figures['wirelength_um'] / 1e3:.2f} mm, "
         f"{figures['wire_cap_pf']:.3f} pF"
     )
-    origin = f"{ROUTED} (qrouter RC: wire loads, and SDF interconnect delays from rc2dly)"
+    origin = f"{ROUTED} (routed wire loads; SDF interconnect delays from qrouter's RC by rc2dly)"
     return {
         "routed": True,
         "origin": f"{ROUTED} (qrouter)",

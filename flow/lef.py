@@ -24,6 +24,8 @@ _GRID = re.compile(r"^MANUFACTURINGGRID ([\d.]+) ;", re.MULTILINE)
 _LAYER = re.compile(r"^LAYER (\S+)\n(.*?)^END \1\s*$", re.MULTILINE | re.DOTALL)
 _RPERSQ = re.compile(r"RESISTANCE RPERSQ ([\d.eE+-]+)")
 _CPERSQ = re.compile(r"CAPACITANCE CPERSQDIST ([\d.eE+-]+)")
+_EDGE = re.compile(r"EDGECAPACITANCE ([\d.eE+-]+)")
+_WIDTH = re.compile(r"^\s*WIDTH ([\d.]+) ;", re.MULTILINE)
 
 
 def database_units(tech_lef: str) -> int:
@@ -59,6 +61,19 @@ def layer_rc(tech_lef: str) -> dict[str, tuple[float, float]]:
         r, c = _RPERSQ.search(m.group(2)), _CPERSQ.search(m.group(2))
         if r and c:
             found[m.group(1)] = (float(r.group(1)), float(c.group(1)))
+    return found
+
+
+def wire_capacitance(tech_lef: str) -> dict[str, float]:
+    """Routing layer -> capacitance of a minimum-width wire (pF/µm): the area term times the
+    width plus the edge term on both sides, the LEF's own model."""
+    found = {}
+    for m in _LAYER.finditer(tech_lef):
+        area, edge, width = (r.search(m.group(2)) for r in (_CPERSQ, _EDGE, _WIDTH))
+        if area and edge and width:
+            found[m.group(1)] = float(area.group(1)) * float(width.group(1)) + 2 * float(
+                edge.group(1)
+            )
     return found
 
 

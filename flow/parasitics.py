@@ -1,9 +1,12 @@
 """Wire capacitance of every net, routed or estimated, as OpenSTA ``set_load`` commands.
 
-After routing, qrouter's RC file gives each net's RC tree; the net's wire capacitance is the
-sum of its segments'. After placement, a net's wire is estimated as its half-perimeter
-bounding box (HPWL, over the cell centres and pins) times a capacitance per µm that the PDK
-config holds, measured on routed designs (routed wire capacitance / placement HPWL).
+After routing, a net's capacitance is its routed length on each layer times the layer's
+capacitance per µm from the tech LEF (area and both sidewalls). qrouter's own RC output, which
+rc2dly turns into SDF delays, counts one sidewall: on the nano design its total is 62% of the
+LEF model's, so it is reported beside it, not used for the loads. After placement, a net's
+wire is estimated as its half-perimeter bounding box (HPWL, over the cell centres and pins)
+times a capacitance per µm the PDK config holds, measured on routed designs (routed wire
+capacitance / placement HPWL).
 """
 
 from __future__ import annotations
@@ -21,8 +24,17 @@ _PIN_PLACED = re.compile(
 )
 
 
+def routed_loads(def_text: str, cap_per_um: dict[str, float]) -> dict[str, float]:
+    """Net -> routed wire capacitance (pF) of a routed DEF, from pF/µm per layer."""
+    return {
+        bus_names(net): sum(length * cap_per_um[layer] for layer, length in lengths.items())
+        for net, lengths in defdata.net_wirelength(def_text).items()
+        if lengths
+    }
+
+
 def rc_loads(rc_text: str) -> dict[str, float]:
-    """Net -> routed wire capacitance (pF), from a qrouter ``.rc`` file."""
+    """Net -> wire capacitance (pF) as qrouter's ``.rc`` file has it."""
     loads = {}
     for line in rc_text.splitlines():
         words = line.split(None, 4)

@@ -2,10 +2,11 @@
 
 ``pre_process`` derives qrouter's LEF views (``econflow.flow.lef``) and writes its script: the
 placement's fence, li1 bands kept clear along every rail, the placed DEF. ``post_process``
-fails on any unrouted net, and turns qrouter's RC trees into per-net wire loads and, with
-qflow's ``rc2dly``, an SDF of interconnect delays per corner. Outputs: the routed
-``<top>.def``, ``<top>.rc``, ``<top>.loads.tcl``, ``<top>.<corner>.sdf``, the placed netlist
-and instance map passed on, and ``reports/route.json``.
+fails on any unrouted net, writes each net's wire load from its routed length (``parasitics``)
+and, with qflow's ``rc2dly``, an SDF of interconnect delays per corner from qrouter's RC
+trees. Outputs: the routed ``<top>.def``, ``<top>.rc``, ``<top>.loads.tcl``,
+``<top>.<corner>.sdf``, the placed netlist and instance map passed on, and
+``reports/route.json``.
 """
 
 from __future__ import annotations
@@ -110,8 +111,11 @@ class RouteTask(Task):
         for name in (f"{top}.vg", INSTANCES):
             shutil.copyfile(f"inputs/{name}", f"outputs/{name}")
         shutil.copyfile(f"{top}_route.rc", f"outputs/{top}.rc")
-        loads = parasitics.rc_loads(Path(f"{top}_route.rc").read_text())
+        s = qflow.Settings.read(self.get("var", "settings"))
+        cap = lef.wire_capacitance(Path(s.tech_lef).read_text())
+        loads = parasitics.routed_loads(routed, cap)
         parasitics.write_loads(loads, Path(f"outputs/{top}.loads.tcl"))
+        qrouter_cap = sum(parasitics.rc_loads(Path(f"{top}_route.rc").read_text()).values())
         dropped = 0
         for corner, liberty in self.get("var", "corners"):
             sdf = Path(f"{top}.{corner}.sdf")
@@ -128,6 +132,7 @@ class RouteTask(Task):
             "wirelength_um": round(sum(lengths.values()), 1),
             "wirelength_per_layer_um": {k: round(v, 1) for k, v in sorted(lengths.items())},
             "wire_cap_pf": round(sum(loads.values()), 4),
+            "qrouter_rc_cap_pf": round(qrouter_cap, 4),
             "sdf_arcs_without_load_name": dropped,
         }
         self.record_metric("wirelength", figures["wirelength_um"], REPORT, "um")

@@ -17,9 +17,10 @@ STAGES = (  # metrics section, step that wrote it, label
 )
 NOTE = (
     "Post-placement figures estimate each net's wire from its placement bounding box; "
-    "post-route figures use qrouter's extracted RC (wire loads) and the SDF rc2dly derives "
-    "from it. The clock is ideal (no clock tree). The DRC deck checks the routing layers only "
-    "and is not sign-off DRC."
+    "post-route figures load each net with its routed wires (the tech LEF's capacitance per "
+    "area and sidewall) and read the interconnect delays rc2dly derives from qrouter's RC. "
+    "The clock is ideal (no clock tree). The DRC deck checks the routing layers only and is "
+    "not sign-off DRC."
 )
 
 
@@ -84,7 +85,11 @@ def _routing(s: Section, route: dict[str, Any]) -> None:
     s.add("failed nets", route["failed_nets"], origin)
     layers = ", ".join(f"{k} {v / 1e3:.2f}" for k, v in route["wirelength_per_layer_um"].items())
     s.add("wire length", f"{route['wirelength_um'] / 1e3:.2f} mm ({layers} mm)", origin)
-    s.add("wire capacitance", f"{route['wire_cap_pf']:.4g} pF", origin)
+    s.add(
+        "wire capacitance",
+        f"{route['wire_cap_pf']:.4g} pF (qrouter's RC: {route['qrouter_rc_cap_pf']:.4g} pF)",
+        f"{origin}; the tech LEF's area and sidewall capacitance",
+    )
 
 
 def _comparison(

@@ -125,8 +125,13 @@ END NETS
 """
 
 
-def test_wire_length_per_layer():
+def test_wire_length_per_layer_and_the_routed_loads():
     assert defdata.wirelength(ROUTED_NETS) == {"met1": 2.0, "met2": 1.0}
+    assert defdata.net_wirelength(ROUTED_NETS) == {"n0": {"met1": 2.0, "met2": 1.0}}
+    cap = lef.wire_capacitance(TECH_LEF.read_text())
+    assert cap["met1"] == pytest.approx(25.7784e-6 * 0.14 + 2 * 40.567e-6)  # area + 2 sides
+    loads = parasitics.routed_loads(ROUTED_NETS, cap)
+    assert loads == {"n0": pytest.approx(2 * cap["met1"] + cap["met2"])}
 
 
 def test_wire_loads_from_qrouter_rc_and_from_placement():
