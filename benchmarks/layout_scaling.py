@@ -66,15 +66,18 @@ def _size(name: str, build: Path) -> dict:
     cfg = load_config(design)
     runner = Runner(cfg, out / "build")
     runner.run(STEPS)
-    figures: dict = {}
-    start = time.perf_counter()
-    try:
-        runner.run(["place", "route", "gds"])
-    except EconflowError as exc:
-        figures["error"] = str(exc)
-        failed = re.search(r"qrouter left (\d+) nets unrouted", str(exc))
-        figures["failed_nets"] = int(failed.group(1)) if failed else None
-    figures["layout_wall_s"] = round(time.perf_counter() - start, 1)
+    figures: dict = {"wall_s": {}}
+    for step in ("place", "route", "gds"):
+        start = time.perf_counter()
+        try:
+            runner.run([step])
+        except EconflowError as exc:
+            figures["error"] = str(exc)
+            failed = re.search(r"qrouter left (\d+) nets unrouted", str(exc))
+            figures["failed_nets"] = int(failed.group(1)) if failed else None
+            break
+        finally:
+            figures["wall_s"][step] = round(time.perf_counter() - start, 1)
     m = json.loads((out / "build" / "layout" / "metrics.json").read_text())
     place, route, gds = m.get("place", {}), m.get("route", {}), m.get("gds", {})
     figures.update(
