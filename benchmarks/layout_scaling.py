@@ -5,7 +5,8 @@ Each size is the nano test design (``tests/configs/nano.yaml``) with a larger en
 through every step to ``gds`` in its own build directory. ``--route-limit`` raises the PDK
 config's ``layout.max_route_cells`` so that designs above the shipped limit are routed too
 (that is how the limit was measured); a route that leaves nets unrouted is recorded with its
-count instead of stopping the benchmark.
+count instead of stopping the benchmark. Sizes measured in earlier runs stay in the results
+file (each with the route limit it ran under), so sizes can be added one run at a time.
 
 Run: ./bootstrap.sh python benchmarks/layout_scaling.py [--sizes k2,k3,...] [--route-limit N]
 """
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 import yaml
-from _common import ROOT, write
+from _common import RESULTS, ROOT, write
 
 from econflow.config import load_config
 from econflow.errors import EconflowError
@@ -30,6 +31,8 @@ NANO = ROOT / "tests" / "configs" / "nano.yaml"
 SIZES = {  # name -> changes to nano's model section
     "k2": {},
     "k3": {"conv": {"kernel": 3}},
+    "k3_l2": {"conv": {"kernel": 3}, "dense": {"latent": 2}},
+    "k3_f2_l1": {"conv": {"kernel": 3, "filters": 2}},
     "k3_f2": {"conv": {"kernel": 3, "filters": 2}, "dense": {"latent": 2}},
     "k3_f3": {"conv": {"kernel": 3, "filters": 3}, "dense": {"latent": 3}},
     "k3_f4": {"conv": {"kernel": 3, "filters": 4}, "dense": {"latent": 4}},
@@ -55,7 +58,7 @@ def _route_limit(limit: int) -> None:
     pdk.load_config = load
 
 
-def _size(name: str, build: Path) -> dict:
+def _size(name: str, build: Path, route_limit: int | None) -> dict:
     raw = yaml.safe_load(NANO.read_text())
     raw["model"] = _merge(raw["model"], SIZES[name])
     raw["design"]["name"] = f"nano_{name}"
@@ -66,7 +69,7 @@ def _size(name: str, build: Path) -> dict:
     cfg = load_config(design)
     runner = Runner(cfg, out / "build")
     runner.run(STEPS)
-    figures: dict = {"wall_s": {}}
+    figures: dict = {"route_limit": route_limit, "wall_s": {}}
     for step in ("place", "route", "gds"):
         start = time.perf_counter()
         try:
@@ -108,8 +111,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.route_limit is not None:
         _route_limit(args.route_limit)
-    results = {name: _size(name, Path(args.build_dir)) for name in args.sizes.split(",")}
-    write("layout_scaling", {"route_limit": args.route_limit, "sizes": results})
+    results = _earlier_sizes()
+    for name in args.sizes.split(","):
+        results[name] = _size(name, Path(args.build_dir), args.route_limit)
+    write("layout_scaling", {"sizes": results})
+
+
+def _earlier_sizes() -> dict:
+    path = RESULTS / "layout_scaling.json"
+    return json.loads(path.read_text())["sizes"] if path.exists() else {}
 
 
 if __name__ == "__main__":
