@@ -19,11 +19,12 @@ from xml.etree import ElementTree
 from econflow import __version__
 from econflow.config import Config
 from econflow.errors import ConfigError
-from econflow.flow import activity, lef, pipeline, qflow
+from econflow.flow import activity, defdata, lef, pipeline, qflow, tmr_spacing
 from econflow.flow import pdk as pdk_module
 from econflow.flow.pdk import LayoutSettings, Pdk
 from econflow.flow.place_task import INSTANCES
 from econflow.flow.project import Project, layout_engine
+from econflow.rtl import artefacts as rtl_artefacts
 from econflow.stage import Step, read_metrics
 from econflow.templating import environment
 
@@ -205,6 +206,7 @@ def _place(cfg: Config, build: Path) -> dict[str, Any]:
         f"{figures['die_width_um']:.1f} x {figures['die_height_um']:.1f} um, utilization "
         f"{100 * figures['utilization']:.1f}%, HPWL {figures['hpwl_um'] / 1e3:.2f} mm"
     )
+    figures["tmr_separation"] = _tmr_separation(build, paths)
     origin = f"{PLACED} (wire loads from placement HPWL x {layout.estimate_cap_ff_per_um} fF/um)"
     routable = figures["cells"] <= layout.max_route_cells
     return {
@@ -219,6 +221,22 @@ def _place(cfg: Config, build: Path) -> dict[str, Any]:
         **_tool_cost(project, "place"),
         "def": str(paths["placed"]),
     }
+
+
+def _tmr_separation(build: Path, paths: dict[str, Path]) -> dict[str, Any]:
+    protected = rtl_artefacts.load(build).protected_registers
+    text = paths["placed"].read_text()
+    pairs = (line.split("\t") for line in paths["instances"].read_text().splitlines())
+    found = tmr_spacing.separation(
+        defdata.components(text), dict(pairs), protected, defdata.units(text)
+    )
+    if found["triplets"]:
+        print(
+            f"  TMR copies: closest two of a bit {found['min_um']} um apart "
+            f"({found['closest_bit']}), median {found['median_um']} um over "
+            f"{found['triplets']} of {found['protected_bits']} protected bits"
+        )
+    return found
 
 
 def _route(cfg: Config, build: Path) -> dict[str, Any]:

@@ -75,6 +75,14 @@ def _placement(s: Section, place: dict[str, Any]) -> None:
     counts = " / ".join(f"{place[k]:,}" for k in ("cells", "taps", "fill_cells"))
     s.add("cells / well taps / fill cells", counts, origin)
     s.add("placement HPWL", f"{place['hpwl_um'] / 1e3:.2f} mm", origin)
+    tmr = place.get("tmr_separation", {})
+    if tmr.get("triplets"):
+        s.add(
+            "TMR: closest two copies of a bit, min / 10th percentile / median",
+            f"{tmr['min_um']} / {tmr['p10_um']} / {tmr['median_um']} µm (closest "
+            f"{tmr['closest_bit']}; {tmr['triplets']} of {tmr['protected_bits']} bits)",
+            f"{origin}; cell origins, copies not kept apart by the placer",
+        )
 
 
 def _routing(s: Section, route: dict[str, Any]) -> None:

@@ -46,6 +46,11 @@ class RtlDesign:
         return int(self.doc["ports"]["output_bits"])
 
     @property
+    def protected_registers(self) -> dict[str, int]:
+        """Register banks held in three copies -> width (bits)."""
+        return {r["name"]: int(r["width"]) for r in self.doc["registers"] if r["protected"]}
+
+    @property
     def register_map(self) -> Path | None:
         name = self.doc.get("register_map")
         return self.directory / name if name else None

@@ -80,6 +80,13 @@ def test_every_row_has_well_taps_and_no_pin_sits_on_a_rail(nano_build, nano_conf
         assert min(abs(y - r) for r in rails) >= cfg.pin_rail_clearance_um * scale
 
 
+def test_the_copies_of_every_protected_bit_are_found_in_the_placement(nano_build):
+    tmr = metrics(nano_build)["place"]["tmr_separation"]
+    protected = metrics(nano_build, "rtl")["rtl"]["registers"]["protected_bits"]
+    assert tmr["triplets"] == tmr["protected_bits"] == protected > 0
+    assert 0 < tmr["min_um"] <= tmr["p10_um"] <= tmr["median_um"]
+
+
 def test_gds_holds_the_cell_layouts_and_a_picture(nano_build):
     gds = metrics(nano_build)["gds"]
     assert gds["written"]
@@ -157,7 +164,8 @@ def test_report_has_the_layout_section(nano_build):
     text = (nano_build / "report" / "report.md").read_text()
     section = text.split("## Layout")[1].split("\n## ")[0]
     for label in ("post-synthesis", "post-placement estimate", "post-route", "failed nets",
-                  "routing-layer DRC violations", "not sign-off", "die", "wire length"):  # fmt: skip
+                  "routing-layer DRC violations", "not sign-off", "die", "wire length",
+                  "TMR: closest two copies"):  # fmt: skip
         assert label in section, label
     assert (nano_build / "report" / "figures" / "layout.png").stat().st_size > 10_000
     html = (nano_build / "report" / "report.html").read_text()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from econflow.flow import defdata, layout_netlist, lef, netlist, parasitics
+from econflow.flow import defdata, layout_netlist, lef, netlist, parasitics, tmr_spacing
 from econflow.flow.route_task import unrouted_nets, without_unnamed_loads
 
 PDK = Path(__file__).parents[3] / "shared" / "pdks" / "lambdapdk" / "sky130"
@@ -203,3 +203,22 @@ def test_layout_netlist_refuses_what_placement_cannot_take(tmp_path):
     joined = write_netlist(tmp_path, "  assign z = y;\n  inv _2_ (.A(a[0]), .Y(y));\n")
     with pytest.raises(layout_netlist.LayoutNetlistError, match="1 assign statement"):
         layout_netlist.build(joined, "t")
+
+
+def test_tmr_separation_is_the_closest_two_copies_of_each_protected_bit():
+    spots = {"a": (0, 0), "b": (0, 544), "c": (2000, 0)}  # b is one row (2.72 um) above a
+    placed = [defdata.Component(f"ff_{c}{bit}", "dfrtp_1", x + 100 * bit, y, "N")
+              for bit in range(2) for c, (x, y) in spots.items()]  # fmt: skip
+    placed.append(defdata.Component("ff_q", "dfrtp_1", 1, 1, "N"))
+    instances = {
+        f"ff_{c}{bit}": f"r_w_0/copy_{c}[{bit}]$_DFF_PN0_" for c in "abc" for bit in (0, 1)
+    }
+    instances["ff_q"] = "r_out/q[0]$_DFF_PN0_"  # unprotected: not counted
+    found = tmr_spacing.separation(placed, instances, {"w_0": 2, "w_1": 1}, 200)
+    assert found["triplets"] == 2 and found["protected_bits"] == 3
+    assert found["min_um"] == found["median_um"] == 2.72
+    assert found["closest_bit"] == "w_0[0]"
+    assert tmr_spacing.separation(placed, {}, {"w_0": 2}, 200) == {
+        "triplets": 0,
+        "protected_bits": 2,
+    }
