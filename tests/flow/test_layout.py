@@ -230,9 +230,10 @@ def test_a_failed_route_names_the_unrouted_nets_and_the_log(nano_copy, nano_conf
     with_layout(monkeypatch, route_layers=1)  # li1 alone cannot route the design
     with pytest.raises(
         project.FlowStepError,
-        match=r"step 'route' failed .*first error: qrouter left \d+ nets unrouted; log: \S+route\.log",
-    ):
+        match=r"step 'route' failed .*first error: qrouter left \d+ nets unrouted; log: \S+route\.log$",
+    ) as failed:
         layout._route(nano_config, nano_copy)
+    assert "\n" not in str(failed.value) and str(failed.value).count("route.log") == 1
 
 
 def test_a_utilization_that_cannot_fit_is_refused(nano_config, tmp_path):
