@@ -121,9 +121,13 @@ def _project(cfg: Config, build: Path) -> tuple[Pdk, Project, LayoutSettings]:
 def _toggles(cfg: Config, build: Path) -> dict[str, float]:
     """Gate-level toggles per cycle keyed by the placed instance names."""
     measured = activity.read(pipeline.flow_paths(cfg, build)["activity"])
-    names = _paths(cfg, build)["instances"].read_text().splitlines()
-    pairs = (line.split("\t") for line in names)
-    return {placed: measured[synth] for placed, synth in pairs if synth in measured}
+    names = _instance_map(_paths(cfg, build)["instances"])
+    return {placed: measured[synth] for placed, synth in names.items() if synth in measured}
+
+
+def _instance_map(path: Path) -> dict[str, str]:
+    """Placed instance name -> synthesized name, from the place step's map."""
+    return dict(line.split("\t") for line in path.read_text().splitlines())
 
 
 def _analysis(
@@ -226,9 +230,9 @@ def _place(cfg: Config, build: Path) -> dict[str, Any]:
 def _tmr_separation(build: Path, paths: dict[str, Path]) -> dict[str, Any]:
     protected = rtl_artefacts.load(build).protected_registers
     text = paths["placed"].read_text()
-    pairs = (line.split("\t") for line in paths["instances"].read_text().splitlines())
+    instances = _instance_map(paths["instances"])
     found = tmr_spacing.separation(
-        defdata.components(text), dict(pairs), protected, defdata.units(text)
+        defdata.components(text), instances, protected, defdata.units(text)
     )
     if found["triplets"]:
         print(
