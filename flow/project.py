@@ -281,8 +281,7 @@ class Project:
         first = _first_error(self.node_dir(node) / f"sc_{node}_0.log", _HOOK_ERROR)
         first = first or _first_error(log, _ERROR_LINE)
         detail = f"; first error: {first[:200]}" if first else ""
-        where = "" if str(log) in detail else f"; log: {log}"
-        return f"SiliconCompiler step '{node}' failed ({reason}){detail}{where}"
+        return f"SiliconCompiler step '{node}' failed ({reason}){detail}; log: {log}"
 
     def _finished(self, node: str) -> bool:
         return any((self.node_dir(node) / "outputs").glob("*"))

@@ -105,7 +105,7 @@ class RouteTask(Task):
         log = Path(self.get_logpath("exe"))
         failed = unrouted_nets(log.read_text())
         if failed:
-            raise RuntimeError(f"qrouter left {failed} nets unrouted; log: {log.resolve()}")
+            raise RuntimeError(f"qrouter left {failed} nets unrouted")
         routed = Path(f"{top}_route.def").read_text()
         Path(f"outputs/{top}.def").write_text(routed)
         for name in (f"{top}.vg", INSTANCES):
