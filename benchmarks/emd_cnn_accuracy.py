@@ -13,21 +13,22 @@ from pathlib import Path
 from _common import ROOT, write
 
 from econflow.config import load_config
-from econflow.flow.runner import Runner
-from econflow.models import artefacts
+from econflow.models.results import ModelsMetrics
+from econflow.runner import Runner
 
 
 def main() -> None:
     cfg = load_config(sys.argv[1] if len(sys.argv) > 1 else ROOT / "encoder.yaml")
     build = Path("build") / cfg.design.design.name
     Runner(cfg, build).run(["data", "emd"])
-    models = artefacts.at(build)
-    metrics = models.read_metrics()["emd_cnn"]
+    metrics = ModelsMetrics.read(build).emd_cnn
+    if metrics is None:
+        raise SystemExit("the emd step recorded no figures")
     write(
         "emd_cnn_accuracy",
         {
             "design": str(cfg.path),
-            **metrics,
+            **metrics.model_dump(),
             "goal": {"abs_rel_error_mean": 0.01, "rel_error_std": 0.04},
             "paper": {"rel_error_mean": -0.013, "rel_error_std": 0.053},
         },

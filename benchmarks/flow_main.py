@@ -18,10 +18,9 @@ from typing import Any
 
 from _common import ROOT, write
 
+from econflow.cli import main as sc
 from econflow.config import load_config
-from econflow.flow.cli import main as sc
-from econflow.reports.build import STAGE as REPORT_STAGE
-from econflow.reports.build import STAGES, load_metrics
+from econflow.reports.results import REPORTED, BuildResults, ReportMetrics, load
 
 
 def main() -> None:
@@ -34,14 +33,11 @@ def main() -> None:
     build = Path(args.build_dir or Path("build") / cfg.design.design.name)
     if not args.collect and sc(["flow", "run", args.design, "--build-dir", str(build)]) != 0:
         raise SystemExit("the flow failed")
-    metrics: dict[str, Any] = {}
-    for sections in load_metrics(build).values():
-        metrics.update(sections)
     steps: dict[str, dict[str, Any]] = {}
-    for stage in (*STAGES, REPORT_STAGE):
-        for name, record in _recorded_steps(build / stage / "manifest.json").items():
+    for stage in (*REPORTED, ReportMetrics):
+        for name, record in _recorded_steps(build / stage.STAGE / "manifest.json").items():
             steps[name] = {"seconds": record["seconds"], "finished": record["finished"]}
-    figures = {"design": args.design, "build": str(build), **_figures(metrics, steps)}
+    figures = {"design": args.design, "build": str(build), **_figures(load(build), steps)}
     write(f"flow_main_{cfg.design.design.name}", figures)
 
 
@@ -50,33 +46,37 @@ def _recorded_steps(manifest: Path) -> dict[str, dict[str, Any]]:
     return json.loads(manifest.read_text())["steps"] if manifest.is_file() else {}
 
 
-def _figures(metrics: dict[str, Any], steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    synth, sta, power = metrics["synth"], metrics["sta"], metrics["power"]
+def _figures(r: BuildResults, steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    synth, sta, power, gate = r.flow.synth, r.flow.sta, r.flow.power, r.flow.gate_level
+    if synth is None or sta is None or power is None or gate is None:
+        raise SystemExit("the build has no synthesis, timing, gate-level or power figures")
+    ae = r.models.autoencoder
     return {
         "steps": steps,
         "total_step_seconds": round(sum(s["seconds"] for s in steps.values()), 1),
-        "autoencoder_emd_mean": metrics.get("autoencoder", {}).get("emd_mean"),
-        "synth": {
-            "origin": synth["origin"],
-            "cells": synth["cells"],
-            "area_um2": synth["area_um2"],
-            "flip_flops": synth["flip_flops"],
-            "flip_flop_area_um2": synth["flip_flop_area_um2"],
-            "protected_bits": synth["protected_bits"],
-            "tmr_copy_area_um2": synth["tmr_copy_area_um2"],
-        },
+        "autoencoder_emd_mean": ae.emd_mean if ae else None,
+        "synth": synth.model_dump(
+            include={
+                "origin",
+                "cells",
+                "area_um2",
+                "flip_flops",
+                "flip_flop_area_um2",
+                "protected_bits",
+                "tmr_copy_area_um2",
+            }
+        ),
         "sta": {
-            "origin": sta["origin"],
-            "clock_period_ns": sta["clock_period_ns"],
+            "origin": sta.origin,
+            "clock_period_ns": sta.clock_period_ns,
             **{
-                corner: {k: sta[corner][k] for k in ("wns_ns", "tns_ns", "fmax_mhz", "meets")}
-                for corner in ("slow", "typical")
+                name: corner.model_dump(include={"wns_ns", "tns_ns", "fmax_mhz", "meets"})
+                for name, corner in sta.corners.items()
             },
         },
-        "gate_level": {k: metrics["gate_level"][k] for k in ("vectors", "mismatches", "origin")},
-        "power": {
-            k: power[k]
-            for k in (
+        "gate_level": gate.model_dump(include={"vectors", "mismatches", "origin"}),
+        "power": power.model_dump(
+            include={
                 "origin",
                 "corner",
                 "internal_mw",
@@ -84,8 +84,8 @@ def _figures(metrics: dict[str, Any], steps: dict[str, dict[str, Any]]) -> dict[
                 "leakage_mw",
                 "total_mw",
                 "energy_per_inference_nj",
-            )
-        },
+            }
+        ),
     }
 
 

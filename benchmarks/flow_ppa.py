@@ -18,8 +18,9 @@ from pathlib import Path
 import yaml
 from _common import ROOT, write
 
+from econflow.cli import main as sc
 from econflow.config import load_config
-from econflow.flow.cli import main as sc
+from econflow.reports.results import load
 
 VARIANTS = {
     "none": ("programmable", "none"),
@@ -57,27 +58,35 @@ def main() -> None:
         seconds = time.perf_counter() - start
         if code != 0:
             raise SystemExit(f"variant {name} failed")
-        flow = json.loads((out / "flow" / "metrics.json").read_text())
-        rtl = json.loads((out / "rtl" / "metrics.json").read_text())["rtl"]
-        slow, typical = flow["sta"]["slow"], flow["sta"]["typical"]
+        r = load(out)
+        synth, sta, power, gate, rtl = (
+            r.flow.synth, r.flow.sta, r.flow.power, r.flow.gate_level, r.rtl.rtl
+        )  # fmt: skip
+        if synth is None or sta is None or power is None or gate is None or rtl is None:
+            raise SystemExit(f"variant {name}: the flow left no figures")
+        slow, typical = sta.corners["slow"], sta.corners["typical"]
         results[name] = {
             "weights": weights,
             "tmr": tmr,
-            "protected_bits": rtl["registers"]["protected_bits"],
-            "area_um2": flow["synth"]["area_um2"],
-            "cells": flow["synth"]["cells"],
-            "flip_flops": flow["synth"]["flip_flops"],
-            "wns_slow_ns": slow["wns_ns"],
-            "fmax_slow_mhz": slow["fmax_mhz"],
-            "wns_typical_ns": typical["wns_ns"],
-            "fmax_typical_mhz": typical["fmax_mhz"],
-            "power_mw": {k: flow["power"][f"{k}_mw"] for k in ("internal", "switching", "leakage")},
-            "total_mw": flow["power"]["total_mw"],
-            "energy_per_inference_nj": flow["power"]["energy_per_inference_nj"],
-            "gate_level": f"{flow['gate_level']['mismatches']} / {flow['gate_level']['vectors']}",
+            "protected_bits": rtl.registers.protected_bits,
+            "area_um2": synth.area_um2,
+            "cells": synth.cells,
+            "flip_flops": synth.flip_flops,
+            "wns_slow_ns": slow.wns_ns,
+            "fmax_slow_mhz": slow.fmax_mhz,
+            "wns_typical_ns": typical.wns_ns,
+            "fmax_typical_mhz": typical.fmax_mhz,
+            "power_mw": {
+                "internal": power.internal_mw,
+                "switching": power.switching_mw,
+                "leakage": power.leakage_mw,
+            },
+            "total_mw": power.total_mw,
+            "energy_per_inference_nj": power.energy_per_inference_nj,
+            "gate_level": f"{gate.mismatches} / {gate.vectors}",
             "runtime_s": {
-                step: flow[s]["runtime_s"]
-                for step, s in (
+                step: r.flow.step_runtimes().get(section)
+                for step, section in (
                     ("synth", "synth"),
                     ("sta", "sta"),
                     ("gatesim", "gate_level"),

@@ -25,7 +25,8 @@ from _common import RESULTS, ROOT, write
 from econflow.config import load_config
 from econflow.errors import EconflowError
 from econflow.flow import pdk
-from econflow.flow.runner import Runner
+from econflow.flow.results import LayoutMetrics
+from econflow.runner import Runner
 
 NANO = ROOT / "tests" / "configs" / "nano.yaml"
 SIZES = {  # name -> changes to nano's model section
@@ -80,24 +81,29 @@ def _size(name: str, build: Path, route_limit: int | None) -> dict:
             break
         finally:
             figures["wall_s"][step] = round(time.perf_counter() - start, 1)
-    m = json.loads((out / "build" / "layout" / "metrics.json").read_text())
-    place, route, gds = m.get("place", {}), m.get("route", {}), m.get("gds", {})
+    m = LayoutMetrics.read(out / "build")
+    placement = m.place.placement if m.place else None
+    place_tool = m.place.tool if m.place else None
+    routing = m.route.routing if m.route else None
+    route_tool = m.route.tool if m.route else None
+    timing = m.route.timing if m.route else None
+    drc = m.gds.drc if m.gds else None
     figures.update(
         {
-            "cells": place.get("cells"),
-            "die_area_um2": place.get("die_area_um2"),
-            "place_s": place.get("tool_seconds"),
-            "place_mb": place.get("tool_memory_mb"),
-            "routed": route.get("routed", False),
-            "route_s": route.get("tool_seconds"),
-            "route_mb": route.get("tool_memory_mb"),
-            "wirelength_um": route.get("wirelength_um"),
-            "wns_slow_post_route_ns": route.get("timing", {}).get("slow", {}).get("wns_ns"),
-            "drc_violations": gds.get("drc", {}).get("violations"),
-            "drc_by_rule": {k: v for k, v in gds.get("drc", {}).get("by_rule", {}).items() if v},
+            "cells": placement.cells if placement else None,
+            "die_area_um2": placement.die_area_um2 if placement else None,
+            "place_s": place_tool.seconds if place_tool else None,
+            "place_mb": place_tool.memory_mb if place_tool else None,
+            "routed": bool(m.route and m.route.routed),
+            "route_s": route_tool.seconds if route_tool else None,
+            "route_mb": route_tool.memory_mb if route_tool else None,
+            "wirelength_um": routing.wirelength_um if routing else None,
+            "wns_slow_post_route_ns": timing.corners["slow"].wns_ns if timing else None,
+            "drc_violations": drc.violations if drc else None,
+            "drc_by_rule": {k: v for k, v in drc.by_rule.items() if v} if drc else {},
         }
     )
-    figures.setdefault("failed_nets", route.get("failed_nets"))
+    figures.setdefault("failed_nets", routing.failed_nets if routing else None)
     print(f"== {name}: {json.dumps(figures)}", flush=True)
     return figures
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from _common import ROOT, write
 
 from econflow.config import load_config
-from econflow.flow.runner import Runner
 from econflow.models import artefacts, training
 from econflow.models.losses import LOSSES
+from econflow.runner import Runner
 
 
 def main() -> None:
@@ -43,11 +43,11 @@ def main() -> None:
         result = training.train_autoencoder(design, train, models.emd_cnn)
         quality = training.evaluate(design, result.model, holdout)
         results[loss] = {
-            **quality.metrics["autoencoder"],
+            **quality.metrics["autoencoder"].model_dump(),
             "final_loss": result.history["loss"][-1],
             "train_seconds": round(time.perf_counter() - start, 1),
         }
-        baselines = {k: v for k, v in quality.metrics.items() if k != "autoencoder"}
+        baselines = {k: v.model_dump() for k, v in quality.metrics.items() if k != "autoencoder"}
         print(f"{loss}: mean EMD {results[loss]['emd_mean']:.4f}")
     emd = results["emd"]["emd_mean"]
     write(

@@ -6,15 +6,15 @@ Every error names the file, the key and what was expected.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from econflow.architecture import architecture
 from econflow.errors import ConfigError
-from econflow.fixed import Fixed, accumulator_format
+from econflow.fixed import Fixed
 
 StepName = Literal[
     "data",
@@ -224,6 +224,11 @@ class FlowSection(_Section):
 class DesignSection(_Section):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
+    @property
+    def top(self) -> str:
+        """The encoder's top-level module: names the RTL and every implementation file."""
+        return f"{self.name}_encoder"
+
 
 class Design(_Section):
     design: DesignSection
@@ -337,18 +342,12 @@ def _check_arithmetic(path: Path, design: Design) -> None:
                 f"{key}.integer",
                 f"a signed {fmt.bits}-bit format has at most {fmt.bits - 1} integer bits",
             )
-    conv_taps = m.conv.kernel * m.conv.kernel
-    conv_out = math.ceil(8 / m.conv.stride) ** 2 * m.conv.filters
-    layers = (
-        ("model.conv", m.input, m.conv.weight, m.conv.bias, conv_taps),
-        ("model.dense", m.conv.activation, m.dense.weight, m.dense.bias, conv_out),
-    )
-    for key, act, weight, bias, taps in layers:
-        acc = accumulator_format(act.fixed(False), weight.fixed(True), bias.fixed(True), taps)
-        if acc.bits - 1 > FLOAT32_MANTISSA_BITS:
+    arch = architecture(m)
+    for key, layer in (("model.conv", arch.conv), ("model.dense", arch.dense)):
+        if layer.accumulator.bits - 1 > FLOAT32_MANTISSA_BITS:
             raise ConfigError(
                 path,
                 key,
-                f"accumulator needs {acc.bits - 1} magnitude bits; QKeras evaluates in float32 "
-                f"(24) and would not be bit-exact: reduce input, weight or bias bits",
+                f"accumulator needs {layer.accumulator.bits - 1} magnitude bits; QKeras evaluates "
+                f"in float32 (24) and would not be bit-exact: reduce input, weight or bias bits",
             )

@@ -53,3 +53,7 @@ class ToolFailedError(EconflowError):
 
 class PdkDataError(EconflowError):
     """A PDK's library data (liberty, LEF, cell models) cannot be found."""
+
+
+class FormatError(EconflowError):
+    """An EDA file (netlist, DEF, LEF, a tool's report) lacks what the flow needs from it."""

@@ -1,6 +1,6 @@
 """The layout steps: ``place``, ``route`` and ``gds`` on the design's PDK.
 
-They run on the implementation job of ``econflow.flow.pipeline`` (its nodes hang off
+They run on the implementation job of :mod:`econflow.flow.job` (their nodes hang off
 ``synth``) and write to ``<build>/layout/``: the placed and routed DEF, the SDF per corner,
 the GDS and its picture, the DRC report, and ``metrics.json`` with one section per step. Every
 figure says what it is: ``post-placement estimate`` (wire loads from placement HPWL) or
@@ -13,24 +13,50 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
-from xml.etree import ElementTree
 
 from econflow import __version__
 from econflow.config import Config
-from econflow.errors import ConfigError
-from econflow.flow import activity, defdata, lef, pipeline, qflow, tmr_spacing
-from econflow.flow import pdk as pdk_module
+from econflow.errors import ArtefactError, ConfigError
+from econflow.flow import analysis, tmr_spacing
+from econflow.flow import pdk as pdk_configs
+from econflow.flow.formats import activity, defdata, lef, lyrdb
+from econflow.flow.job import (
+    LayoutPaths,
+    flow_paths,
+    instance_map,
+    layout_paths,
+    pdk_config_file,
+    power_liberty,
+    project_for,
+    timing_corners,
+)
 from econflow.flow.pdk import LayoutSettings, Pdk
-from econflow.flow.place_task import INSTANCES
 from econflow.flow.project import Project, layout_engine
+from econflow.flow.results import (
+    Drc,
+    Floorplan,
+    FlowMetrics,
+    GdsResult,
+    LayoutMetrics,
+    Placement,
+    PlaceResult,
+    Power,
+    RouteResult,
+    Routing,
+    Timing,
+    TmrSeparation,
+    ToolCost,
+)
+from econflow.flow.tasks import qflow
 from econflow.rtl import artefacts as rtl_artefacts
-from econflow.stage import Step, read_metrics
+from econflow.stage import Step
 from econflow.templating import environment
 
-STAGE = "layout"
 SETTINGS = "layout_settings.json"
 DRC_DECK = "routing_drc.drc"
+DRC_SCOPE = (
+    "routing layers only (widths, spacings, via enclosures, minimum areas); not sign-off DRC"
+)
 PLACED = "post-placement estimate"
 ROUTED = "post-route"
 OPENROAD_METRICS = ("cellarea", "totalarea", "utilization", "wirelength", "setupslack",
@@ -39,21 +65,6 @@ ENGINES = {
     "qflow": "graywolf placement and qrouter routing (qflow's tools), KLayout GDS",
     "openroad": "SiliconCompiler's OpenROAD flow (floorplan, placement, clock tree, routing)",
 }
-
-
-def _paths(cfg: Config, build: Path) -> dict[str, Path]:
-    top = f"{cfg.design.design.name}_encoder"
-    out = build.resolve() / STAGE
-    return {
-        "out": out,
-        "placed": out / f"{top}.placed.def",
-        "routed": out / f"{top}.routed.def",
-        "netlist": out / f"{top}.layout.v",
-        "instances": out / INSTANCES,
-        "gds": out / f"{top}.gds.gz",
-        "png": out / f"{top}.png",
-        "drc": out / f"{top}.drc.lyrdb",
-    }
 
 
 def _settings(pdk: Pdk) -> LayoutSettings:
@@ -85,14 +96,14 @@ def _check_utilization(pdk: Pdk, layout: LayoutSettings) -> None:
 
 def _project(cfg: Config, build: Path) -> tuple[Pdk, Project, LayoutSettings]:
     """The implementation project with the layout nodes configured."""
-    _, pdk, project = pipeline.project_for(cfg, build)
+    _, pdk, project = project_for(cfg, build)
     layout = _settings(pdk)
     if project.engine == "qflow":
         qflow.home()
-    paths = _paths(cfg, build)
-    flow = pipeline.flow_paths(cfg, build)
-    timing = pipeline.timing_corners(pdk, flow["out"])
-    power = [(pdk.config.corners.power, pipeline.power_liberty(pdk, flow["out"]))]
+    paths = layout_paths(cfg, build)
+    flow = flow_paths(cfg, build)
+    timing = timing_corners(pdk, flow)
+    power = [(pdk.config.corners.power, power_liberty(pdk, flow))]
     settings = qflow.Settings(
         pdk=pdk.name,
         tech_lef=str(pdk.tech_lef()),
@@ -100,13 +111,13 @@ def _project(cfg: Config, build: Path) -> tuple[Pdk, Project, LayoutSettings]:
         site=pdk.site(),
         utilization=pdk.config.core_utilization / 100,
         power_pins=(pdk.config.supply_pin, pdk.config.ground_pin),
-        layout=layout.model_dump(mode="json"),
-    ).write(paths["out"] / SETTINGS)
+        layout=layout,
+    ).write(paths.out / SETTINGS)
     project.set_layout(settings, timing)
     for stage in ("place", "route"):
-        project.set_sta(f"{stage}_timing", timing, flow["sdc"])
-        project.set_sta(f"{stage}_power", power, flow["sdc"])
-    deck = paths["out"] / DRC_DECK
+        project.set_sta(f"{stage}_timing", timing, flow.sdc)
+        project.set_sta(f"{stage}_power", power, flow.sdc)
+    deck = paths.out / DRC_DECK
     text = (
         environment("econflow.flow")
         .get_template("routing_drc.drc.j2")
@@ -120,41 +131,33 @@ def _project(cfg: Config, build: Path) -> tuple[Pdk, Project, LayoutSettings]:
 
 def _toggles(cfg: Config, build: Path) -> dict[str, float]:
     """Gate-level toggles per cycle keyed by the placed instance names."""
-    measured = activity.read(pipeline.flow_paths(cfg, build)["activity"])
-    names = _instance_map(_paths(cfg, build)["instances"])
+    measured = activity.read(flow_paths(cfg, build).activity)
+    names = instance_map(layout_paths(cfg, build).instances)
     return {placed: measured[synth] for placed, synth in names.items() if synth in measured}
-
-
-def _instance_map(path: Path) -> dict[str, str]:
-    """Placed instance name -> synthesized name, from the place step's map."""
-    return dict(line.split("\t") for line in path.read_text().splitlines())
 
 
 def _analysis(
     cfg: Config, build: Path, pdk: Pdk, project: Project, stage: str, origin: str
-) -> dict[str, Any]:
+) -> tuple[Timing, Power]:
     """Timing and power of the placed or routed netlist (nodes ``<stage>_timing/_power``)."""
-    paths = _paths(cfg, build)
-    power_lib = pipeline.power_liberty(pdk, pipeline.flow_paths(cfg, build)["out"])
-    return {
-        "timing": pipeline.timing_summary(cfg, pdk, project.node_dir(f"{stage}_timing"), origin),
-        "power": pipeline.power_summary(
-            cfg,
-            pdk,
-            project.node_dir(f"{stage}_power"),
-            (paths["netlist"], power_lib),
-            _toggles(cfg, build),
-            f"{origin}; cell toggles from the gate-level simulation",
-        ),
-    }
+    paths = layout_paths(cfg, build)
+    power_lib = power_liberty(pdk, flow_paths(cfg, build))
+    timing = analysis.timing(cfg, pdk, project.node_dir(f"{stage}_timing"), origin)
+    power = analysis.power(
+        cfg,
+        pdk,
+        project.node_dir(f"{stage}_power"),
+        (paths.netlist, power_lib),
+        _toggles(cfg, build),
+        f"{origin}; cell toggles from the gate-level simulation",
+    )
+    return timing, power
 
 
-def _tool_cost(project: Project, node: str) -> dict[str, float]:
-    """The tool's own runtime (s) and peak memory (MB) in ``node``, as SiliconCompiler
-    measured them."""
+def _tool_cost(project: Project, node: str) -> ToolCost:
     seconds = project.node_metric(node, "exetime") or 0.0
     memory = project.node_metric(node, "memory") or 0.0
-    return {"tool_seconds": round(seconds, 1), "tool_memory_mb": round(memory / 2**20, 1)}
+    return ToolCost(seconds=round(seconds, 1), memory_mb=round(memory / 2**20, 1))
 
 
 def _announce(project: Project) -> None:
@@ -162,214 +165,227 @@ def _announce(project: Project) -> None:
     print(f"  layout engine: {ENGINES[project.engine]}{reason}")
 
 
-def _floorplan(cfg: Config, build: Path, layout: LayoutSettings, pdk: Pdk) -> dict[str, Any]:
+def _floorplan(cfg: Config, build: Path, layout: LayoutSettings, pdk: Pdk) -> PlaceResult:
     """What a design too large to place here gets: the core its cells would need."""
-    synth = read_metrics(pipeline.flow_paths(cfg, build)["out"] / "metrics.json")["synth"]
-    core = synth["area_um2"] / (pdk.config.core_utilization / 100)
+    synth = FlowMetrics.read(build).synth
+    if synth is None:
+        raise ArtefactError(FlowMetrics.path(build), "no synthesis figures (run the synth step)")
+    core = synth.area_um2 / (pdk.config.core_utilization / 100)
     reason = (
-        f"{synth['cells']} cells exceed layout.max_place_cells = {layout.max_place_cells} of "
+        f"{synth.cells} cells exceed layout.max_place_cells = {layout.max_place_cells} of "
         f"the PDK config (graywolf's runtime grows about as the square of the cell count)"
     )
     print(f"  not placed: {reason}; core estimated at {core / 1e6:.3f} mm2")
-    return {
-        "placed": False,
-        "routable": False,
-        "reason": reason,
-        "origin": "floorplan estimate (synthesized cell area / core utilization; no placement)",
-        "cells": synth["cells"],
-        "cell_area_um2": synth["area_um2"],
-        "core_area_um2": round(core, 1),
-        "core_side_um": round(core**0.5, 1),
-        "utilization": pdk.config.core_utilization / 100,
-        "max_place_cells": layout.max_place_cells,
-        "max_route_cells": layout.max_route_cells,
-    }
+    return PlaceResult(
+        engine="qflow",
+        tools=ENGINES["qflow"],
+        origin="floorplan estimate (synthesized cell area / core utilization; no placement)",
+        placed=False,
+        routable=False,
+        reason=reason,
+        max_route_cells=layout.max_route_cells,
+        max_place_cells=layout.max_place_cells,
+        floorplan=Floorplan(
+            cells=synth.cells,
+            cell_area_um2=synth.area_um2,
+            core_area_um2=round(core, 1),
+            core_side_um=round(core**0.5, 1),
+            utilization=pdk.config.core_utilization / 100,
+        ),
+    )
 
 
-def _place(cfg: Config, build: Path) -> dict[str, Any]:
+def _place(cfg: Config, build: Path) -> PlaceResult:
     pdk, project, layout = _project(cfg, build)
     _check_utilization(pdk, layout)
     _announce(project)
-    if _too_large(cfg, build, layout):
-        return {"engine": project.engine, "tools": ENGINES[project.engine],
-                **_floorplan(cfg, build, layout, pdk)}  # fmt: skip
+    if _too_large(build, layout):
+        return _floorplan(cfg, build, layout, pdk)
     if project.engine == "openroad":
         project.run(*project.step_nodes("place"))
-        return {"placed": True, "routable": True, **_openroad_metrics(project, "place")}
-    paths = _paths(cfg, build)
+        origin, metrics = _openroad(project, "place")
+        return PlaceResult(
+            engine="openroad",
+            tools=ENGINES["openroad"],
+            origin=origin,
+            placed=True,
+            routable=True,
+            openroad=metrics,
+        )
+    paths = layout_paths(cfg, build)
     print(f"  graywolf: placing at {pdk.config.core_utilization:g}% core utilization")
     project.run(*project.step_nodes("place"))
     node = project.node_dir("place")
-    figures = pipeline.read_json(node / "reports" / "place.json")
+    placement = Placement.model_validate(analysis.read_json(node / "reports" / "place.json"))
     top = project.top
-    shutil.copyfile(node / "outputs" / f"{top}.def", paths["placed"])
-    shutil.copyfile(node / "outputs" / f"{top}.vg", paths["netlist"])
-    shutil.copyfile(node / "outputs" / INSTANCES, paths["instances"])
+    shutil.copyfile(node / "outputs" / f"{top}.def", paths.placed)
+    shutil.copyfile(node / "outputs" / f"{top}.vg", paths.netlist)
+    shutil.copyfile(node / "outputs" / qflow.INSTANCES, paths.instances)
     print(
-        f"  {figures['cells']} cells, {figures['taps']} well taps, die "
-        f"{figures['die_width_um']:.1f} x {figures['die_height_um']:.1f} um, utilization "
-        f"{100 * figures['utilization']:.1f}%, HPWL {figures['hpwl_um'] / 1e3:.2f} mm"
+        f"  {placement.cells} cells, {placement.taps} well taps, die "
+        f"{placement.die_width_um:.1f} x {placement.die_height_um:.1f} um, utilization "
+        f"{100 * placement.utilization:.1f}%, HPWL {placement.hpwl_um / 1e3:.2f} mm"
     )
-    figures["tmr_separation"] = _tmr_separation(build, paths)
     origin = f"{PLACED} (wire loads from placement HPWL x {layout.estimate_cap_ff_per_um} fF/um)"
-    routable = figures["cells"] <= layout.max_route_cells
-    return {
-        "placed": True,
-        "origin": f"{PLACED} (graywolf placement)",
-        "engine": project.engine,
-        "tools": ENGINES[project.engine],
-        **figures,
-        **_analysis(cfg, build, pdk, project, "place", origin),
-        "routable": routable,
-        "max_route_cells": layout.max_route_cells,
-        **_tool_cost(project, "place"),
-        "def": str(paths["placed"]),
-    }
-
-
-def _tmr_separation(build: Path, paths: dict[str, Path]) -> dict[str, Any]:
-    protected = rtl_artefacts.load(build).protected_registers
-    text = paths["placed"].read_text()
-    instances = _instance_map(paths["instances"])
-    found = tmr_spacing.separation(
-        defdata.components(text), instances, protected, defdata.units(text)
+    timing, power = _analysis(cfg, build, pdk, project, "place", origin)
+    return PlaceResult(
+        engine="qflow",
+        tools=ENGINES["qflow"],
+        origin=f"{PLACED} (graywolf placement)",
+        placed=True,
+        routable=placement.cells <= layout.max_route_cells,
+        max_route_cells=layout.max_route_cells,
+        max_place_cells=layout.max_place_cells,
+        placement=placement,
+        tmr_separation=_tmr_separation(build, paths),
+        timing=timing,
+        power=power,
+        tool=_tool_cost(project, "place"),
+        def_file=str(paths.placed),
     )
-    if found["triplets"]:
+
+
+def _tmr_separation(build: Path, paths: LayoutPaths) -> TmrSeparation:
+    protected = rtl_artefacts.load(build).protected_registers
+    text = paths.placed.read_text()
+    found = tmr_spacing.separation(
+        defdata.components(text), instance_map(paths.instances), protected, defdata.units(text)
+    )
+    if found.triplets:
         print(
-            f"  TMR copies: closest two of a bit {found['min_um']} um apart "
-            f"({found['closest_bit']}), median {found['median_um']} um over "
-            f"{found['triplets']} of {found['protected_bits']} protected bits"
+            f"  TMR copies: closest two of a bit {found.min_um} um apart "
+            f"({found.closest_bit}), median {found.median_um} um over "
+            f"{found.triplets} of {found.protected_bits} protected bits"
         )
     return found
 
 
-def _route(cfg: Config, build: Path) -> dict[str, Any]:
-    place = read_metrics(_paths(cfg, build)["out"] / "metrics.json").get("place", {})
-    if not place.get("routable", False):
-        reason = (
-            f"{place.get('cells')} cells exceed layout.max_route_cells = "
-            f"{place.get('max_route_cells')} of the PDK config: figures stay "
-            + (PLACED if place.get("placed") else "post-synthesis (the design was not placed)")
-        )
+def _route(cfg: Config, build: Path) -> RouteResult:
+    place = LayoutMetrics.read(build).place
+    if place is None or not place.routable:
+        if place is None:
+            reason = "the design was not placed (run the place step)"
+        else:
+            reason = (
+                f"{_cells(place)} cells exceed layout.max_route_cells = {place.max_route_cells} "
+                "of the PDK config: figures stay "
+                + (PLACED if place.placed else "post-synthesis (the design was not placed)")
+            )
         print(f"  not routed: {reason}")
-        return {"routed": False, "reason": reason}
+        return RouteResult(routed=False, reason=reason)
     pdk, project, _ = _project(cfg, build)
     if project.engine == "openroad":
         project.run(*project.step_nodes("route"))
-        return {"routed": True, **_openroad_metrics(project, "route")}
-    paths = _paths(cfg, build)
+        origin, metrics = _openroad(project, "route")
+        return RouteResult(routed=True, engine="openroad", origin=origin, openroad=metrics)
+    paths = layout_paths(cfg, build)
     print("  qrouter: detailed routing")
     project.run(*project.step_nodes("route"))
     node = project.node_dir("route")
-    figures = pipeline.read_json(node / "reports" / "route.json")
-    shutil.copyfile(node / "outputs" / f"{project.top}.def", paths["routed"])
+    routing = Routing.model_validate(analysis.read_json(node / "reports" / "route.json"))
+    shutil.copyfile(node / "outputs" / f"{project.top}.def", paths.routed)
     for sdf in (node / "outputs").glob("*.sdf"):
-        shutil.copyfile(sdf, paths["out"] / sdf.name)
+        shutil.copyfile(sdf, paths.out / sdf.name)
     print(
-        f"  routed: 0 failed nets, wire {figures['wirelength_um'] / 1e3:.2f} mm, "
-        f"{figures['wire_cap_pf']:.3f} pF"
+        f"  routed: 0 failed nets, wire {routing.wirelength_um / 1e3:.2f} mm, "
+        f"{routing.wire_cap_pf:.3f} pF"
     )
     origin = f"{ROUTED} (routed wire loads; SDF interconnect delays from qrouter's RC by rc2dly)"
-    return {
-        "routed": True,
-        "origin": f"{ROUTED} (qrouter)",
-        **figures,
-        **_analysis(cfg, build, pdk, project, "route", origin),
-        **_tool_cost(project, "route"),
-        "def": str(paths["routed"]),
-    }
+    timing, power = _analysis(cfg, build, pdk, project, "route", origin)
+    return RouteResult(
+        routed=True,
+        engine="qflow",
+        origin=f"{ROUTED} (qrouter)",
+        routing=routing,
+        timing=timing,
+        power=power,
+        tool=_tool_cost(project, "route"),
+        def_file=str(paths.routed),
+    )
 
 
-def _gds(cfg: Config, build: Path) -> dict[str, Any]:
-    paths = _paths(cfg, build)
-    route = read_metrics(paths["out"] / "metrics.json").get("route", {})
-    if not route.get("routed", False):
+def _cells(place: PlaceResult) -> int | None:
+    """The cells of a placed or floorplanned design."""
+    if place.placement is not None:
+        return place.placement.cells
+    return place.floorplan.cells if place.floorplan is not None else None
+
+
+def _gds(cfg: Config, build: Path) -> GdsResult:
+    paths = layout_paths(cfg, build)
+    route = LayoutMetrics.read(build).route
+    if route is None or not route.routed:
         print("  no GDS: the design was not routed")
-        return {"written": False, "reason": "not routed"}
-    pdk, project, _ = _project(cfg, build)
+        return GdsResult(written=False, reason="not routed")
+    _, project, _ = _project(cfg, build)
     print("  KLayout: cell layouts merged into the GDS, picture, routing-layer DRC")
     project.run(*project.step_nodes("gds"))
     export = project.node_dir("write.gds") / "outputs"
-    shutil.copyfile(export / f"{project.top}.gds.gz", paths["gds"])
-    shutil.copyfile(export / f"{project.top}.png", paths["png"])
-    shutil.copyfile(project.node_dir("drc") / "outputs" / f"{project.top}.lyrdb", paths["drc"])
-    by_rule = drc_counts(paths["drc"])
+    shutil.copyfile(export / f"{project.top}.gds.gz", paths.gds)
+    shutil.copyfile(export / f"{project.top}.png", paths.png)
+    shutil.copyfile(project.node_dir("drc") / "outputs" / f"{project.top}.lyrdb", paths.drc)
+    by_rule = lyrdb.violations(paths.drc)
     total = sum(by_rule.values())
     print(f"  routing-layer DRC: {total} violations (not sign-off DRC)")
-    return {
-        "written": True,
-        "origin": f"{ROUTED} (KLayout)",
-        "gds": str(paths["gds"]),
-        "png": str(paths["png"]),
-        "drc": {
-            "violations": total,
-            "by_rule": by_rule,
-            "report": str(paths["drc"]),
-            "deck": str(paths["out"] / DRC_DECK),
-            "scope": "routing layers only (widths, spacings, via enclosures, minimum areas); "
-            "not sign-off DRC",
-        },
-    }
+    return GdsResult(
+        written=True,
+        origin=f"{ROUTED} (KLayout)",
+        gds=str(paths.gds),
+        png=str(paths.png),
+        drc=Drc(
+            violations=total,
+            by_rule=by_rule,
+            report=str(paths.drc),
+            deck=str(paths.out / DRC_DECK),
+            scope=DRC_SCOPE,
+        ),
+    )
 
 
-def drc_counts(lyrdb: Path) -> dict[str, int]:
-    """Violations per rule in a KLayout report database."""
-    root = ElementTree.parse(lyrdb).getroot()
-    counts = {c.findtext("name"): 0 for c in root.iter("category") if c.findtext("name")}
-    for item in root.iter("item"):
-        rule = (item.findtext("category") or "").strip("'")
-        counts[rule] = counts.get(rule, 0) + 1
-    return dict(sorted(counts.items()))
-
-
-def _openroad_metrics(project: Project, step: str) -> dict[str, Any]:
-    """SiliconCompiler's own metrics of the OpenROAD nodes an econflow step ran."""
+def _openroad(project: Project, step: str) -> tuple[str, dict[str, float]]:
+    """The origin and SiliconCompiler's own metrics of the OpenROAD nodes a step ran (the last
+    node that reports a metric gives its value)."""
     found = {}
     for node in project.nodes(*project.step_nodes(step)):
         for metric in OPENROAD_METRICS:
             value = project.asic.get("metric", metric, step=node, index="0")
             if value is not None:
-                found[metric] = value
-    return {
-        "engine": "openroad",
-        "tools": ENGINES["openroad"],
-        "origin": f"SiliconCompiler OpenROAD {step}",
-        "openroad": found,
-    }
+                found[metric] = float(value)
+    return f"SiliconCompiler OpenROAD {step}", found
 
 
 def _flow_inputs(cfg: Config, build: Path) -> list[Path]:
-    flow = pipeline.flow_paths(cfg, build)
-    return [flow["netlist"], flow["sdc"], flow["activity"], pipeline.pdk_config_file(cfg)]
+    flow = flow_paths(cfg, build)
+    return [flow.netlist, flow.sdc, flow.activity, pdk_config_file(cfg)]
 
 
 def _place_inputs(cfg: Config, build: Path) -> list[Path]:
     return [*_place_outputs(cfg, build), *_flow_inputs(cfg, build)]
 
 
-def _too_large(cfg: Config, build: Path, layout: LayoutSettings) -> bool:
+def _too_large(build: Path, layout: LayoutSettings) -> bool:
     """Too many cells for graywolf here: the design gets a floorplan estimate instead."""
-    synth = read_metrics(pipeline.flow_paths(cfg, build)["out"] / "metrics.json").get("synth", {})
-    return layout_engine() == "qflow" and synth.get("cells", 0) > layout.max_place_cells
+    synth = FlowMetrics.read(build).synth
+    return layout_engine() == "qflow" and synth is not None and synth.cells > layout.max_place_cells
 
 
 def _place_outputs(cfg: Config, build: Path) -> list[Path]:
-    layout = pdk_module.load_config(cfg)[0].layout
-    if layout is None or _too_large(cfg, build, layout):
+    layout = pdk_configs.load_config(cfg)[0].layout
+    if layout is None or _too_large(build, layout):
         return []
-    return [_paths(cfg, build)[k] for k in ("placed", "netlist", "instances")]
+    paths = layout_paths(cfg, build)
+    return [paths.placed, paths.netlist, paths.instances]
 
 
 def _route_outputs(cfg: Config, build: Path) -> list[Path]:
-    paths = _paths(cfg, build)
-    place = read_metrics(paths["out"] / "metrics.json").get("place", {})
-    return [paths["routed"]] if place.get("routable") else []
+    place = LayoutMetrics.read(build).place
+    return [layout_paths(cfg, build).routed] if place is not None and place.routable else []
 
 
 def _gds_outputs(cfg: Config, build: Path) -> list[Path]:
-    paths = _paths(cfg, build)
-    route = read_metrics(paths["out"] / "metrics.json").get("route", {})
-    return [paths["gds"], paths["png"], paths["drc"]] if route.get("routed") else []
+    paths = layout_paths(cfg, build)
+    route = LayoutMetrics.read(build).route
+    return [paths.gds, paths.png, paths.drc] if route is not None and route.routed else []
 
 
 def _gds_inputs(cfg: Config, build: Path) -> list[Path]:
@@ -378,14 +394,10 @@ def _gds_inputs(cfg: Config, build: Path) -> list[Path]:
 
 STEPS: tuple[Step, ...] = (
     Step(
-        "place",
-        STAGE,
-        "place",
-        ("hardware", "pdk"),
-        _flow_inputs,
-        _place_outputs,
-        _place,
+        "place", LayoutMetrics, "place", ("hardware", "pdk"), _flow_inputs, _place_outputs, _place
     ),
-    Step("route", STAGE, "route", ("hardware", "pdk"), _place_inputs, _route_outputs, _route),
-    Step("gds", STAGE, "gds", ("pdk",), _gds_inputs, _gds_outputs, _gds),
+    Step(
+        "route", LayoutMetrics, "route", ("hardware", "pdk"), _place_inputs, _route_outputs, _route
+    ),
+    Step("gds", LayoutMetrics, "gds", ("pdk",), _gds_inputs, _gds_outputs, _gds),
 )

@@ -88,8 +88,8 @@ class PowerStripes(_Strict):
 
 
 class LayoutSettings(_Strict):
-    """Place and route with graywolf and qrouter (DESIGN.md section 6), and the routing-layer
-    rules of the DRC deck."""
+    """Place and route with graywolf and qrouter (docs/architecture.md, section 5), and the
+    routing-layer rules of the DRC deck."""
 
     route_layers: int = Field(ge=1)  # qrouter's routing layers, counted from the lowest
     fill_cell: str

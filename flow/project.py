@@ -23,22 +23,22 @@ import logging
 import re
 import shutil
 from pathlib import Path
-from typing import Literal
 
 from siliconcompiler import ASIC, Design, Flowgraph
 from siliconcompiler.flows.asicflow import CleanupSynthFlow, PNRFlow
 from siliconcompiler.flows.elaborationflow import ElaborationFlow
 from siliconcompiler.tools.klayout.drc import DRCTask
-from siliconcompiler.tools.klayout.export import ExportTask
 from siliconcompiler.tools.yosys.syn_asic import ASICSynthesis
 
 from econflow import tools
 from econflow.config import HardwareSection
 from econflow.errors import EconflowError
 from econflow.flow.pdk import Pdk
-from econflow.flow.place_task import PlaceTask
-from econflow.flow.route_task import RouteTask
-from econflow.flow.sta_task import PowerTask, TimingTask
+from econflow.flow.results import Engine
+from econflow.flow.tasks.graywolf import PlaceTask
+from econflow.flow.tasks.klayout import GdsExportTask
+from econflow.flow.tasks.opensta import PowerTask, TimingTask
+from econflow.flow.tasks.qrouter import RouteTask
 from econflow.rtl.artefacts import RtlDesign
 from econflow.templating import environment
 from econflow.tools import ABC_SCRIPT_VARIABLE, MAP_SCRIPT_VARIABLE
@@ -67,7 +67,6 @@ EXECUTABLES: dict[str, tuple[tuple[str, str], ...]] = {
 JOB = "job0"
 CLOCK = "clk"
 DRC_DECK = "routing"
-Engine = Literal["openroad", "qflow"]
 # The nodes an econflow step runs (SiliconCompiler's ``from`` and ``to``), per layout engine.
 STEP_NODES: dict[Engine, dict[str, tuple[list[str], list[str]]]] = {
     "qflow": {
@@ -297,17 +296,6 @@ def _first_error(log: Path, pattern: re.Pattern[str]) -> str:
         return match.group(1).strip() if match else ""
     lines = [line.strip() for line in text.splitlines() if pattern.search(line)]
     return lines[0] if lines else ""
-
-
-class GdsExportTask(ExportTask):
-    """SiliconCompiler's KLayout export and screenshot, with the cells' layouts merged in
-    (``flow/scripts/klayout_export.py`` says why)."""
-
-    def setup(self) -> None:
-        super().setup()
-        script = Path(__file__).parent / "scripts" / "klayout_export.py"
-        self.set_script(str(script), dataroot=None, clobber=True)
-        self.set_klayout_resolution(1600, 1600)
 
 
 def _qflow_layout(flow: Flowgraph) -> None:

@@ -8,15 +8,15 @@ no region constraints to keep the copies apart, so the flow measures what the pl
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from itertools import combinations
-from typing import Any
 
-from econflow.flow.defdata import Component
+from econflow.flow.formats.defdata import Component
+from econflow.flow.results import TmrSeparation
+from econflow.rtl import naming
 
 # Yosys' name of a protected register's flip-flop: r_<register>/copy_<a|b|c>[<bit>]$<cell>
-_COPY = re.compile(r"^r_(?P<reg>.+?)[./]copy_(?P<copy>[abc])(?:\[(?P<bit>\d+)\])?\$")
+_COPY = naming.copy_pattern()
 
 
 def separation(
@@ -24,7 +24,7 @@ def separation(
     instances: dict[str, str],
     protected: dict[str, int],
     scale: int,
-) -> dict[str, Any]:
+) -> TmrSeparation:
     """The distance between the two closest copies of each protected bit (cell origins, µm).
 
     Args:
@@ -44,16 +44,15 @@ def separation(
         for bit, spots in copies.items()
         if len(spots) == 3
     }
-    found: dict[str, Any] = {"triplets": len(closest), "protected_bits": sum(protected.values())}
-    if closest:
-        worst = min(closest, key=closest.__getitem__)
-        values = sorted(closest.values())
-        found.update(
-            {
-                "min_um": round(values[0], 2),
-                "p10_um": round(values[len(values) // 10], 2),
-                "median_um": round(statistics.median(values), 2),
-                "closest_bit": f"{worst[0]}[{worst[1]}]",
-            }
-        )
-    return found
+    if not closest:
+        return TmrSeparation(triplets=0, protected_bits=sum(protected.values()))
+    worst = min(closest, key=closest.__getitem__)
+    values = sorted(closest.values())
+    return TmrSeparation(
+        triplets=len(closest),
+        protected_bits=sum(protected.values()),
+        min_um=round(values[0], 2),
+        p10_um=round(values[len(values) // 10], 2),
+        median_um=round(statistics.median(values), 2),
+        closest_bit=f"{worst[0]}[{worst[1]}]",
+    )

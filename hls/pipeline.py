@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from econflow.config import Config
 from econflow.errors import EconflowError
 from econflow.hls import csim, project
+from econflow.hls.results import BackendCsim, CsimResult, HlsMetrics
 from econflow.models import artefacts, dataset
-from econflow.stage import METRICS, Step, update_metrics
+from econflow.stage import Step
 
-STAGE = "hls"
+STAGE = HlsMetrics.STAGE
 PROJECT_FILES = ("build_prj.tcl", "firmware/econt_encoder.cpp")
 
 
-def _run(cfg: Config, build: Path) -> dict[str, Any]:
+def _run(cfg: Config, build: Path) -> CsimResult:
     h = cfg.design.hls
     models = artefacts.load(build)
     model = models.load_quantized()
@@ -32,19 +32,19 @@ def _run(cfg: Config, build: Path) -> dict[str, Any]:
         hls_model = project.build(
             encoder, model, backend, build / STAGE / backend, h.clock_period_ns, h.vitis_part
         )
-        results[backend] = {
-            **csim.compare(hls_model, model, charges),
-            "seconds": round(time.monotonic() - start, 2),
-        }
+        results[backend] = BackendCsim(
+            **csim.compare(hls_model, model, charges).model_dump(),
+            seconds=round(time.monotonic() - start, 2),
+        )
         print(
-            f"  {backend}: C simulation, {results[backend]['mismatches']} mismatches "
+            f"  {backend}: C simulation, {results[backend].mismatches} mismatches "
             f"in {len(charges)} samples"
         )
-    mismatches = sum(r["mismatches"] for r in results.values())
-    summary = {"samples": int(len(charges)), "mismatches": mismatches, "backends": results}
+    mismatches = sum(r.mismatches for r in results.values())
+    summary = CsimResult(samples=int(len(charges)), mismatches=mismatches, backends=results)
     if mismatches:
-        update_metrics(build / STAGE / METRICS, "csim", summary)
-        bad = ", ".join(f"{b}: {r['mismatches']}" for b, r in results.items() if r["mismatches"])
+        HlsMetrics.record(build, "csim", summary)
+        bad = ", ".join(f"{b}: {r.mismatches}" for b, r in results.items() if r.mismatches)
         raise EconflowError(
             f"{build / STAGE}: hls4ml C simulation differs from the fixed-point model ({bad} "
             f"of {len(charges)} samples)"
@@ -65,4 +65,6 @@ def _inputs(_cfg: Config, build: Path) -> list[Path]:
     return [models.quantized, models.autoencoder, models.dataset]
 
 
-STEPS: tuple[Step, ...] = (Step("hls", STAGE, "csim", ("hls", "data"), _inputs, _outputs, _run),)
+STEPS: tuple[Step, ...] = (
+    Step("hls", HlsMetrics, "csim", ("hls", "data"), _inputs, _outputs, _run),
+)

@@ -13,8 +13,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from econflow import architecture as names
 from econflow import tools
-from econflow.errors import ToolFailedError
+from econflow.errors import EconflowError, ToolFailedError
 from econflow.fixed import Fixed
 from econflow.models.quantized import QuantizedModel
 
@@ -42,10 +43,13 @@ def hls_config(encoder: Any, model: QuantizedModel) -> dict[str, Any]:
     config = hls4ml.utils.config_from_keras_model(encoder, granularity="name")
     layers = config["LayerName"]
     if model.normalization == "none" and model.charge_bits > 31:
-        raise ValueError("charges wider than 31 bits do not fit the HLS input type")
-    layers[encoder.layers[0].name]["Precision"]["result"] = INPUT_TYPE
-    layers["input_q"]["Precision"]["result"] = hls_type(model.input_format)
-    for layer, activation in zip(model.layers, ("conv_act", "latent"), strict=True):
+        raise EconflowError(
+            f"{model.charge_bits}-bit raw charges do not fit the HLS input type {INPUT_TYPE}"
+        )
+    layers[names.INPUT]["Precision"]["result"] = INPUT_TYPE
+    layers[names.INPUT_QUANTIZER]["Precision"]["result"] = hls_type(model.input_format)
+    activations = (names.CONV_ACTIVATION, names.LATENT)
+    for layer, activation in zip(model.layers, activations, strict=True):
         acc = hls_type(layer.accumulator, quantized=False)
         precision = layers[layer.name]["Precision"]
         precision.update(

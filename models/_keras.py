@@ -14,8 +14,9 @@ from qkeras.utils import _add_supported_quantized_objects  # noqa: E402
 from econflow.errors import ArtefactError  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
-# Keras 2 nags about .h5 (the format QKeras needs, DESIGN.md §6) and about serializing QKeras
-# quantizers as constraints (harmless: they load back through custom_objects()).
+# Keras 2 nags about .h5 (the format QKeras needs: .keras fails to reload QKeras layers) and
+# about serializing QKeras quantizers as constraints (harmless: they load back through
+# custom_objects()).
 warnings.filterwarnings("ignore", message=".*HDF5 file via `model.save\\(\\)`.*")
 warnings.filterwarnings("ignore", message=".*keras.constraints.serialize.*")
 

@@ -10,7 +10,8 @@ import numpy as np
 
 from econflow.errors import ArtefactError
 from econflow.models import quantized
-from econflow.stage import METRICS, read_metrics, update_metrics
+from econflow.models.results import ModelsMetrics
+from econflow.results import METRICS
 
 DATASET = "dataset.npz"
 EMD_CNN = "emd_cnn.h5"
@@ -70,14 +71,12 @@ class ModelsArtefacts:
 
         return load_h5(self.autoencoder).get_layer(ENCODER)
 
-    def read_metrics(self) -> dict[str, Any]:
-        return read_metrics(self.metrics)
-
-    def update_metrics(self, section: str, values: dict[str, Any]) -> None:
-        update_metrics(self.metrics, section, values)
+    def record(self, section: str, value: Any) -> None:
+        """Write one section of the stage's metrics besides the running step's own."""
+        ModelsMetrics.record(self.root.parent, section, value)
 
 
-STAGE = "models"
+STAGE = ModelsMetrics.STAGE
 
 
 def at(build_dir: Path) -> ModelsArtefacts:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
 
+from econflow import architecture as names
+from econflow.architecture import architecture
 from econflow.config import FixedFormat, ModelSection
 from econflow.models import quantized
 from econflow.models._keras import tf
@@ -33,8 +33,8 @@ def relu_quantizer(fmt: FixedFormat) -> quantized_relu:
 
 def build_encoder(m: ModelSection) -> keras.Model:
     """Quantized encoder: (8, 8, 1) normalized charges to (latent,) quantized values."""
-    x = keras.Input((8, 8, 1), name="charges")
-    h = QActivation(input_quantizer(m.input), name="input_q")(x)
+    x = keras.Input(architecture(m).image_shape, name=names.INPUT)
+    h = QActivation(input_quantizer(m.input), name=names.INPUT_QUANTIZER)(x)
     h = QConv2D(
         m.conv.filters,
         m.conv.kernel,
@@ -42,17 +42,17 @@ def build_encoder(m: ModelSection) -> keras.Model:
         padding="same",
         kernel_quantizer=signed_quantizer(m.conv.weight),
         bias_quantizer=signed_quantizer(m.conv.bias),
-        name="conv",
+        name=names.CONV,
     )(h)
-    h = QActivation(relu_quantizer(m.conv.activation), name="conv_act")(h)
-    h = keras.layers.Flatten(name="flatten")(h)
+    h = QActivation(relu_quantizer(m.conv.activation), name=names.CONV_ACTIVATION)(h)
+    h = keras.layers.Flatten(name=names.FLATTEN)(h)
     h = QDense(
         m.dense.latent,
         kernel_quantizer=signed_quantizer(m.dense.weight),
         bias_quantizer=signed_quantizer(m.dense.bias),
-        name="dense",
+        name=names.DENSE,
     )(h)
-    z = QActivation(relu_quantizer(m.latent), name="latent")(h)
+    z = QActivation(relu_quantizer(m.latent), name=names.LATENT)(h)
     return keras.Model(x, z, name=ENCODER)
 
 
@@ -62,11 +62,11 @@ def build_decoder(m: ModelSection, units: int) -> keras.Model:
     Dense, reshape, transposed convolution to the 8x8 image, then a fixed selection of the
     48 used pixels and a softmax, so the output is a distribution like the normalized input.
     """
-    side = math.ceil(8 / m.conv.stride)
-    z = keras.Input((m.dense.latent,), name="latent")
+    arch = architecture(m)
+    z = keras.Input((arch.latent,), name=names.LATENT)
     h = keras.layers.Dense(units, activation="relu")(z)
-    h = keras.layers.Dense(side * side * m.conv.filters, activation="relu")(h)
-    h = keras.layers.Reshape((side, side, m.conv.filters))(h)
+    h = keras.layers.Dense(arch.conv_outputs, activation="relu")(h)
+    h = keras.layers.Reshape(arch.conv_shape)(h)
     h = keras.layers.Conv2DTranspose(
         m.conv.filters, m.conv.kernel, strides=m.conv.stride, padding="same", activation="relu"
     )(h)
@@ -81,7 +81,7 @@ def build_decoder(m: ModelSection, units: int) -> keras.Model:
 
 def _pixel_selection() -> np.ndarray:
     pixel_tc, used = econt_layout()
-    matrix = np.zeros((64, N_TC), dtype=np.float32)
+    matrix = np.zeros((len(pixel_tc), N_TC), dtype=np.float32)
     matrix[np.flatnonzero(used), pixel_tc[used]] = 1.0
     return matrix
 
@@ -89,7 +89,7 @@ def _pixel_selection() -> np.ndarray:
 def build_autoencoder(m: ModelSection, decoder_units: int) -> keras.Model:
     encoder = build_encoder(m)
     decoder = build_decoder(m, decoder_units)
-    x = keras.Input((8, 8, 1), name="charges")
+    x = keras.Input(architecture(m).image_shape, name=names.INPUT)
     return keras.Model(x, decoder(encoder(x)), name="autoencoder")
 
 
@@ -102,8 +102,8 @@ def quantized_model(
     encoder: keras.Model, m: ModelSection, charge_bits: int
 ) -> quantized.QuantizedModel:
     """Read the trained encoder's quantized weights and biases as integers."""
-    conv = _integer_parameters(encoder.get_layer("conv"), m.conv.weight, m.conv.bias)
-    dense = _integer_parameters(encoder.get_layer("dense"), m.dense.weight, m.dense.bias)
+    conv = _integer_parameters(encoder.get_layer(names.CONV), m.conv.weight, m.conv.bias)
+    dense = _integer_parameters(encoder.get_layer(names.DENSE), m.dense.weight, m.dense.bias)
     return quantized.build(m, charge_bits, conv, dense)
 
 

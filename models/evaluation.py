@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from econflow.models.emd import emd_batch
+from econflow.models.results import EmdSummary
 
 
-def summary(values: np.ndarray) -> dict[str, float]:
+def summary(values: np.ndarray, bits: int, empty_fraction: float) -> EmdSummary:
     """Mean, median and the 16th/84th percentiles (the field's one-sigma band)."""
     p16, p50, p84 = np.percentile(values, [16, 50, 84])
-    return {
-        "emd_mean": float(np.mean(values)),
-        "emd_median": float(p50),
-        "emd_p16": float(p16),
-        "emd_p84": float(p84),
-    }
+    return EmdSummary(
+        emd_mean=float(np.mean(values)),
+        emd_median=float(p50),
+        emd_p16=float(p16),
+        emd_p84=float(p84),
+        output_bits=bits,
+        empty_output_fraction=empty_fraction,
+    )
 
 
 def score(charges: np.ndarray, reconstructions: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -30,14 +31,10 @@ def score(charges: np.ndarray, reconstructions: dict[str, np.ndarray]) -> dict[s
 
 def metrics(
     emds: dict[str, np.ndarray], reconstructions: dict[str, np.ndarray], bits: int
-) -> dict[str, Any]:
+) -> dict[str, EmdSummary]:
     """Per algorithm: the EMD summary, the output bits it was allowed, and how often it sent
     nothing at all (those modules score the empty-map EMD, see ``econflow.models.emd``)."""
     return {
-        name: {
-            **summary(values),
-            "output_bits": bits,
-            "empty_output_fraction": float((reconstructions[name].sum(axis=1) <= 0).mean()),
-        }
+        name: summary(values, bits, float((reconstructions[name].sum(axis=1) <= 0).mean()))
         for name, values in emds.items()
     }

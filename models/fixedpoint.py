@@ -6,11 +6,10 @@ so the result is what hardware computes with adders, multipliers and shifts.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from econflow.models.quantized import Fixed, Layer, QuantizedModel
+from econflow.models.results import Comparison
 
 
 def round_shift(values: np.ndarray, shift: int | np.ndarray) -> np.ndarray:
@@ -62,7 +61,7 @@ def normalized(charges: np.ndarray, normalization: str) -> np.ndarray:
 def real_input(model: QuantizedModel, charges: np.ndarray) -> np.ndarray:
     """The exact real-valued encoder input image before its quantizer, float64 (N, 8, 8, 1)."""
     image = normalized(charges, model.normalization)[:, model.pixel_tc] * model.pixel_used
-    return image.reshape(-1, 8, 8, 1)
+    return image.reshape(-1, *model.layers[0].input_shape)
 
 
 def encoder_input(model: QuantizedModel, charges: np.ndarray) -> np.ndarray:
@@ -73,7 +72,7 @@ def encoder_input(model: QuantizedModel, charges: np.ndarray) -> np.ndarray:
     else:
         x = requantize(q, 0, model.input_format)
     image = x[:, model.pixel_tc] * model.pixel_used
-    return image.reshape(-1, 8, 8, 1)
+    return image.reshape(-1, *model.layers[0].input_shape)
 
 
 def _conv2d(layer: Layer, x: np.ndarray) -> np.ndarray:
@@ -119,7 +118,7 @@ def evaluate(model: QuantizedModel, charges: np.ndarray) -> np.ndarray:
     return x.reshape(len(charges), -1)
 
 
-def compare(golden: np.ndarray, outputs: np.ndarray, model: QuantizedModel) -> dict[str, Any]:
+def compare(golden: np.ndarray, outputs: np.ndarray, model: QuantizedModel) -> Comparison:
     """Count samples where a float model's latent outputs differ from the golden integers.
 
     Args:
@@ -131,8 +130,8 @@ def compare(golden: np.ndarray, outputs: np.ndarray, model: QuantizedModel) -> d
     scaled = np.asarray(outputs, dtype=np.float64).reshape(golden.shape) * 2.0**model.latent.frac
     ints = np.rint(scaled).astype(np.int64)
     wrong = np.flatnonzero((ints != golden).any(axis=1) | (ints != scaled).any(axis=1))
-    return {
-        "samples": int(len(golden)),
-        "mismatches": int(len(wrong)),
-        "first_mismatch": int(wrong[0]) if len(wrong) else None,
-    }
+    return Comparison(
+        samples=int(len(golden)),
+        mismatches=int(len(wrong)),
+        first_mismatch=int(wrong[0]) if len(wrong) else None,
+    )

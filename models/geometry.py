@@ -8,6 +8,8 @@ from importlib import resources
 
 import numpy as np
 
+from econflow.architecture import CHANNELS, IMAGE_SIDE
+
 N_TC = 48
 N_ROC = 3
 TC_PER_ROC = 16
@@ -51,10 +53,10 @@ def econt_layout() -> tuple[np.ndarray, np.ndarray]:
         ``(pixel_tc, pixel_used)``: int64 (64,) TC held by each row-major pixel and bool (64,)
         whether the pixel is used; unused pixels are zero in the image.
     """
-    pixel_tc = np.zeros(64, dtype=np.int64)
-    used = np.zeros(64, dtype=bool)
+    pixel_tc = np.zeros(IMAGE_SIDE * IMAGE_SIDE, dtype=np.int64)
+    used = np.zeros(IMAGE_SIDE * IMAGE_SIDE, dtype=bool)
     for row in _read("econt_8x8_layout.csv"):
-        pixel = 8 * int(row["row"]) + int(row["col"])
+        pixel = IMAGE_SIDE * int(row["row"]) + int(row["col"])
         pixel_tc[pixel] = int(row["tc"])
         used[pixel] = row["used"] == "1"
     return pixel_tc, used
@@ -64,7 +66,7 @@ def to_image(values: np.ndarray) -> np.ndarray:
     """Lay (N, 48) trigger-cell values into (N, 8, 8, 1) images, unused pixels zero."""
     pixel_tc, used = econt_layout()
     image = values[:, pixel_tc] * used
-    return image.reshape(-1, 8, 8, 1)
+    return image.reshape(-1, IMAGE_SIDE, IMAGE_SIDE, CHANNELS)
 
 
 def to_roc_blocks(values: np.ndarray) -> np.ndarray:

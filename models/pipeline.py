@@ -8,18 +8,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
 
 from econflow.config import Config
 from econflow.errors import DataError, EconflowError
 from econflow.models import dataset, plots, profiles
-from econflow.models.artefacts import STAGE, ModelsArtefacts, at
+from econflow.models.artefacts import ModelsArtefacts, at
+from econflow.models.results import (
+    AutoencoderResult,
+    BitExactResult,
+    DataResult,
+    EmdCnnResult,
+    ModelsMetrics,
+    QualityDistributions,
+)
 from econflow.stage import Step
 
+T = TypeVar("T")
 
-def _data(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
+
+def _data(cfg: Config, out: ModelsArtefacts) -> DataResult:
     d = cfg.design.data
     if d.source == "synthetic":
         print(f"  generating {d.modules} synthetic modules (seed {d.seed})")
@@ -36,21 +46,21 @@ def _data(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
     sums = charges.astype(np.int64).sum(axis=1)
     plots.data_distributions(occ, sums, out.figures / "data_distributions.png")
     p16, p50, p84 = np.percentile(occ, [16, 50, 84])
-    return {
-        "source": d.source,
-        "modules": int(len(charges)),
-        "train": int(len(train)),
-        "holdout": int(len(holdout)),
-        "occupancy_mean": float(occ.mean()),
-        "occupancy_median": float(p50),
-        "occupancy_p16": float(p16),
-        "occupancy_p84": float(p84),
-        "empty_fraction": float((occ == 0).mean()),
-        "full_fraction": float((occ == dataset.N_TC).mean()),
-        "sum_mean": float(sums.mean()),
-        "sum_median": float(np.median(sums)),
-        "sum_p99": float(np.percentile(sums, 99)),
-    }
+    return DataResult(
+        source=d.source,
+        modules=int(len(charges)),
+        train=int(len(train)),
+        holdout=int(len(holdout)),
+        occupancy_mean=float(occ.mean()),
+        occupancy_median=float(p50),
+        occupancy_p16=float(p16),
+        occupancy_p84=float(p84),
+        empty_fraction=float((occ == 0).mean()),
+        full_fraction=float((occ == dataset.N_TC).mean()),
+        sum_mean=float(sums.mean()),
+        sum_median=float(np.median(sums)),
+        sum_p99=float(np.percentile(sums, 99)),
+    )
 
 
 def _checked_csv(path: Path, charge_bits: int) -> np.ndarray:
@@ -66,7 +76,7 @@ def _checked_csv(path: Path, charge_bits: int) -> np.ndarray:
     return charges
 
 
-def _emd(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
+def _emd(cfg: Config, out: ModelsArtefacts) -> EmdCnnResult:
     from econflow.models import emd_cnn
 
     e = cfg.design.emd_cnn
@@ -82,30 +92,32 @@ def _emd(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
         predicted, held.emd, e.min_emd, out.figures / "emd_cnn_predicted_vs_true.png"
     )
     rel = emd_cnn.relative_error(predicted, held.emd, e.min_emd)
-    by_kind = {
-        name: emd_cnn.relative_error(predicted[held.kind == k], held.emd[held.kind == k], e.min_emd)
-        for k, name in ((0, "real_pairs"), (1, "reconstruction_pairs"))
-    }
-    return {
-        "pairs_train": int(len(pairs.emd)),
-        "pairs_eval": int(len(rel)),
-        "pairs_below_min_emd": int((held.emd <= e.min_emd).sum()),
-        "min_emd": e.min_emd,
-        "rel_error_mean": float(rel.mean()),
-        "rel_error_std": float(rel.std()),
-        "rel_error_p16": float(np.percentile(rel, 16)),
-        "rel_error_p84": float(np.percentile(rel, 84)),
-        "abs_error_mean": float(np.abs(predicted - held.emd).mean()),
-        **{f"rel_error_mean_{k}": float(v.mean()) for k, v in by_kind.items()},
-        **{f"rel_error_std_{k}": float(v.std()) for k, v in by_kind.items()},
-    }
+    real, recon = (
+        emd_cnn.relative_error(predicted[held.kind == k], held.emd[held.kind == k], e.min_emd)
+        for k in (0, 1)
+    )
+    return EmdCnnResult(
+        pairs_train=int(len(pairs.emd)),
+        pairs_eval=int(len(rel)),
+        pairs_below_min_emd=int((held.emd <= e.min_emd).sum()),
+        min_emd=e.min_emd,
+        rel_error_mean=float(rel.mean()),
+        rel_error_std=float(rel.std()),
+        rel_error_p16=float(np.percentile(rel, 16)),
+        rel_error_p84=float(np.percentile(rel, 84)),
+        abs_error_mean=float(np.abs(predicted - held.emd).mean()),
+        rel_error_mean_real_pairs=float(real.mean()),
+        rel_error_std_real_pairs=float(real.std()),
+        rel_error_mean_reconstruction_pairs=float(recon.mean()),
+        rel_error_std_reconstruction_pairs=float(recon.std()),
+    )
 
 
 def _train_inputs(cfg: Config, out: ModelsArtefacts) -> list[Path]:
     return [out.dataset, out.emd_cnn] if cfg.design.training.loss == "emd" else [out.dataset]
 
 
-def _train(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
+def _train(cfg: Config, out: ModelsArtefacts) -> AutoencoderResult:
     from econflow.models import training
 
     train, holdout = out.load_dataset()
@@ -113,40 +125,38 @@ def _train(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
     result.model.save(out.autoencoder, include_optimizer=False)
     plots.training_curve(result.history, out.figures / "training_loss.png")
     quality = training.evaluate(cfg.design, result.model, holdout)
-    distributions = {
-        "emd_histogram": profiles.emd_histogram(quality.emds),
-        "emd_vs_occupancy": profiles.emd_vs_occupancy(quality.emds, quality.occupancy),
-    }
-    plots.emd_histograms(distributions["emd_histogram"], out.figures / "emd_histogram.png")
-    plots.emd_vs_occupancy(distributions["emd_vs_occupancy"], out.figures / "emd_vs_occupancy.png")
-    out.update_metrics(
-        "baselines", {k: v for k, v in quality.metrics.items() if k != "autoencoder"}
+    distributions = QualityDistributions(
+        emd_histogram=profiles.emd_histogram(quality.emds),
+        emd_vs_occupancy=profiles.emd_vs_occupancy(quality.emds, quality.occupancy),
     )
-    out.update_metrics("quality", distributions)
-    return {
-        "loss_name": cfg.design.training.loss,
-        "loss": result.history["loss"][-1],
-        "val_loss": result.history["val_loss"][-1],
-        "epochs": len(result.history["loss"]),
-        "train_modules": result.train_modules,
-        "eval_modules": int(len(quality.emds["autoencoder"])),
-        **quality.metrics["autoencoder"],
-    }
+    plots.emd_histograms(distributions.emd_histogram, out.figures / "emd_histogram.png")
+    plots.emd_vs_occupancy(distributions.emd_vs_occupancy, out.figures / "emd_vs_occupancy.png")
+    out.record("baselines", {k: v for k, v in quality.metrics.items() if k != "autoencoder"})
+    out.record("quality", distributions)
+    return AutoencoderResult(
+        loss_name=cfg.design.training.loss,
+        loss=result.history["loss"][-1],
+        val_loss=result.history["val_loss"][-1],
+        epochs=len(result.history["loss"]),
+        train_modules=result.train_modules,
+        eval_modules=int(len(quality.emds["autoencoder"])),
+        **quality.metrics["autoencoder"].model_dump(),
+    )
 
 
-def _quantize(cfg: Config, out: ModelsArtefacts) -> dict[str, Any]:
+def _quantize(cfg: Config, out: ModelsArtefacts) -> BitExactResult:
     from econflow.models import training
 
     _, holdout = out.load_dataset()
     check = training.quantize(cfg.design, out.autoencoder, out.quantized, holdout)
-    if check["mismatches"]:
+    if check.mismatches:
         # A model whose golden reference disagrees with QKeras must not reach later stages.
         out.quantized.unlink()
-        out.update_metrics("bit_exact", check)
+        out.record("bit_exact", check)
         raise EconflowError(
             f"{out.quantized}: removed; the fixed-point model differs from QKeras on "
-            f"{check['mismatches']} of {check['samples']} samples "
-            f"(first at sample {check['first_mismatch']})"
+            f"{check.mismatches} of {check.samples} samples "
+            f"(first at sample {check.first_mismatch})"
         )
     return check
 
@@ -155,16 +165,14 @@ def _files(*names: str) -> Callable[[Config, Path], list[Path]]:
     return lambda _cfg, build: [at(build).root / name for name in names]
 
 
-def _on_models(
-    work: Callable[[Config, ModelsArtefacts], Any],
-) -> Callable[[Config, Path], Any]:
+def _on_models(work: Callable[[Config, ModelsArtefacts], T]) -> Callable[[Config, Path], T]:
     return lambda cfg, build: work(cfg, at(build))
 
 
 STEPS: tuple[Step, ...] = (
     Step(
         "data",
-        STAGE,
+        ModelsMetrics,
         "data",
         ("data",),
         lambda cfg, _build: cfg.csv_paths() if cfg.design.data.source == "csv" else [],
@@ -173,7 +181,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "emd",
-        STAGE,
+        ModelsMetrics,
         "emd_cnn",
         ("emd_cnn",),
         _files("dataset.npz"),
@@ -182,7 +190,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "train",
-        STAGE,
+        ModelsMetrics,
         "autoencoder",
         ("data", "model", "training", "evaluation", "baselines"),
         _on_models(_train_inputs),
@@ -196,7 +204,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "quantize",
-        STAGE,
+        ModelsMetrics,
         "bit_exact",
         ("data", "model", "evaluation"),
         _files("dataset.npz", "autoencoder.h5"),

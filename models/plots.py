@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from econflow.models.results import EmdHistogram, EmdProfile  # noqa: E402
+
+MARKERS = ("o", "s", "^", "v", "D", "x")
 
 
 def save(fig: plt.Figure, path: Path, dpi: int = 110) -> Path:
@@ -53,35 +56,53 @@ def predicted_vs_true(predicted: np.ndarray, true: np.ndarray, min_emd: float, p
     return save(fig, path)
 
 
-def emd_histograms(histogram: dict[str, Any], path: Path) -> Path:
-    """EMD distributions of the autoencoder and the baselines (``profiles.emd_histogram``)."""
+def emd_histograms(histogram: EmdHistogram, path: Path) -> Path:
+    """EMD distributions of the autoencoder and the baselines (``profiles.emd_histogram``).
+
+    Algorithms whose histograms coincide (baselines that send nothing all score the empty-map
+    EMD) are drawn once, with their names together in the legend, so none hides another.
+    """
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    edges = np.array(histogram["edges"])
-    for name, counts in histogram["counts"].items():
-        label = f"{name} ({histogram['mean'][name]:.3f})"
-        ax.stairs(counts, edges, lw=1.5, label=label)
+    edges = np.array(histogram.edges)
+    for names, counts in _same_curves(histogram.counts).items():
+        means = " / ".join(f"{histogram.mean[n]:.3f}" for n in names)
+        ax.stairs(counts, edges, lw=1.5, label=f"{' = '.join(names)} ({means})")
     ax.set(xlabel="EMD (small-cell units)", ylabel="modules", yscale="log")
-    ax.legend(title="algorithm (mean EMD)")
+    ax.legend(title="algorithm (mean EMD)", fontsize=8)
     return save(fig, path)
 
 
-def emd_vs_occupancy(profile: dict[str, Any], path: Path) -> Path:
-    """Median EMD and the 16-84% band against occupancy (``profiles.emd_vs_occupancy``)."""
+def _same_curves(curves: dict[str, list[int]]) -> dict[tuple[str, ...], list[int]]:
+    """Curves keyed by the names of every algorithm that has exactly that curve."""
+    grouped: dict[tuple[int, ...], list[str]] = {}
+    for name, values in curves.items():
+        grouped.setdefault(tuple(values), []).append(name)
+    return {tuple(names): list(values) for values, names in grouped.items()}
+
+
+def emd_vs_occupancy(profile: EmdProfile, path: Path) -> Path:
+    """Median EMD and the 16-84% band against occupancy (``profiles.emd_vs_occupancy``).
+
+    Algorithms with the same medians are drawn once with their names together; each gets its
+    own marker so that close curves stay apart.
+    """
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    centres = profile["centres"]
+    centres = profile.centres
     upper = 0.0
-    for name, median in profile["median"].items():
-        values = [np.nan if v is None else v for v in median]
-        low = [np.nan if v is None else v for v in profile["p16"][name]]
-        high = [np.nan if v is None else v for v in profile["p84"][name]]
-        line = ax.plot(centres, values, marker="o", label=name)[0]
+    medians = {n: [np.nan if v is None else v for v in m] for n, m in profile.median.items()}
+    for k, names in enumerate(_same_curves(medians)):
+        first = names[0]
+        low = [np.nan if v is None else v for v in profile.p16[first]]
+        high = [np.nan if v is None else v for v in profile.p84[first]]
+        style = {"marker": MARKERS[k % len(MARKERS)], "ls": "-" if k == 0 else "--"}
+        line = ax.plot(centres, medians[first], label=" = ".join(names), **style)[0]
         ax.fill_between(centres, low, high, color=line.get_color(), alpha=0.15)
-        if name == "autoencoder":
+        if "autoencoder" in names:
             upper = float(np.nanmax(high))
     # Scale to the autoencoder's band; a baseline that sends nothing scores far above it.
     ax.set(xlabel="occupancy (trigger cells with charge)", ylabel="EMD (small-cell units)")
     ax.set_ylim(0, 2.0 * upper if upper > 0 else None)
-    ax.legend()
+    ax.legend(fontsize=8)
     return save(fig, path)
 
 

@@ -1,8 +1,9 @@
 """The quantized model file: the trained encoder as plain, versioned integer data.
 
-This is the contract every later stage reads (DESIGN.md §4). It holds the layers with their
-shapes, integer weights and biases, every fixed-point format, the TC-to-pixel layout and the
-input normalization; the fixed-point model, the HLS project and the RTL come from it alone.
+This is the contract every later stage reads (specified in docs/quantized-model.md). It holds
+the layers with their shapes, integer weights and biases, every fixed-point format, the
+TC-to-pixel layout and the input normalization; the fixed-point model, the HLS project and
+the RTL come from it alone.
 
 A value ``v`` in format ``{bits, integer, signed}`` is stored as the integer ``v * 2**frac``
 with ``frac = bits - signed - integer``. All re-quantization rounds half to even (QKeras uses
@@ -12,7 +13,6 @@ with ``frac = bits - signed - integer``. All re-quantization rounds half to even
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from econflow import __version__
+from econflow import architecture as names
+from econflow.architecture import IMAGE_SIDE, MacFormats, architecture
 from econflow.config import Design, ModelSection
 from econflow.errors import ArtefactError
 from econflow.fixed import ROUNDING, SATURATION, Fixed, accumulator_format
@@ -71,13 +73,6 @@ class QuantizedModel:
         return int(self.layers[-1].output_shape[-1])
 
 
-def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """TensorFlow's 'same' padding (extra pixel after), as (before, after)."""
-    out = math.ceil(size / stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
-
-
 def build(
     m: ModelSection,
     charge_bits: int,
@@ -85,42 +80,33 @@ def build(
     dense: tuple[np.ndarray, np.ndarray],
 ) -> QuantizedModel:
     """Assemble the model from integer weights and biases of the two layers."""
-    in_fmt = m.input.fixed(False)
-    conv_out = m.conv.activation.fixed(False)
-    side = math.ceil(8 / m.conv.stride)
-    pad = same_padding(8, m.conv.kernel, m.conv.stride)
+    arch = architecture(m)
     w_conv, b_conv = conv
     w_dense, b_dense = dense
     layers = (
         _layer(
-            "conv",
+            names.CONV,
             "conv2d",
-            (8, 8, 1),
-            (side, side, m.conv.filters),
+            arch.image_shape,
+            arch.conv_shape,
             w_conv,
             b_conv,
-            m.conv.weight.fixed(True),
-            m.conv.bias.fixed(True),
-            in_fmt,
-            conv_out,
-            strides=(m.conv.stride, m.conv.stride),
-            padding=(pad, pad),
+            arch.conv,
+            strides=(arch.stride, arch.stride),
+            padding=(arch.padding, arch.padding),
         ),
         _layer(
+            names.DENSE,
             "dense",
-            "dense",
-            (side * side * m.conv.filters,),
-            (m.dense.latent,),
+            (arch.conv_outputs,),
+            (arch.latent,),
             w_dense,
             b_dense,
-            m.dense.weight.fixed(True),
-            m.dense.bias.fixed(True),
-            conv_out,
-            m.latent.fixed(False),
+            arch.dense,
         ),
     )
     pixel_tc, used = econt_layout()
-    return QuantizedModel(layers, in_fmt, m.normalization, charge_bits, pixel_tc, used)
+    return QuantizedModel(layers, arch.conv.input, m.normalization, charge_bits, pixel_tc, used)
 
 
 def _layer(
@@ -130,26 +116,21 @@ def _layer(
     out_shape: tuple[int, ...],
     weights: np.ndarray,
     bias: np.ndarray,
-    w_fmt: Fixed,
-    b_fmt: Fixed,
-    in_fmt: Fixed,
-    out_fmt: Fixed,
+    formats: MacFormats,
     **geometry: Any,
 ) -> Layer:
-    taps = int(np.prod(weights.shape[:-1]))
-    acc = accumulator_format(in_fmt, w_fmt, b_fmt, taps)
     return Layer(
         name=name,
         kind=kind,
         input_shape=in_shape,
         output_shape=out_shape,
         weights=np.asarray(weights, np.int64),
-        weight_format=w_fmt,
+        weight_format=formats.weight,
         bias=np.asarray(bias, np.int64),
-        bias_format=b_fmt,
-        input_format=in_fmt,
-        accumulator=acc,
-        output=out_fmt,
+        bias_format=formats.bias,
+        input_format=formats.input,
+        accumulator=formats.accumulator,
+        output=formats.output,
         **geometry,
     )
 
@@ -163,7 +144,7 @@ def save(model: QuantizedModel, path: Path) -> None:
         "n_tc": N_TC,
         "layout": {
             "name": "econt_8x8",
-            "shape": [8, 8],
+            "shape": [IMAGE_SIDE, IMAGE_SIDE],
             "pixel_tc": model.pixel_tc.tolist(),
             "pixel_used": [int(u) for u in model.pixel_used],
         },
@@ -174,10 +155,13 @@ def save(model: QuantizedModel, path: Path) -> None:
             if model.normalization == "pow2"
             else "none",
         },
-        "input": {"shape": [8, 8, 1], "format": model.input_format.to_json()},
+        "input": {
+            "shape": list(model.layers[0].input_shape),
+            "format": model.input_format.to_json(),
+        },
         "layers": [_layer_json(layer) for layer in model.layers],
         "output": {
-            "name": "latent",
+            "name": names.LATENT,
             "size": model.latent_size,
             "format": model.latent.to_json(),
         },
@@ -276,8 +260,15 @@ def _parse(doc: dict[str, Any]) -> QuantizedModel:
     layout = doc["layout"]
     pixel_tc = np.asarray(layout["pixel_tc"], dtype=np.int64)
     used = np.asarray(layout["pixel_used"], dtype=bool)
-    if pixel_tc.shape != (64,) or used.shape != (64,) or sorted(pixel_tc[used]) != list(range(48)):
-        raise ValueError("layout must map 64 pixels, the used ones to each of the 48 TCs once")
+    pixels = (IMAGE_SIDE * IMAGE_SIDE,)
+    if (
+        pixel_tc.shape != pixels
+        or used.shape != pixels
+        or sorted(pixel_tc[used]) != list(range(N_TC))
+    ):
+        raise ValueError(
+            f"layout must map {pixels[0]} pixels, the used ones to each of the {N_TC} TCs once"
+        )
     norm = doc["normalization"]
     if norm["type"] not in ("pow2", "none"):
         raise ValueError(f"normalization type {norm['type']!r} is not 'pow2' or 'none'")
@@ -356,7 +347,7 @@ def check_design(model: QuantizedModel, design: Design, path: str | Path) -> Non
         ("model.normalization", model.normalization, expected.normalization),
         ("model.input", model.input_format, expected.input_format),
     ]
-    keys = {"conv": "model.conv", "dense": "model.dense"}
+    keys = {names.CONV: "model.conv", names.DENSE: "model.dense"}
     for got, want in zip(model.layers, expected.layers, strict=True):
         key = keys[want.name]
         checks += [
@@ -377,7 +368,7 @@ def check_design(model: QuantizedModel, design: Design, path: str | Path) -> Non
 
 
 def _zero_weights(m: ModelSection) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    side = math.ceil(8 / m.conv.stride)
-    conv = (np.zeros((m.conv.kernel, m.conv.kernel, 1, m.conv.filters)), np.zeros(m.conv.filters))
-    dense = (np.zeros((side * side * m.conv.filters, m.dense.latent)), np.zeros(m.dense.latent))
+    arch = architecture(m)
+    conv = (np.zeros(arch.conv_weight_shape), np.zeros(arch.filters))
+    dense = (np.zeros(arch.dense_weight_shape), np.zeros(arch.latent))
     return conv, dense

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -13,6 +12,7 @@ from econflow.models import autoencoder, baselines, dataset, emd_cnn, evaluation
 from econflow.models import quantized as qfile
 from econflow.models._keras import load_h5, set_seed, tf
 from econflow.models.losses import make_loss
+from econflow.models.results import BitExactResult, EmdSummary
 
 keras = tf.keras
 
@@ -61,7 +61,7 @@ def train_autoencoder(
 class Quality:
     emds: dict[str, np.ndarray]
     occupancy: np.ndarray
-    metrics: dict[str, Any]
+    metrics: dict[str, EmdSummary]  # per algorithm: the autoencoder and each baseline
 
 
 def evaluate(design: Design, model: keras.Model, holdout: np.ndarray) -> Quality:
@@ -79,7 +79,9 @@ def evaluate(design: Design, model: keras.Model, holdout: np.ndarray) -> Quality
     return Quality(emds, dataset.occupancy(charges), evaluation.metrics(emds, recon, bits))
 
 
-def quantize(design: Design, model_path: Path, out_path: Path, holdout: np.ndarray) -> dict:
+def quantize(
+    design: Design, model_path: Path, out_path: Path, holdout: np.ndarray
+) -> BitExactResult:
     """Write the quantized model file and check the fixed-point model against QKeras.
 
     The check runs on held-out modules plus arithmetic corner cases; a sample mismatches
@@ -97,8 +99,8 @@ def quantize(design: Design, model_path: Path, out_path: Path, holdout: np.ndarr
     floats = encoder.predict(
         autoencoder.normalize(charges, design.model), batch_size=4096, verbose=0
     )
-    return {
-        **fixedpoint.compare(golden, floats, model),
-        "latent_nonzero_fraction": float((golden > 0).mean()),
-        "latent_saturated_fraction": float((golden == model.latent.max_int).mean()),
-    }
+    return BitExactResult(
+        **fixedpoint.compare(golden, floats, model).model_dump(),
+        latent_nonzero_fraction=float((golden > 0).mean()),
+        latent_saturated_fraction=float((golden == model.latent.max_int).mean()),
+    )

@@ -1,1 +1,6 @@
-"""Reports stage: the design report (HTML and Markdown) built from the stages' metrics."""
+"""Reports stage: the design report (HTML and Markdown, with figures) and the end-of-run
+summary, built from every stage's typed results.
+
+Public interface: ``results.load(build_dir)`` (every stage's figures), ``build.build``,
+``summary.figures``; ``pipeline.STEPS``: the flow step ``report``.
+"""

@@ -1,46 +1,48 @@
 """The design report (``<build>/report/report.html`` and ``report.md``), built from the
-stages' metrics files only, with matplotlib figures. Every figure names the stage and step
-it comes from."""
+stages' typed results only, with matplotlib figures beside it. Every figure names the stage
+and step it comes from. The folder is self-contained: figures are referenced by relative
+paths, so it can be moved or mailed as it is."""
 
 from __future__ import annotations
 
+import shutil
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from econflow import __version__
 from econflow.config import Config
+from econflow.flow.results import FlowMetrics, Power, Timing
+from econflow.hls.results import HlsMetrics
+from econflow.models.results import ModelsMetrics
 from econflow.reports import layout, plots
-from econflow.reports.section import Section
-from econflow.stage import METRICS, read_metrics
+from econflow.reports.results import BuildResults, ReportMetrics, load
+from econflow.reports.section import Section, area, power
+from econflow.rtl.results import RtlMetrics
 from econflow.templating import environment
+from econflow.verification.results import VerifyMetrics
 
-STAGE = "report"
-STAGES = ("models", "hls", "rtl", "verify", "flow", "layout")
+FIGURES = "figures"
 PACKAGES = ("siliconcompiler", "lambdapdk", "tensorflow", "qkeras", "hls4ml", "pot", "cocotb")
-ECONT_ENERGY_NJ = 2.4  # ECON-T, 65 nm (DESIGN.md section 3)
-
-
-def load_metrics(build: Path) -> dict[str, dict[str, Any]]:
-    """Each stage's metrics (empty for a stage that has not run)."""
-    return {stage: read_metrics(build / stage / METRICS) for stage in STAGES}
+ECONT_ENERGY_NJ = 2.4  # ECON-T in 65 nm (CMS HGCAL, arXiv 2105.01683)
 
 
 def build(cfg: Config, build_dir: Path, tools_table: list[tuple[str, str, str]]) -> list[Path]:
     """Write the report and its figures; returns the files written."""
-    out = build_dir / STAGE
-    figures = out / "figures"
-    m = load_metrics(build_dir)
+    out = build_dir / ReportMetrics.STAGE
+    figures = out / FIGURES
+    r = load(build_dir)
     sections = [
+        headline(cfg, r),
         _design(cfg),
-        _quality(m["models"], figures),
-        _hardware(m["hls"], m["rtl"]),
-        _exactness(m["models"], m["hls"], m["verify"], m["flow"]),
-        _area(m["flow"], figures),
-        _timing(cfg, m["flow"], figures),
-        _power(m["flow"], figures),
-        layout.section(m["flow"], m["layout"], figures),
-        _runtime(m, figures),
+        _quality(r.models, figures),
+        _hardware(r.hls, r.rtl),
+        _exactness(r.models, r.hls, r.verify, r.flow),
+        _area(r.flow, figures),
+        _timing(cfg, r.flow, figures),
+        _power(r.flow, figures),
+        layout.section(r.flow, r.layout, _copy_picture(r, figures)),
+        _runtime(r, figures),
         _versions(tools_table),
     ]
     context = {
@@ -56,6 +58,76 @@ def build(cfg: Config, build_dir: Path, tools_table: list[tuple[str, str, str]])
         path.write_text(template.render(**context))
         written.append(path)
     return written + sorted(figures.glob("*.png"))
+
+
+def latest_timing(r: BuildResults) -> tuple[Timing, str] | None:
+    """The timing computed last in the flow (post-route, else post-placement, else
+    post-synthesis), with the step that computed it."""
+    return _latest(r, "timing", (r.flow.sta, "flow/sta"))
+
+
+def latest_power(r: BuildResults) -> tuple[Power, str] | None:
+    """The power computed last in the flow, with the step that computed it."""
+    return _latest(r, "power", (r.flow.power, "flow/power"))
+
+
+def _latest(r: BuildResults, kind: str, synthesized: tuple[Any, str]) -> Any:
+    """The first of the routed, placed and synthesized figures of ``kind`` that exists."""
+    place, route = r.layout.place, r.layout.route
+    for figures, step in (
+        (getattr(route, kind, None), "layout/route"),
+        (getattr(place, kind, None), "layout/place"),
+        synthesized,
+    ):
+        if figures is not None:
+            return figures, step
+    return None
+
+
+def headline(cfg: Config, r: BuildResults) -> Section:
+    """Area, timing, power, energy, DRC and quality in one table, each the latest figure."""
+    s = Section("Headline")
+    hw = cfg.design.hardware
+    if r.flow.synth:
+        s.add("cell area", area(r.flow.synth.area_um2), "flow/synth: post-synthesis")
+    place = r.layout.place
+    if place and place.placement:
+        p = place.placement
+        s.add("die area", area(p.die_area_um2), f"layout/place: {place.origin}")
+    elif place and place.floorplan:
+        s.add("core area", area(place.floorplan.core_area_um2), f"layout/place: {place.origin}")
+    found = latest_timing(r)
+    if found:
+        timing, step = found
+        for name, c in timing.corners.items():
+            verdict = "met" if c.meets else "NOT met"
+            s.add(
+                f"{name}: {hw.clock_mhz:g} MHz",
+                f"{verdict}: WNS {c.wns_ns:.3f} ns, achievable {c.fmax_mhz:.1f} MHz",
+                f"{step}: {timing.origin}",
+            )
+    found_power = latest_power(r)
+    if found_power:
+        p, step = found_power
+        s.add(f"power ({p.corner})", power(p.total_mw), f"{step}: {p.origin}")
+        s.add(
+            "energy per inference",
+            f"{p.energy_per_inference_nj:.4g} nJ (ECON-T, 65 nm: {ECONT_ENERGY_NJ} nJ)",
+            f"{step}: {p.inferences_per_s / 1e6:g} M inferences/s",
+        )
+    gds = r.layout.gds
+    if gds and gds.drc:
+        s.add("routing-layer DRC violations", gds.drc.violations, f"layout/gds: {gds.drc.scope}")
+    gate = r.flow.gate_level
+    if gate:
+        s.add("gate-level mismatches / vectors", f"{gate.mismatches} / {gate.vectors:,}",
+              "flow/gatesim")  # fmt: skip
+    ae = r.models.autoencoder
+    if ae:
+        s.add(f"autoencoder mean EMD ({ae.loss_name} loss)", ae.emd_mean, "models/train")
+    if not s.rows:
+        s.note = "No step has run yet."
+    return s
 
 
 def _design(cfg: Config) -> Section:
@@ -82,118 +154,113 @@ def _design(cfg: Config) -> Section:
     return s
 
 
-def _quality(models: dict[str, Any], figures: Path) -> Section:
+def _quality(models: ModelsMetrics, figures: Path) -> Section:
     s = Section("Compression quality")
-    if "autoencoder" not in models:
+    ae = models.autoencoder
+    if ae is None:
         s.note = "The models stage has not run."
         return s
-    ae = models["autoencoder"]
-    origin = f"models/train: EMD on {ae['eval_modules']:,} held-out modules"
-    s.add(f"autoencoder mean EMD ({ae['loss_name']} loss)", ae["emd_mean"], origin)
-    s.add("autoencoder median EMD", ae["emd_median"], origin)
-    for name, values in sorted(models.get("baselines", {}).items()):
-        s.add(f"{name} mean EMD (same bit budget)", values["emd_mean"], origin)
-    if "emd_cnn" in models:
-        e = models["emd_cnn"]
+    origin = f"models/train: EMD on {ae.eval_modules:,} held-out modules"
+    s.add(f"autoencoder mean EMD ({ae.loss_name} loss)", ae.emd_mean, origin)
+    s.add("autoencoder median EMD", ae.emd_median, origin)
+    for name, values in sorted((models.baselines or {}).items()):
+        s.add(f"{name} mean EMD (same bit budget)", values.emd_mean, origin)
+    e = models.emd_cnn
+    if e:
         s.add(
             "EMD-CNN relative error mean / std",
-            f"{e['rel_error_mean']:+.4f} / {e['rel_error_std']:.4f}",
-            f"models/emd: {e['pairs_eval']:,} held-out pairs",
+            f"{e.rel_error_mean:+.4f} / {e.rel_error_std:.4f}",
+            f"models/emd: {e.pairs_eval:,} held-out pairs",
         )
-    quality = models.get("quality", {})
+    quality = models.quality
     if quality:
         s.figures.append(
             (
                 "EMD of the autoencoder and the baselines (models/train)",
-                plots.emd_histogram(quality["emd_histogram"], figures / "emd_histogram.png"),
+                plots.emd_histogram(quality.emd_histogram, figures / "emd_histogram.png"),
             )
         )
         s.figures.append(
             (
                 "EMD against module occupancy: median and 16-84% band (models/train)",
-                plots.emd_vs_occupancy(
-                    quality["emd_vs_occupancy"], figures / "emd_vs_occupancy.png"
-                ),
+                plots.emd_vs_occupancy(quality.emd_vs_occupancy, figures / "emd_vs_occupancy.png"),
             )
         )
     return s
 
 
-def _hardware(hls: dict[str, Any], rtl: dict[str, Any]) -> Section:
+def _hardware(hls: HlsMetrics, rtl: RtlMetrics) -> Section:
     s = Section("HLS and RTL")
-    if "csim" in hls:
-        s.add("HLS backends (C simulation)", ", ".join(hls["csim"]["backends"]), "hls/hls")
-    if "rtl" not in rtl:
+    if hls.csim:
+        s.add("HLS backends (C simulation)", ", ".join(hls.csim.backends), "hls/hls")
+    r = rtl.rtl
+    if r is None:
         s.note = "The rtl step has not run."
         return s
-    r = rtl["rtl"]
-    s.add("latency", f"{r['latency_cycles']} clock cycle(s), one inference per cycle", "rtl/rtl")
-    s.add("weights / TMR", f"{r['weights']} / {r['tmr']}", "rtl/rtl")
-    s.add("configuration registers", r["parameters"], "rtl/rtl")
-    regs = r["registers"]
+    s.add("latency", f"{r.latency_cycles} clock cycle(s), one inference per cycle", "rtl/rtl")
+    s.add("weights / TMR", f"{r.weights} / {r.tmr}", "rtl/rtl")
+    s.add("configuration registers", r.parameters, "rtl/rtl")
     s.add(
         "TMR-protected / register bits",
-        f"{regs['protected_bits']:,} / {regs['total_bits']:,}",
+        f"{r.registers.protected_bits:,} / {r.registers.total_bits:,}",
         "rtl/rtl",
     )
-    s.add("flip-flops (with TMR copies)", regs["flip_flops"], "rtl/rtl")
-    s.add("Verilator -Wall warnings", r["lint"]["warnings"], "rtl/rtl")
+    s.add("flip-flops (with TMR copies)", r.registers.flip_flops, "rtl/rtl")
+    s.add("Verilator -Wall warnings", r.lint.warnings, "rtl/rtl")
     return s
 
 
-def _exactness(models: dict, hls: dict, verify: dict, flow: dict) -> Section:
+def _exactness(
+    models: ModelsMetrics, hls: HlsMetrics, verify: VerifyMetrics, flow: FlowMetrics
+) -> Section:
     s = Section("Bit-exactness and single-event upsets")
-    if "bit_exact" in models:
-        b = models["bit_exact"]
-        s.add(
-            "QKeras vs fixed-point model",
-            f"{b['mismatches']} / {b['samples']:,}",
-            "models/quantize",
-        )
-    if "csim" in hls:
-        c = hls["csim"]
-        s.add("HLS C simulation vs fixed-point", f"{c['mismatches']} / {c['samples']:,}", "hls/hls")
-    v = verify.get("verify", {})
-    for sim, r in v.get("bulk", {}).items():
+    if models.bit_exact:
+        b = models.bit_exact
+        s.add("QKeras vs fixed-point model", f"{b.mismatches} / {b.samples:,}", "models/quantize")
+    if hls.csim:
+        c = hls.csim
+        s.add("HLS C simulation vs fixed-point", f"{c.mismatches} / {c.samples:,}", "hls/hls")
+    v = verify.verify
+    for sim, run in (v.bulk if v else {}).items():
         s.add(
             f"RTL vs fixed-point ({sim})",
-            f"{r['mismatches']} / {r['vectors']:,}",
+            f"{run.mismatches} / {run.vectors:,}",
             "verify/verify (bulk)",
         )
-    g = flow.get("gate_level")
+    g = flow.gate_level
     if g:
         s.add(
             "gate-level netlist vs fixed-point (Icarus, sky130 cells)",
-            f"{g['mismatches']} / {g['vectors']:,}",
+            f"{g.mismatches} / {g.vectors:,}",
             "flow/gatesim",
         )
-    for scope, seu in v.get("seu", {}).items():
+    for scope, seu in (v.seu if v else {}).items():
         s.add(
             f"SEU TMR {scope}: corrupted / flagged / injections",
-            f"{seu['corrupted']} / {seu['flagged']} / {seu['injections']}",
+            f"{seu.corrupted} / {seu.flagged} / {seu.injections}",
             "verify/verify (cocotb on Icarus)",
         )
-    if not v:
+    if v is None:
         s.note = "RTL regressions and SEU campaigns: not run (`sc verify` the design file)."
     return s
 
 
-def _area(flow: dict, figures: Path) -> Section:
+def _area(flow: FlowMetrics, figures: Path) -> Section:
     s = Section("Area")
-    syn = flow.get("synth")
-    if not syn:
+    syn = flow.synth
+    if syn is None:
         s.note = "The synth step has not run."
         return s
-    origin = f"flow/synth ({syn['pdk']}, post-synthesis)"
-    s.add("cell area", f"{syn['area_um2'] / 1e6:.4f} mm² ({syn['area_um2']:,.0f} µm²)", origin)
-    s.add("cells", syn["cells"], origin)
-    s.add("flip-flops (TMR copies checked)", syn["flip_flops"], origin)
-    share = syn["flip_flop_area_um2"] / syn["area_um2"]
-    s.add("flip-flop area / share", f"{syn['flip_flop_area_um2']:,.0f} µm² / {share:.1%}", origin)
-    tmr = syn["tmr_copy_area_um2"] / syn["area_um2"]
+    origin = f"flow/synth ({syn.pdk}, post-synthesis)"
+    s.add("cell area", area(syn.area_um2), origin)
+    s.add("cells", syn.cells, origin)
+    s.add("flip-flops (TMR copies checked)", syn.flip_flops, origin)
+    share = syn.flip_flop_area_um2 / syn.area_um2
+    s.add("flip-flop area / share", f"{syn.flip_flop_area_um2:,.0f} µm² / {share:.1%}", origin)
+    tmr = syn.tmr_copy_area_um2 / syn.area_um2
     s.add(
         "area of the 2 extra TMR copies / share",
-        f"{syn['tmr_copy_area_um2']:,.0f} µm² / {tmr:.1%}",
+        f"{syn.tmr_copy_area_um2:,.0f} µm² / {tmr:.1%}",
         f"{origin}: 2 x protected bits x mean flip-flop area",
     )
     s.note = (
@@ -206,80 +273,91 @@ def _area(flow: dict, figures: Path) -> Section:
     return s
 
 
-def _timing(cfg: Config, flow: dict, figures: Path) -> Section:
+def _timing(cfg: Config, flow: FlowMetrics, figures: Path) -> Section:
     s = Section("Timing")
-    sta = flow.get("sta")
-    if not sta:
+    sta = flow.sta
+    if sta is None:
         s.note = "The sta step has not run."
         return s
-    corners = {k: v for k, v in sta.items() if isinstance(v, dict)}
-    for name, c in corners.items():
-        origin = f"flow/sta, corner {name}: {sta['origin']}"
-        verdict = "met" if c["meets"] else "NOT met"
-        s.add(f"{name}: WNS / TNS", f"{c['wns_ns']:.3f} ns / {c['tns_ns']:.3f} ns", origin)
+    for name, c in sta.corners.items():
+        origin = f"flow/sta, corner {name}: {sta.origin}"
+        verdict = "met" if c.meets else "NOT met"
+        s.add(f"{name}: WNS / TNS", f"{c.wns_ns:.3f} ns / {c.tns_ns:.3f} ns", origin)
         s.add(
             f"{name}: {cfg.design.hardware.clock_mhz:g} MHz",
-            f"{verdict} ({c['violating_endpoints']:,} of {c['endpoints']:,} endpoints fail)",
+            f"{verdict} ({c.violating_endpoints:,} of {c.endpoints:,} endpoints fail)",
             origin,
         )
         s.add(
             f"{name}: achievable clock",
-            f"{c['fmax_mhz']:.1f} MHz ({c['achievable_period_ns']:.2f} ns)",
+            f"{c.fmax_mhz:.1f} MHz ({c.achievable_period_ns:.2f} ns)",
             origin,
         )
     s.figures.append(
         (
             "Achievable clock per corner against the target (flow/sta)",
-            plots.clock(corners, cfg.design.hardware.clock_mhz, figures / "timing.png"),
+            plots.clock(sta.corners, cfg.design.hardware.clock_mhz, figures / "timing.png"),
         )
     )
     return s
 
 
-def _power(flow: dict, figures: Path) -> Section:
+def _power(flow: FlowMetrics, figures: Path) -> Section:
     s = Section("Power and energy")
-    p = flow.get("power")
-    if not p:
+    p = flow.power
+    if p is None:
         s.note = "The power step has not run."
         return s
-    origin = f"flow/power, corner {p['corner']}: {p['origin']}"
-    s.add("total power", f"{p['total_mw']:.4g} mW", origin)
+    origin = f"flow/power, corner {p.corner}: {p.origin}"
+    s.add("total power", power(p.total_mw), origin)
     s.add(
         "internal / switching / leakage",
-        f"{p['internal_mw']:.4g} / {p['switching_mw']:.4g} / {p['leakage_mw']:.3g} mW",
+        f"{power(p.internal_mw)} / {power(p.switching_mw)} / {power(p.leakage_mw)}",
         origin,
     )
-    g = p["groups_mw"]
+    g = p.groups_mw
     s.add(
         "sequential / combinational",
-        f"{g['sequential']['total']:.4g} / {g['combinational']['total']:.4g} mW",
+        f"{power(g['sequential'].total)} / {power(g['combinational'].total)}",
         origin,
     )
     s.add(
         "energy per inference",
-        f"{p['energy_per_inference_nj']:.4g} nJ (ECON-T, 65 nm: {ECONT_ENERGY_NJ} nJ)",
-        f"{origin}; {p['inferences_per_s'] / 1e6:g} M inferences/s",
+        f"{p.energy_per_inference_nj:.4g} nJ (ECON-T, 65 nm: {ECONT_ENERGY_NJ} nJ)",
+        f"{origin}; {p.inferences_per_s / 1e6:g} M inferences/s",
     )
-    gate = flow.get("gate_level", {})
+    gate = flow.gate_level
     if gate:
         s.add(
             "switching activity",
-            f"{gate['activity']['cells']:,} cells, mean "
-            f"{gate['activity']['mean_toggles_per_cycle']:.3f} toggles per cycle",
-            f"flow/gatesim: {gate['vectors']:,} held-out vectors, zero-delay simulation",
+            f"{gate.activity.cells:,} cells, mean "
+            f"{gate.activity.mean_toggles_per_cycle:.3f} toggles per cycle",
+            f"flow/gatesim: {gate.vectors:,} held-out vectors, zero-delay simulation",
         )
     s.figures.append(("Power split (flow/power)", plots.power_split(g, figures / "power.png")))
     return s
 
 
-def _runtime(m: dict[str, dict[str, Any]], figures: Path) -> Section:
+def _copy_picture(r: BuildResults, figures: Path) -> str | None:
+    """The routed layout's picture, copied beside the report; its path relative to it."""
+    gds = r.layout.gds
+    if gds is None or gds.png is None:
+        return None
+    picture = figures / "layout.png"
+    picture.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(gds.png, picture)
+    return f"{FIGURES}/{picture.name}"
+
+
+def _runtime(r: BuildResults, figures: Path) -> Section:
     s = Section("Runtime of each step")
     runtimes = {}
-    for stage, sections in m.items():
-        for name, values in sections.items():
-            if isinstance(values, dict) and "runtime_s" in values:
-                runtimes[f"{stage}/{name}"] = values["runtime_s"]
-                s.add(f"{stage}/{name}", f"{values['runtime_s']:.1f} s", f"{stage}/metrics.json")
+    for stage, metrics in r.stages().items():
+        if stage == ReportMetrics.STAGE:  # this step is still running
+            continue
+        for name, seconds in metrics.step_runtimes().items():
+            runtimes[f"{stage}/{name}"] = seconds
+            s.add(f"{stage}/{name}", f"{seconds:.1f} s", f"{stage}/metrics.json")
     if runtimes:
         s.figures.append(("Runtime per step", plots.runtimes(runtimes, figures / "runtime.png")))
     return s

@@ -4,17 +4,20 @@ it is (post-synthesis, post-placement estimate, post-route)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-from typing import Any
 
-from econflow.reports.section import Section
-
-STAGES = (  # metrics section, step that wrote it, label
-    ("synth", "flow/sta", "post-synthesis"),
-    ("place", "layout/place", "post-placement estimate"),
-    ("route", "layout/route", "post-route"),
+from econflow.flow.results import (
+    FlowMetrics,
+    GdsResult,
+    LayoutMetrics,
+    PlaceResult,
+    Power,
+    RouteResult,
+    Timing,
 )
+from econflow.reports.section import Section, area, power
+from econflow.reports.section import drc as drc_text
+
 NOTE = (
     "Post-placement figures estimate each net's wire from its placement bounding box; "
     "post-route figures load each net with its routed wires (the tech LEF's capacitance per "
@@ -24,19 +27,20 @@ NOTE = (
 )
 
 
-def section(flow: dict[str, Any], layout: dict[str, Any], figures: Path) -> Section:
+def section(flow: FlowMetrics, layout: LayoutMetrics, picture: str | None) -> Section:
+    """``picture``: the routed layout's picture, relative to the report."""
     s = Section("Layout")
-    place = layout.get("place")
-    if not place:
+    place = layout.place
+    if place is None:
         s.note = "The place step has not run: every implementation figure is post-synthesis."
         return s
-    route, gds = layout.get("route", {}), layout.get("gds", {})
-    s.add("engine", f"{place['engine']}: {place['tools']}", f"layout/place: {place['origin']}")
-    if place["engine"] == "openroad":
-        for step, values in (("place", place), ("route", route)):
-            for name, value in values.get("openroad", {}).items():
+    route, gds = layout.route, layout.gds
+    s.add("engine", f"{place.engine}: {place.tools}", f"layout/place: {place.origin}")
+    if place.engine == "openroad":
+        for step, values in (("place", place.openroad), ("route", route and route.openroad)):
+            for name, value in (values or {}).items():
                 s.add(name, value, f"layout/{step}: SiliconCompiler's OpenROAD metrics")
-    elif not place["placed"]:
+    elif not place.placed:
         _floorplan(s, place)
         s.note = "Timing and power stay post-synthesis: the design was not placed here."
         return s
@@ -45,100 +49,102 @@ def section(flow: dict[str, Any], layout: dict[str, Any], figures: Path) -> Sect
         _routing(s, route)
         _comparison(s, flow, place, route)
         s.note = NOTE
-    _gds(s, gds, figures)
+    _gds(s, gds, picture)
     return s
 
 
-def _floorplan(s: Section, place: dict[str, Any]) -> None:
-    s.add("placed", f"no: {place['reason']}", "layout/place")
-    s.add(
-        f"core area at {place['utilization']:.0%} utilization",
-        f"{place['core_area_um2'] / 1e6:.4f} mm² (about {place['core_side_um']:,.0f} µm square)",
-        f"layout/place: {place['origin']}",
-    )
+def _floorplan(s: Section, place: PlaceResult) -> None:
+    s.add("placed", f"no: {place.reason}", "layout/place")
+    if place.floorplan:
+        f = place.floorplan
+        s.add(
+            f"core area at {f.utilization:.0%} utilization",
+            f"{area(f.core_area_um2)}, about {f.core_side_um:,.0f} µm square",
+            f"layout/place: {place.origin}",
+        )
 
 
-def _placement(s: Section, place: dict[str, Any]) -> None:
-    origin = f"layout/place: {place['origin']}"
+def _placement(s: Section, place: PlaceResult) -> None:
+    p = place.placement
+    if p is None:
+        return
+    origin = f"layout/place: {place.origin}"
     s.add(
         "die",
-        f"{place['die_width_um']:.1f} x {place['die_height_um']:.1f} µm = "
-        f"{place['die_area_um2'] / 1e6:.4f} mm²",
+        f"{p.die_width_um:.1f} x {p.die_height_um:.1f} µm = {area(p.die_area_um2)}",
         origin,
     )
     s.add(
         "core utilization (cell area / core area)",
-        f"{place['utilization']:.1%} ({place['cell_area_um2']:,.0f} / "
-        f"{place['core_area_um2']:,.0f} µm²)",
+        f"{p.utilization:.1%} ({p.cell_area_um2:,.0f} / {p.core_area_um2:,.0f} µm²)",
         origin,
     )
-    counts = " / ".join(f"{place[k]:,}" for k in ("cells", "taps", "fill_cells"))
-    s.add("cells / well taps / fill cells", counts, origin)
-    s.add("placement HPWL", f"{place['hpwl_um'] / 1e3:.2f} mm", origin)
-    tmr = place.get("tmr_separation", {})
-    if tmr.get("triplets"):
+    s.add("cells / well taps / fill cells", f"{p.cells:,} / {p.taps:,} / {p.fill_cells:,}", origin)
+    s.add("placement HPWL", f"{p.hpwl_um / 1e3:.2f} mm", origin)
+    tmr = place.tmr_separation
+    if tmr and tmr.triplets:
         s.add(
             "TMR: closest two copies of a bit, min / 10th percentile / median",
-            f"{tmr['min_um']} / {tmr['p10_um']} / {tmr['median_um']} µm (closest "
-            f"{tmr['closest_bit']}; {tmr['triplets']} of {tmr['protected_bits']} bits)",
+            f"{tmr.min_um} / {tmr.p10_um} / {tmr.median_um} µm (closest "
+            f"{tmr.closest_bit}; {tmr.triplets} of {tmr.protected_bits} bits)",
             f"{origin}; cell origins, copies not kept apart by the placer",
         )
 
 
-def _routing(s: Section, route: dict[str, Any]) -> None:
-    if not route.get("routed"):
-        s.add("routed", f"no: {route.get('reason', 'the route step has not run')}", "layout/route")
+def _routing(s: Section, route: RouteResult | None) -> None:
+    if route is None or not route.routed or route.routing is None:
+        reason = route.reason if route else "the route step has not run"
+        s.add("routed", f"no: {reason}", "layout/route")
         return
-    origin = f"layout/route: {route['origin']}"
-    s.add("failed nets", route["failed_nets"], origin)
-    layers = ", ".join(f"{k} {v / 1e3:.2f}" for k, v in route["wirelength_per_layer_um"].items())
-    s.add("wire length", f"{route['wirelength_um'] / 1e3:.2f} mm ({layers} mm)", origin)
+    r = route.routing
+    origin = f"layout/route: {route.origin}"
+    s.add("failed nets", r.failed_nets, origin)
+    layers = ", ".join(f"{k} {v / 1e3:.2f}" for k, v in r.wirelength_per_layer_um.items())
+    s.add("wire length", f"{r.wirelength_um / 1e3:.2f} mm ({layers} mm)", origin)
     s.add(
         "wire capacitance",
-        f"{route['wire_cap_pf']:.4g} pF (qrouter's RC: {route['qrouter_rc_cap_pf']:.4g} pF)",
+        f"{r.wire_cap_pf:.4g} pF (qrouter's RC: {r.qrouter_rc_cap_pf:.4g} pF)",
         f"{origin}; the tech LEF's area and sidewall capacitance",
     )
 
 
 def _comparison(
-    s: Section, flow: dict[str, Any], place: dict[str, Any], route: dict[str, Any]
+    s: Section, flow: FlowMetrics, place: PlaceResult, route: RouteResult | None
 ) -> None:
     """Slack and power after synthesis, placement and routing, one row each."""
-    analysed = {
-        "synth": (flow.get("sta"), flow.get("power")),
-        "place": (place.get("timing"), place.get("power")),
-        "route": (route.get("timing"), route.get("power")),
-    }
-    for key, step, label in STAGES:
-        timing, power = analysed[key]
+    analysed: list[tuple[str, Timing | None, Power | None, str, str]] = [
+        ("post-synthesis", flow.sta, flow.power, "flow/sta", "flow/power"),
+        ("post-placement estimate", place.timing, place.power, "layout/place", "layout/place"),
+        ("post-route", route.timing if route else None, route.power if route else None,
+         "layout/route", "layout/route"),
+    ]  # fmt: skip
+    for label, timing, power_figures, timing_step, power_step in analysed:
         if timing:
-            corners = [k for k, v in timing.items() if isinstance(v, dict) and "wns_ns" in v]
-            wns = " / ".join(f"{timing[c]['wns_ns']:.3f}" for c in corners)
-            where = f"{step}: {timing['origin']}"
-            s.add(f"WNS {' / '.join(corners)} ({label})", f"{wns} ns", where)
-        if power:
+            corners = list(timing.corners)
+            wns = " / ".join(f"{timing.corners[c].wns_ns:.3f}" for c in corners)
+            s.add(
+                f"WNS {' / '.join(corners)} ({label})",
+                f"{wns} ns",
+                f"{timing_step}: {timing.origin}",
+            )
+        if power_figures:
             s.add(
                 f"power, switching / energy ({label})",
-                f"{power['total_mw']:.4g} mW, {power['switching_mw']:.4g} mW / "
-                f"{power['energy_per_inference_nj']:.4g} nJ",
-                f"{step}: {power['origin']}",
+                f"{power(power_figures.total_mw)}, {power(power_figures.switching_mw)} / "
+                f"{power_figures.energy_per_inference_nj:.4g} nJ",
+                f"{power_step}: {power_figures.origin}",
             )
 
 
-def _gds(s: Section, gds: dict[str, Any], figures: Path) -> None:
-    if not gds.get("written"):
+def _gds(s: Section, gds: GdsResult | None, picture: str | None) -> None:
+    if gds is None or not gds.written or gds.drc is None:
         return
-    drc = gds["drc"]
-    worst = sorted(((n, c) for c, n in drc["by_rule"].items() if n), reverse=True)[:4]
-    detail = ", ".join(f"{c} {n}" for n, c in worst)
     s.add(
         "routing-layer DRC violations",
-        f"{drc['violations']:,}" + (f" ({detail})" if detail else ""),
-        f"layout/gds: KLayout deck {Path(drc['deck']).name}, {drc['scope']}",
+        drc_text(gds.drc.by_rule, gds.drc.violations),
+        f"layout/gds: KLayout deck {Path(gds.drc.deck).name}, {gds.drc.scope}",
     )
-    picture = figures / "layout.png"
-    picture.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(gds["png"], picture)
-    s.figures.append(
-        ("The routed layout, cells merged from the library GDS (layout/gds)", str(picture))
-    )
+    if picture:
+        s.figures.append(
+            ("The routed layout, cells merged from the library GDS (layout/gds)", picture)
+        )

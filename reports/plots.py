@@ -1,16 +1,18 @@
-"""The report's figures, drawn from metrics (PNG files beside the report)."""
+"""The report's figures, drawn from the typed results (PNG files beside the report, named by
+paths relative to it)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from econflow.flow.results import CornerTiming, PowerComponents, SynthResult  # noqa: E402
 from econflow.models import plots as model_plots  # noqa: E402
+from econflow.models.results import EmdHistogram, EmdProfile  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: Path) -> str:
@@ -18,59 +20,60 @@ def _save(fig: plt.Figure, path: Path) -> str:
 
 
 def _relative(path: Path) -> str:
+    """The figure's path from the report beside its folder."""
     return f"{path.parent.name}/{path.name}"
 
 
-def emd_histogram(histogram: dict[str, Any], path: Path) -> str:
+def emd_histogram(histogram: EmdHistogram, path: Path) -> str:
     model_plots.emd_histograms(histogram, path)
     return _relative(path)
 
 
-def emd_vs_occupancy(profile: dict[str, Any], path: Path) -> str:
+def emd_vs_occupancy(profile: EmdProfile, path: Path) -> str:
     model_plots.emd_vs_occupancy(profile, path)
     return _relative(path)
 
 
-def area_split(synth: dict[str, Any], path: Path) -> str:
-    ff = synth["flip_flop_area_um2"]
-    copies = synth["tmr_copy_area_um2"]
+def area_split(synth: SynthResult, path: Path) -> str:
+    ff = synth.flip_flop_area_um2
+    copies = synth.tmr_copy_area_um2
     parts = {
-        "logic": synth["area_um2"] - ff,
+        "logic": synth.area_um2 - ff,
         "flip-flops (unprotected and first copies)": ff - copies,
         "TMR copies 2 and 3": copies,
     }
-    fig, ax = plt.subplots(figsize=(7, 2.6))
+    fig, ax = plt.subplots(figsize=(7, 2.8))
     left = 0.0
     for name, value in parts.items():
-        ax.barh([0], [value / 1e6], left=left, label=f"{name}: {value / 1e6:.3f} mm²")
+        ax.barh([0], [value / 1e6], left=left, label=f"{name}: {value / 1e6:.4f} mm²")
         left += value / 1e6
     ax.set(xlabel="cell area (mm²)", yticks=[])
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=3, fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=1, fontsize=8)
     return _save(fig, path)
 
 
-def clock(corners: dict[str, dict[str, Any]], target_mhz: float, path: Path) -> str:
+def clock(corners: dict[str, CornerTiming], target_mhz: float, path: Path) -> str:
     fig, ax = plt.subplots(figsize=(6, 3))
     names = list(corners)
-    values = [corners[n]["fmax_mhz"] for n in names]
-    colours = ["tab:green" if corners[n]["meets"] else "tab:red" for n in names]
+    values = [corners[n].fmax_mhz for n in names]
+    colours = ["tab:green" if corners[n].meets else "tab:red" for n in names]
     ax.bar(names, values, color=colours)
     ax.axhline(target_mhz, color="k", ls="--", label=f"target {target_mhz:g} MHz")
     ax.set(ylabel="achievable clock (MHz)")
-    ax.legend()
+    ax.legend(loc="lower right")
     return _save(fig, path)
 
 
-def power_split(groups: dict[str, dict[str, float]], path: Path) -> str:
+def power_split(groups: dict[str, PowerComponents], path: Path) -> str:
     fig, ax = plt.subplots(figsize=(6, 3))
     names = ["sequential", "combinational"]
     bottom = [0.0, 0.0]
     for component in ("internal", "switching", "leakage"):
-        values = [groups[n][component] for n in names]
+        values = [getattr(groups[n], component) for n in names]
         ax.bar(names, values, bottom=bottom, label=component)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set(ylabel="power (mW)")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _save(fig, path)
 
 

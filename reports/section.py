@@ -1,4 +1,5 @@
-"""A report section: rows of figures, each naming where it comes from, and pictures."""
+"""A report section: rows of figures, each naming where it comes from, and pictures; and the
+units figures are written in."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 class Section:
     title: str
     rows: list[tuple[str, str, str]] = field(default_factory=list)  # label, value, origin
-    figures: list[tuple[str, str]] = field(default_factory=list)  # caption, file
+    figures: list[tuple[str, str]] = field(default_factory=list)  # caption, relative file
     note: str = ""
 
     def add(self, label: str, value: Any, origin: str) -> None:
@@ -25,3 +26,23 @@ def _fmt(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def power(mw: float) -> str:
+    """A power in the unit that keeps it readable: mW, µW or nW."""
+    for scale, unit in ((1.0, "mW"), (1e-3, "µW"), (1e-6, "nW")):
+        if abs(mw) >= scale:
+            return f"{mw / scale:.4g} {unit}"
+    return f"{mw / 1e-6:.3g} nW"
+
+
+def drc(by_rule: dict[str, int], violations: int) -> str:
+    """A DRC count with the rules hit most."""
+    worst = sorted(((n, rule) for rule, n in by_rule.items() if n), reverse=True)[:4]
+    detail = ", ".join(f"{rule} {n}" for n, rule in worst)
+    return f"{violations:,}" + (f" ({detail})" if detail else "")
+
+
+def area(um2: float) -> str:
+    """An area in mm² with µm² beside it."""
+    return f"{um2 / 1e6:.4f} mm² ({um2:,.0f} µm²)"

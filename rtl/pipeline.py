@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from econflow import __version__
 from econflow.config import Config, HardwareSection
@@ -12,7 +10,16 @@ from econflow.models import artefacts as model_artefacts
 from econflow.models import quantized
 from econflow.models.quantized import QuantizedModel
 from econflow.rtl import checks, regmap, render, structure, tmr
-from econflow.rtl.artefacts import DESIGN, FORMAT_NAME, FORMAT_VERSION, STAGE
+from econflow.rtl.artefacts import (
+    DESIGN,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    STAGE,
+    Ports,
+    RegisterBank,
+    RtlDescription,
+)
+from econflow.rtl.results import Lint, RegisterBits, RtlMetrics, RtlResult
 from econflow.rtl.structure import Encoder
 from econflow.stage import Step, file_hash
 
@@ -20,10 +27,6 @@ REGISTER_MAP = "register_map.json"
 REGISTER_MAP_MD = "register_map.md"
 WEIGHT_IMAGE = "weights.hex"
 LOAD_SEQUENCE = "load_sequence.csv"
-
-
-def top_name(cfg: Config) -> str:
-    return f"{cfg.design.design.name}_encoder"
 
 
 def describe(model: QuantizedModel, hw: HardwareSection, top: str, source: str) -> Encoder:
@@ -44,76 +47,77 @@ def generate(enc: Encoder, out: Path, source: str) -> list[Path]:
         f"output_bits={enc.output_bits}"
     )
     files = render.write(enc, out, header)
-    extra: dict[str, Any] = {"register_map": None, "weight_image": None, "load_sequence": None}
+    description = _description(enc, files, source)
     if enc.programmable:
-        regmap.write(enc, out / REGISTER_MAP, out / REGISTER_MAP_MD)
+        registers = regmap.register_map(enc)
+        regmap.write(registers, out / REGISTER_MAP, out / REGISTER_MAP_MD)
         words = regmap.image_words(enc.parameters)
         regmap.write_image(words, enc.data_width, out / WEIGHT_IMAGE, source)
-        regmap.write_load_sequence(words, regmap.to_json(enc), out / LOAD_SEQUENCE)
-        extra = {
-            "register_map": REGISTER_MAP,
-            "weight_image": WEIGHT_IMAGE,
-            "load_sequence": LOAD_SEQUENCE,
-        }
-    (out / DESIGN).write_text(json.dumps(_description(enc, files, source, extra), indent=1) + "\n")
+        regmap.write_load_sequence(words, registers, out / LOAD_SEQUENCE)
+        description = description.model_copy(
+            update={
+                "register_map": REGISTER_MAP,
+                "weight_image": WEIGHT_IMAGE,
+                "load_sequence": LOAD_SEQUENCE,
+            }
+        )
+    (out / DESIGN).write_text(description.model_dump_json(indent=1) + "\n")
     return files
 
 
-def _description(
-    enc: Encoder, files: list[Path], source: str, extra: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
-        "econflow_version": __version__,
-        "source": source,
-        "top": enc.top,
-        "files": [f.name for f in files],
-        "latency_cycles": enc.latency_cycles,
-        "pipeline": [b.name for b in enc.boundaries if b.registered],
-        "weights": enc.weights,
-        "tmr": enc.tmr,
-        "ports": {
-            "charge_bits": enc.charge_bits,
-            "n_tc": len(enc.tc_pixels),
-            "latent_size": enc.latent_size,
-            "latent_bits": enc.latent_width,
-            "output_bits": enc.output_bits,
-            "sum_bits": enc.sum_width,
-            "address_bits": enc.address_width if enc.programmable else 0,
-            "data_bits": enc.data_width if enc.programmable else 0,
-            "error_count_bits": structure.ERROR_COUNT_BITS,
-        },
-        "registers": [
-            {"name": r.name, "width": r.width, "kind": r.kind, "protected": r.protected}
+def _description(enc: Encoder, files: list[Path], source: str) -> RtlDescription:
+    return RtlDescription(
+        format=FORMAT_NAME,
+        version=FORMAT_VERSION,
+        econflow_version=__version__,
+        source=source,
+        top=enc.top,
+        files=[f.name for f in files],
+        latency_cycles=enc.latency_cycles,
+        pipeline=[b.name for b in enc.boundaries if b.registered],
+        weights=enc.weights,
+        tmr=enc.tmr,
+        ports=Ports(
+            charge_bits=enc.charge_bits,
+            n_tc=len(enc.tc_pixels),
+            latent_size=enc.latent_size,
+            latent_bits=enc.latent_width,
+            output_bits=enc.output_bits,
+            sum_bits=enc.sum_width,
+            address_bits=enc.address_width if enc.programmable else 0,
+            data_bits=enc.data_width if enc.programmable else 0,
+            error_count_bits=structure.ERROR_COUNT_BITS,
+        ),
+        registers=[
+            RegisterBank(name=r.name, width=r.width, kind=r.kind, protected=r.protected)
             for r in enc.registers
         ],
-        **extra,
-    }
+    )
 
 
-def metrics(enc: Encoder) -> dict[str, Any]:
-    return {
-        "latency_cycles": enc.latency_cycles,
-        "pipeline_depth": enc.latency_cycles - 1,  # the output register is always there
-        "weights": enc.weights,
-        "tmr": enc.tmr,
-        "parameters": len(enc.parameters),
-        "registers": {
-            "protected_bits": enc.protected_bits,
-            "total_bits": enc.total_bits,
-            "config_bits": sum(r.width for r in enc.registers if r.kind == "config"),
-            "flip_flops": enc.flip_flops,
-        },
-    }
+def _result(enc: Encoder, lint: Lint) -> RtlResult:
+    return RtlResult(
+        latency_cycles=enc.latency_cycles,
+        pipeline_depth=enc.latency_cycles - 1,  # the output register is always there
+        weights=enc.weights,
+        tmr=enc.tmr,
+        parameters=len(enc.parameters),
+        registers=RegisterBits(
+            protected_bits=enc.protected_bits,
+            total_bits=enc.total_bits,
+            config_bits=sum(r.width for r in enc.registers if r.kind == "config"),
+            flip_flops=enc.flip_flops,
+        ),
+        lint=lint,
+    )
 
 
-def _run(cfg: Config, build: Path) -> dict[str, Any]:
+def _run(cfg: Config, build: Path) -> RtlResult:
     models = model_artefacts.load(build)
     model = models.load_quantized()
     quantized.check_design(model, cfg.design, models.quantized)
     source = f"{models.quantized.name} (sha256 {file_hash(models.quantized)[:16]})"
-    enc = describe(model, cfg.design.hardware, top_name(cfg), str(models.quantized))
+    enc = describe(model, cfg.design.hardware, cfg.design.design.top, str(models.quantized))
     out = build / STAGE
     files = generate(enc, out, source)
     print(
@@ -122,7 +126,7 @@ def _run(cfg: Config, build: Path) -> dict[str, Any]:
     )
     checks.lint(files, enc.top, out / "lint.log")
     print("  Verilator -Wall lint: clean")
-    return {**metrics(enc), "lint": {"tool": "verilator -Wall", "warnings": 0}}
+    return _result(enc, Lint(tool="verilator -Wall", warnings=0))
 
 
 def _inputs(_cfg: Config, build: Path) -> list[Path]:
@@ -131,12 +135,12 @@ def _inputs(_cfg: Config, build: Path) -> list[Path]:
 
 def _outputs(cfg: Config, build: Path) -> list[Path]:
     out = build / STAGE
-    files = [out / DESIGN, out / f"{top_name(cfg)}.v", out / render.FILE_LIST]
+    files = [out / DESIGN, out / f"{cfg.design.design.top}.v", out / render.FILE_LIST]
     if cfg.design.hardware.weights == "programmable":
         files += [out / n for n in (REGISTER_MAP, REGISTER_MAP_MD, WEIGHT_IMAGE, LOAD_SEQUENCE)]
     return files
 
 
 STEPS: tuple[Step, ...] = (
-    Step("rtl", STAGE, "rtl", ("hardware", "model", "data"), _inputs, _outputs, _run),
+    Step("rtl", RtlMetrics, "rtl", ("hardware", "model", "data"), _inputs, _outputs, _run),
 )

@@ -9,59 +9,60 @@ the data bus. A weight image is a ``$readmemh`` file: one hexadecimal word per l
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from econflow import __version__
 from econflow.errors import ArtefactError
+from econflow.rtl.artefacts import (
+    REGISTER_MAP_FORMAT,
+    REGISTER_MAP_VERSION,
+    MappedRegister,
+    RegisterMap,
+)
 from econflow.rtl.structure import Encoder, Parameter
 from econflow.templating import environment
 
-FORMAT_NAME = "econflow-register-map"
-FORMAT_VERSION = 1
 UNMAPPED = "writes to an address outside the map are ignored; reads return 0"
 
 
-def to_json(enc: Encoder) -> dict[str, Any]:
-    """The register map as plain data."""
+def register_map(enc: Encoder) -> RegisterMap:
+    """The configuration registers of ``enc``."""
     protected = {r.name for r in enc.registers if r.protected}
-    return {
-        "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
-        "econflow_version": __version__,
-        "top": enc.top,
-        "address_width": enc.address_width,
-        "data_width": enc.data_width,
-        "unmapped": UNMAPPED,
-        "write": "cfg_we = 1 with cfg_addr and cfg_wdata for one rising clock edge",
-        "read": "cfg_rdata follows cfg_addr combinationally (the voted value under TMR)",
-        "tmr": enc.tmr,
-        "self_correction_cycles": 1 if protected else None,
-        "registers": [
-            {
-                "address": p.address,
-                "name": p.name,
-                "layer": p.layer,
-                "role": p.role,
-                "index": list(p.index),
-                "width": p.width,
-                "signed": True,
-                "reset": 0,
-                "access": "rw",
-                "tmr": p.name in protected,
-            }
+    return RegisterMap(
+        format=REGISTER_MAP_FORMAT,
+        version=REGISTER_MAP_VERSION,
+        econflow_version=__version__,
+        top=enc.top,
+        address_width=enc.address_width,
+        data_width=enc.data_width,
+        unmapped=UNMAPPED,
+        write="cfg_we = 1 with cfg_addr and cfg_wdata for one rising clock edge",
+        read="cfg_rdata follows cfg_addr combinationally (the voted value under TMR)",
+        tmr=enc.tmr,
+        self_correction_cycles=1 if protected else None,
+        registers=[
+            MappedRegister(
+                address=p.address,
+                name=p.name,
+                layer=p.layer,
+                role=p.role,
+                index=list(p.index),
+                width=p.width,
+                signed=True,
+                reset=0,
+                access="rw",
+                tmr=p.name in protected,
+            )
             for p in enc.parameters
         ],
-    }
+    )
 
 
-def write(enc: Encoder, json_path: Path, md_path: Path) -> None:
+def write(regmap: RegisterMap, json_path: Path, md_path: Path) -> None:
     """Write the register map as JSON (for software) and Markdown (for people)."""
-    doc = to_json(enc)
-    json_path.write_text(json.dumps(doc, indent=1) + "\n")
+    json_path.write_text(regmap.model_dump_json(indent=1) + "\n")
     md_path.write_text(
-        environment("econflow.rtl").get_template("register_map.md.j2").render(map=doc)
+        environment("econflow.rtl").get_template("register_map.md.j2").render(map=regmap)
     )
 
 
@@ -79,7 +80,7 @@ def write_image(words: list[int], data_width: int, path: Path, source: str) -> N
     path.write_text("\n".join(lines) + "\n")
 
 
-def read_image(path: Path, regmap: dict[str, Any]) -> list[int]:
+def read_image(path: Path, regmap: RegisterMap) -> list[int]:
     """Read and check a weight image against a register map (length and each value's width).
 
     Raises:
@@ -90,7 +91,7 @@ def read_image(path: Path, regmap: dict[str, Any]) -> list[int]:
         text = path.read_text()
     except OSError as exc:
         raise ArtefactError(path, f"cannot read weight image ({exc.strerror})") from None
-    registers = regmap["registers"]
+    registers = regmap.registers
     words: list[tuple[int, int]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         content = line.split("//", 1)[0].strip()
@@ -105,28 +106,25 @@ def read_image(path: Path, regmap: dict[str, Any]) -> list[int]:
     if len(words) != len(registers):
         raise ArtefactError(
             path,
-            f"weight image holds {len(words)} words; the register map of {regmap['top']} "
+            f"weight image holds {len(words)} words; the register map of {regmap.top} "
             f"has {len(registers)} registers",
         )
     for (number, word), reg in zip(words, registers, strict=True):
-        if word >= 1 << reg["width"]:
+        if word >= 1 << reg.width:
             raise ArtefactError(
                 path,
-                f"line {number}: 0x{word:x} does not fit register {reg['name']} "
-                f"(address {reg['address']}, {reg['width']} bits)",
+                f"line {number}: 0x{word:x} does not fit register {reg.name} "
+                f"(address {reg.address}, {reg.width} bits)",
             )
     return [word for _, word in words]
 
 
-def write_load_sequence(words: list[int], regmap: dict[str, Any], path: Path) -> None:
+def write_load_sequence(words: list[int], regmap: RegisterMap, path: Path) -> None:
     """The slow-control transactions that load an image: every write, then every read-back."""
     rows = ["operation,address,data,register"]
-    rows += [
-        f"write,{r['address']},0x{w:x},{r['name']}"
-        for r, w in zip(regmap["registers"], words, strict=True)
-    ]
-    rows += [
-        f"read,{r['address']},0x{w:x},{r['name']}"
-        for r, w in zip(regmap["registers"], words, strict=True)
-    ]
+    for operation in ("write", "read"):
+        rows += [
+            f"{operation},{r.address},0x{w:x},{r.name}"
+            for r, w in zip(regmap.registers, words, strict=True)
+        ]
     path.write_text("\n".join(rows) + "\n")

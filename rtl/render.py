@@ -7,13 +7,17 @@ from importlib import resources
 from pathlib import Path
 
 from econflow.models.geometry import N_TC
+from econflow.rtl import naming
 from econflow.rtl.structure import ERROR_COUNT_BITS, Encoder, MacLayer, Parameter
 from econflow.templating import environment
 
+TMR_REGISTER = "econflow_tmr_reg.v"
+# Compile order of the primitives: hand-written ones are copied from ``lib/``, the TMR
+# register is rendered so that its copies carry the names ``econflow.rtl.naming`` gives.
 LIBRARY = (
     "econflow_reg.v",
     "econflow_majority.v",
-    "econflow_tmr_reg.v",
+    TMR_REGISTER,
     "econflow_requant.v",
     "econflow_log2floor.v",
     "econflow_norm_shift.v",
@@ -48,6 +52,7 @@ def verilog(enc: Encoder, header: str) -> str:
         header=header,
         n_tc=N_TC,
         error_count_bits=ERROR_COUNT_BITS,
+        register_prefix=naming.REGISTER_PREFIX,
         registers={r.name: r for r in enc.registers},
         layer_inputs={enc.conv.name: conv_used, enc.dense.name: dense_used},
         layer_unused={enc.conv.name: conv_unused, enc.dense.name: dense_unused},
@@ -63,8 +68,12 @@ def write(enc: Encoder, out_dir: Path, header: str) -> list[Path]:
     library = resources.files("econflow.rtl") / "lib"
     for name in LIBRARY:
         target = out_dir / name
-        with resources.as_file(library / name) as source:
-            shutil.copyfile(source, target)
+        if name == TMR_REGISTER:
+            template = environment("econflow.rtl").get_template(f"{name}.j2")
+            target.write_text(template.render(header=header, copies=naming.COPIES))
+        else:
+            with resources.as_file(library / name) as source:
+                shutil.copyfile(source, target)
         files.append(target)
     top = out_dir / f"{enc.top}.v"
     top.write_text(verilog(enc, header))

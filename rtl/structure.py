@@ -18,8 +18,7 @@ from econflow.config import HardwareSection
 from econflow.errors import ArtefactError
 from econflow.models.geometry import N_TC
 from econflow.models.quantized import Layer, QuantizedModel
-
-RegisterKind = Literal["config", "pipeline", "status"]
+from econflow.rtl.artefacts import RegisterKind, TmrScope, WeightMode
 
 # Where pipeline registers go, in the order a deeper pipeline adds them: after the conv layer
 # first (it splits the normalization + conv path from the 128-input dense sums), then after the
@@ -127,8 +126,8 @@ class Encoder:
     latent_size: int
     latent_width: int
     output_bits: int
-    weights: Literal["programmable", "hardwired"]
-    tmr: Literal["none", "config", "full"]
+    weights: WeightMode
+    tmr: TmrScope
     boundaries: tuple[Boundary, ...]
     parameters: tuple[Parameter, ...]
     registers: tuple[Register, ...] = field(default=())

@@ -31,7 +31,7 @@ def tiny_config():
 @pytest.fixture(scope="session")
 def tiny_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build directory after ``sc flow run tests/configs/tiny.yaml`` (all four steps)."""
-    from econflow.flow.cli import main
+    from econflow.cli import main
 
     build = tmp_path_factory.mktemp("tiny") / "build"
     assert main(["flow", "run", str(TINY), "--build-dir", str(build)]) == 0
@@ -49,7 +49,7 @@ def micro_config():
 def micro_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build directory after ``sc flow run tests/configs/micro.yaml``: the models flow, RTL,
     synthesis, timing, gate-level simulation, power and the report on sky130hd."""
-    from econflow.flow.cli import main
+    from econflow.cli import main
 
     build = tmp_path_factory.mktemp("micro") / "build"
     assert main(["flow", "run", str(MICRO), "--build-dir", str(build)]) == 0
@@ -67,7 +67,7 @@ def nano_config():
 def nano_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build directory after ``sc flow run tests/configs/nano.yaml``: the models flow, RTL,
     synthesis, timing, gate-level simulation, power, place, route, GDS and the report."""
-    from econflow.flow.cli import main
+    from econflow.cli import main
 
     build = tmp_path_factory.mktemp("nano") / "build"
     assert main(["flow", "run", str(NANO), "--build-dir", str(build)]) == 0

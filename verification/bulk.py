@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -17,8 +17,9 @@ from econflow import __version__, tools
 from econflow.errors import EconflowError
 from econflow.models import fixedpoint
 from econflow.models.quantized import QuantizedModel
-from econflow.rtl.artefacts import RtlDesign
+from econflow.rtl.artefacts import Ports, RtlDesign
 from econflow.templating import environment
+from econflow.verification.results import BulkCounts
 
 Simulator = Literal["icarus", "verilator"]
 SIMULATORS: tuple[Simulator, ...] = ("icarus", "verilator")
@@ -72,7 +73,7 @@ def run(
     defines: tuple[str, ...] = (),
     vcd: str | None = None,
     label: str = "bulk",
-) -> dict[str, Any]:
+) -> BulkCounts:
     """Simulate ``charges`` through the RTL with ``image`` loaded and count mismatches.
 
     ``sources`` replaces the RTL's files (a gate-level netlist and its cell models, with
@@ -80,27 +81,24 @@ def run(
     stream, one clock cycle per vector. Progress (weights loaded, vectors streamed) is printed
     in tenths under ``label``.
 
-    Returns the testbench's counts: ``vectors``, ``received``, ``mismatches``,
-    ``first_mismatch`` (-1 for none), ``readback_errors``, ``unmapped_errors`` (a write to an
-    address outside the map changed a read-back), ``early_outputs`` (valid outputs before any
-    input), ``tmr_error_count``.
+    Returns the counts the testbench made itself.
     """
     work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    ports = design.doc["ports"]
+    ports = design.ports
     latent, sums = expected_outputs(model, design, charges)
     files = {"vectors": "vectors.hex", "expected": "expected.hex"}
-    _write_memory(work / files["vectors"], pack_hex(charges, ports["charge_bits"]))
-    _write_memory(work / files["expected"], pack_hex(latent, ports["output_bits"]))
-    if ports["sum_bits"]:
+    _write_memory(work / files["vectors"], pack_hex(charges, ports.charge_bits))
+    _write_memory(work / files["expected"], pack_hex(latent, ports.output_bits))
+    if ports.sum_bits:
         files["expected_sum"] = "expected_sum.hex"
-        _write_memory(work / files["expected_sum"], pack_hex(sums[:, None], ports["sum_bits"]))
-    programmable = design.doc["weights"] == "programmable"
+        _write_memory(work / files["expected_sum"], pack_hex(sums[:, None], ports.sum_bits))
+    programmable = design.programmable
     if programmable:
         if image is None:
             raise EconflowError(f"{design.top} has programmable weights: give a weight image")
         files["image"] = "image.hex"
-        _write_memory(work / files["image"], pack_hex(np.array(image)[:, None], ports["data_bits"]))
+        _write_memory(work / files["image"], pack_hex(np.array(image)[:, None], ports.data_bits))
     tb = work / "bulk_tb.v"
     tb.write_text(
         environment("econflow.verification")
@@ -112,9 +110,9 @@ def run(
             n_param=len(image or []),
             programmable=programmable,
             ports=ports,
-            charge_width=ports["n_tc"] * ports["charge_bits"],
-            latent_width=ports["latent_size"] * ports["output_bits"],
-            sum_bits=ports["sum_bits"],
+            charge_width=ports.n_tc * ports.charge_bits,
+            latent_width=ports.latent_size * ports.output_bits,
+            sum_bits=ports.sum_bits,
             half_period_ns=CLOCK_PERIOD_NS / 2,
             files=files,
             unmapped=_unmapped_address(ports, len(image or [])),
@@ -140,10 +138,10 @@ def _progress_printer(label: str) -> Callable[[str], None]:
     return show
 
 
-def _unmapped_address(ports: dict[str, Any], n_registers: int) -> int | None:
+def _unmapped_address(ports: Ports, n_registers: int) -> int | None:
     """The highest address when the map leaves it free (its writes must be ignored)."""
-    top = 2 ** ports["address_bits"] - 1
-    return top if ports["address_bits"] and n_registers <= top else None
+    top = 2**ports.address_bits - 1
+    return top if ports.address_bits and n_registers <= top else None
 
 
 def _icarus(
@@ -174,9 +172,9 @@ def _verilator(sources: list[Path], tb: Path, work: Path, progress: Callable[[st
     return tools.run([binary], work / "sim.log", "Vbulk_tb", cwd=work, on_line=progress)
 
 
-def _result(output: str, log: Path) -> dict[str, Any]:
+def _result(output: str, log: Path) -> BulkCounts:
     match = _RESULT.search(output)
     if match is None:
         raise EconflowError(f"the bulk testbench printed no result line; see {log}")
     counts = {key: int(value) for key, value in re.findall(r"(\w+)=(-?\d+)", match.group(1))}
-    return counts
+    return BulkCounts(**counts)

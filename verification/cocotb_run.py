@@ -1,4 +1,8 @@
-"""Runs the cocotb tests of :mod:`.tb_encoder` on a generated design through cocotb's runner."""
+"""Runs the cocotb tests of :mod:`.tb_encoder` on a generated design through cocotb's runner.
+
+Tests are chosen with the runner's own test selection, so a test that was not asked for does
+not run at all, and one that was asked for but did not run is an error, never a pass.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,26 @@ import os
 import re
 import subprocess
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from econflow import tools
 from econflow.errors import EconflowError, ToolMissingError
 from econflow.models.quantized import QuantizedModel
-from econflow.rtl.artefacts import RtlDesign
+from econflow.rtl.artefacts import DESIGN, RtlDesign
 from econflow.verification.bulk import expected_outputs
+from econflow.verification.results import CocotbRun, SeuScope
 
 Simulator = Literal["icarus", "verilator"]
 TEST_MODULE = "econflow.verification.tb_encoder"
+# The tests of the test module, by the name the plan and the results use.
+TESTS = {
+    "stream": "stream_matches_fixed_point",
+    "reload": "reload_gives_the_second_model",
+    "reset": "outputs_only_when_valid_and_none_stale_after_reset",
+    "seu": "single_event_upsets",
+}
 # Oldest releases cocotb 2.x supports (its documentation's simulator support table).
 MINIMUM_VERSION = {"icarus": (11, 0), "verilator": (5, 36)}
 _PROBE = {"icarus": ("iverilog", ["-V"]), "verilator": ("verilator", ["--version"])}
@@ -79,11 +91,12 @@ def run(
     models: list[str],
     seu: dict[str, int] | None = None,
     seed: int = 1,
-) -> dict[str, Any]:
-    """Build the design for ``simulator`` and run the chosen tests; return their figures.
+) -> tuple[CocotbRun, SeuScope | None]:
+    """Build the design for ``simulator`` and run the chosen tests (names of :data:`TESTS`);
+    return the figures of the stream, reload and reset tests and of the SEU campaign.
 
     Raises:
-        EconflowError: a test failed (the message names it and the log).
+        EconflowError: a test failed or did not run (the message names the log).
     """
     from cocotb_tools.runner import get_results, get_runner
 
@@ -92,16 +105,18 @@ def run(
     work.mkdir(parents=True, exist_ok=True)
     results = work / "results.json"
     results.unlink(missing_ok=True)
-    regmap = json.loads(design.register_map.read_text()) if design.register_map else None
+    unknown = sorted(set(tests) - set(TESTS))
+    if unknown:
+        raise ValueError(f"unknown cocotb tests {unknown}; expected some of {sorted(TESTS)}")
+    regmap = design.register_map()
     plan = {
-        "design": str((design.directory / "design.json").resolve()),
+        "design": str((design.directory / DESIGN).resolve()),
         "vectors": str(vectors.resolve()),
         "models": models,
-        "tests": tests,
         "seed": seed,
         "seu": seu or {"injections": 0, "double": 0},
         "results": str(results.resolve()),
-        "register_names": [r["name"] for r in regmap["registers"]] if regmap else [],
+        "register_names": [r.name for r in regmap.registers] if regmap else [],
     }
     plan_path = work / "plan.json"
     plan_path.write_text(json.dumps(plan, indent=1) + "\n")
@@ -129,6 +144,7 @@ def run(
         runner.test(
             hdl_toplevel=design.top,
             test_module=TEST_MODULE,
+            testcase=[TESTS[name] for name in tests],
             test_dir=str(work),
             build_dir=str(work / "sim_build"),
             extra_env={"ECONFLOW_PLAN": str(plan_path)},
@@ -140,9 +156,15 @@ def run(
             f"{simulator}: the simulation of {design.top} ended abnormally; see {test_log}"
         )
     total, failed = get_results(xml)
-    figures = json.loads(results.read_text()) if results.is_file() else {}
     if failed:
         raise EconflowError(
             f"{simulator}: {failed} of {total} cocotb tests failed on {design.top}; see {test_log}"
         )
-    return figures
+    if total != len(tests):
+        raise EconflowError(
+            f"{simulator}: {total} of the {len(tests)} cocotb tests asked for ran on "
+            f"{design.top}; see {test_log}"
+        )
+    figures = json.loads(results.read_text()) if results.is_file() else {}
+    seu = figures.pop("seu", None)
+    return CocotbRun.model_validate(figures), SeuScope.model_validate(seu) if seu else None

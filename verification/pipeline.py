@@ -1,15 +1,14 @@
 """The ``verify`` flow step: bulk regressions, cocotb tests and SEU campaigns on the RTL.
 
-Results go to ``<build>/verify/results.json`` (and the stage's ``metrics.json``): per
-simulator ``vectors``, ``mismatches``, ``vectors_per_s`` of the bulk regression, the cocotb
-tests' figures, and ``seu.<scope>`` with ``injections``, ``masked``, ``flagged``,
-``corrupted``. Any mismatch, or an upset that reaches the outputs under TMR, fails the step.
+Results go to ``<build>/verify/results.json`` (and the stage's ``metrics.json``), as
+:class:`~econflow.verification.results.VerifyResult`: per simulator the bulk regression's
+counts and the cocotb tests' figures, and per TMR scope the SEU campaign. Any mismatch, or an
+upset that reaches the outputs under TMR, fails the step.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,15 @@ from econflow.rtl import artefacts as rtl_artefacts
 from econflow.rtl import pipeline as rtl_pipeline
 from econflow.stage import Step
 from econflow.verification import bulk, cocotb_run
+from econflow.verification.results import (
+    BulkRun,
+    CocotbRun,
+    SeuScope,
+    VerifyMetrics,
+    VerifyResult,
+)
 
-STAGE = "verify"
+STAGE = VerifyMetrics.STAGE
 RESULTS = "results.json"
 
 
@@ -79,7 +85,7 @@ def run_cocotb(
     model: QuantizedModel,
     holdout: np.ndarray,
     out: Path,
-) -> dict[str, Any]:
+) -> dict[str, CocotbRun]:
     """Stream, reload and reset/valid tests per simulator on the design as generated."""
     v = cfg.design.verification
     hw = cfg.design.hardware
@@ -95,7 +101,7 @@ def run_cocotb(
     results = {}
     for sim in v.simulators:
         print(f"  cocotb on {sim}: {', '.join(tests)} ({len(charges)} vectors)", flush=True)
-        results[sim] = cocotb_run.run(
+        results[sim], _ = cocotb_run.run(
             design, sim, out / f"cocotb_{sim}", vectors, tests, ["a", "b"], seed=v.seed
         )
     return results
@@ -107,7 +113,7 @@ def run_bulk(
     model: QuantizedModel,
     holdout: np.ndarray,
     out: Path,
-) -> dict[str, Any]:
+) -> dict[str, BulkRun]:
     """The in-simulator regression per simulator."""
     charges = regression_vectors(holdout, cfg.design.verification.bulk_vectors, model.charge_bits)
     results = {}
@@ -117,25 +123,25 @@ def run_bulk(
         start = time.perf_counter()
         counts = bulk.run(design, model, charges, image, out / f"bulk_{sim}", sim, label=sim)
         seconds = time.perf_counter() - start
-        results[sim] = {
-            **counts,
-            "seconds": round(seconds, 1),
-            "vectors_per_s": round(len(charges) / seconds, 1),
-        }
-        print(f"  bulk regression on {sim}: {counts['mismatches']} mismatches", flush=True)
+        results[sim] = BulkRun(
+            **counts.model_dump(),
+            seconds=round(seconds, 1),
+            vectors_per_s=round(len(charges) / seconds, 1),
+        )
+        print(f"  bulk regression on {sim}: {counts.mismatches} mismatches", flush=True)
     return results
 
 
 def run_seu(
     cfg: Config, model: QuantizedModel, holdout: np.ndarray, source: str, out: Path
-) -> dict[str, Any]:
+) -> dict[str, SeuScope]:
     """One campaign per TMR scope, each on RTL generated with that scope."""
     v = cfg.design.verification
     charges = regression_vectors(holdout, 500, model.charge_bits)
     results = {}
     for scope in v.seu_scopes:
         hw = cfg.design.hardware.model_copy(update={"tmr": scope})
-        enc = rtl_pipeline.describe(model, hw, rtl_pipeline.top_name(cfg), source)
+        enc = rtl_pipeline.describe(model, hw, cfg.design.design.top, source)
         rtl_pipeline.generate(enc, out / f"seu_{scope}" / "rtl", source)
         design = rtl_artefacts.load(out / f"seu_{scope}")
         vectors = out / f"seu_{scope}" / "vectors.npz"
@@ -143,7 +149,7 @@ def run_seu(
             vectors, design, {"a": (model, design.load_image() or [], charges)}
         )
         print(f"  SEU campaign, TMR {scope}: {v.seu_injections} single upsets", flush=True)
-        figures = cocotb_run.run(
+        _, campaign = cocotb_run.run(
             design,
             "icarus",
             out / f"seu_{scope}" / "cocotb",
@@ -152,38 +158,38 @@ def run_seu(
             ["a"],
             seu={"injections": v.seu_injections, "double": v.seu_double},
             seed=v.seed,
-        )["seu"]
-        results[scope] = {**figures["single"], "double": figures["double"]}
+        )
+        if campaign is None:
+            raise EconflowError(f"TMR {scope}: the SEU campaign recorded no figures; see {out}")
+        results[scope] = campaign
     return results
 
 
-def _run(cfg: Config, build: Path) -> dict[str, Any]:
+def _run(cfg: Config, build: Path) -> VerifyResult:
     subject = load_subject(build)
     design, model, holdout = subject.design, subject.model, subject.holdout
     out = build / STAGE
     out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"top": design.top, "tmr": design.doc["tmr"]}
-    results["bulk"] = run_bulk(cfg, design, model, holdout, out)
-    results["cocotb"] = run_cocotb(cfg, design, model, holdout, out)
-    if cfg.design.verification.seu_injections:
-        results["seu"] = run_seu(cfg, model, holdout, str(subject.models.quantized), out)
-    for sim, r in results["bulk"].items():
-        results[sim] = {k: r[k] for k in ("vectors", "mismatches", "vectors_per_s")}
-    (out / RESULTS).write_text(json.dumps(results, indent=1) + "\n")
-    _check(results, out / RESULTS)
-    return results
+    result = VerifyResult(
+        top=design.top,
+        tmr=design.description.tmr,
+        bulk=run_bulk(cfg, design, model, holdout, out),
+        cocotb=run_cocotb(cfg, design, model, holdout, out),
+        seu=run_seu(cfg, model, holdout, str(subject.models.quantized), out)
+        if cfg.design.verification.seu_injections
+        else {},
+    )
+    (out / RESULTS).write_text(result.model_dump_json(indent=1) + "\n")
+    _check(result, out / RESULTS)
+    return result
 
 
-def _check(results: dict[str, Any], path: Path) -> None:
-    bad = [
-        f"{sim}: {r['mismatches']} mismatches"
-        for sim, r in results["bulk"].items()
-        if r["mismatches"] or r["readback_errors"] or r["received"] != r["vectors"]
-    ]
-    for scope, seu in results.get("seu", {}).items():
-        if scope != "none" and (seu["corrupted"] or seu["flagged"] != seu["injections"]):
-            bad.append(f"TMR {scope}: {seu['corrupted']} upsets reached the outputs")
-        if scope == "none" and seu["injections"] and not seu["corrupted"]:
+def _check(result: VerifyResult, path: Path) -> None:
+    bad = [f"{sim}: {r.mismatches} mismatches" for sim, r in result.bulk.items() if not r.exact]
+    for scope, seu in result.seu.items():
+        if scope != "none" and (seu.corrupted or seu.flagged != seu.injections):
+            bad.append(f"TMR {scope}: {seu.corrupted} upsets reached the outputs")
+        if scope == "none" and seu.injections and not seu.corrupted:
             bad.append("TMR none: no upset changed an output (the injector is not working)")
     if bad:
         raise EconflowError(f"{path}: verification failed ({'; '.join(bad)})")
@@ -200,5 +206,5 @@ def _outputs(_cfg: Config, build: Path) -> list[Path]:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("verify", STAGE, "verify", ("verification", "hardware"), _inputs, _outputs, _run),
+    Step("verify", VerifyMetrics, "verify", ("verification", "hardware"), _inputs, _outputs, _run),
 )

@@ -1,8 +1,9 @@
 """cocotb tests of a generated encoder, run inside Icarus or Verilator by :mod:`.cocotb_run`.
 
 The plan (a JSON file named by ``ECONFLOW_PLAN``) gives the design description, the vectors
-with their expected outputs (from the fixed-point model) and what to run; each test adds its
-figures to the results file the plan names. Inputs change and outputs are checked on falling
+with their expected outputs (from the fixed-point model) and the SEU campaign's size; each
+test adds its figures to the results file the plan names. Which tests run is chosen by the
+runner (:mod:`.cocotb_run`). Inputs change and outputs are checked on falling
 edges, half a cycle away from the rising edges where the design samples and updates.
 """
 
@@ -21,6 +22,9 @@ import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, Timer
+
+from econflow.rtl import naming
+from econflow.rtl.artefacts import RegisterBank, RtlDescription
 
 CLOCK_NS = 25
 
@@ -69,16 +73,16 @@ class Bench:
     def __init__(self, dut: Any) -> None:
         self.dut = dut
         self.plan = json.loads(Path(os.environ["ECONFLOW_PLAN"]).read_text())
-        self.design = json.loads(Path(self.plan["design"]).read_text())
-        self.ports = self.design["ports"]
-        self.sums = bool(self.ports["sum_bits"])
-        self.programmable = self.design["weights"] == "programmable"
+        self.design = RtlDescription.model_validate_json(Path(self.plan["design"]).read_text())
+        self.ports = self.design.ports
+        self.sums = bool(self.ports.sum_bits)
+        self.programmable = self.design.weights == "programmable"
         data = np.load(self.plan["vectors"])
         self.models = {name: self._stimulus(data, name) for name in self.plan["models"]}
         self.rng = random.Random(self.plan["seed"])
 
     def _stimulus(self, data: Any, name: str) -> Stimulus:
-        cb, ob = self.ports["charge_bits"], self.ports["output_bits"]
+        cb, ob = self.ports.charge_bits, self.ports.output_bits
         raw = data[f"{name}_charges"]
         return Stimulus(
             charges=[_pack(row, cb) for row in raw],
@@ -131,7 +135,7 @@ class Bench:
         """Drive ``count`` vectors (cycling through ``stim``) one per clock, then drain."""
         monitor = Monitor(stim)
         await FallingEdge(self.dut.clk)
-        for cycle in range(count + self.design["latency_cycles"] + 1):
+        for cycle in range(count + self.design.latency_cycles + 1):
             if hook is not None:
                 await hook(cycle, monitor)
             monitor.check(self.dut, self.sums)
@@ -157,16 +161,10 @@ def _pack(values: Any, width: int) -> int:
     return word
 
 
-def _enabled(bench: Bench, test: str) -> bool:
-    return test in bench.plan["tests"]
-
-
 @cocotb.test()
 async def stream_matches_fixed_point(dut: Any) -> None:
     """Every vector, streamed one per clock, gives the fixed-point model's outputs."""
     bench = Bench(dut)
-    if not _enabled(bench, "stream"):
-        return
     await bench.start()
     stim = bench.models["a"]
     readback = await bench.load(stim.image)
@@ -194,8 +192,6 @@ async def stream_matches_fixed_point(dut: Any) -> None:
 async def reload_gives_the_second_model(dut: Any) -> None:
     """Model B's image loaded after model A's run gives B's outputs, and reads back as B's."""
     bench = Bench(dut)
-    if not _enabled(bench, "reload"):
-        return
     await bench.start()
     a, b = bench.models["a"], bench.models["b"]
     readback_a = await bench.load(a.image)
@@ -220,8 +216,6 @@ async def reload_gives_the_second_model(dut: Any) -> None:
 async def outputs_only_when_valid_and_none_stale_after_reset(dut: Any) -> None:
     """No output without an input; gaps in in_valid keep order; reset leaves no stale data."""
     bench = Bench(dut)
-    if not _enabled(bench, "reset"):
-        return
     await bench.start()
     stim = bench.models["a"]
     await bench.load(stim.image)
@@ -246,7 +240,7 @@ async def outputs_only_when_valid_and_none_stale_after_reset(dut: Any) -> None:
     await FallingEdge(dut.clk)
     dut.in_valid.value = 0
     dut.rst_n.value = 1
-    for _ in range(bench.design["latency_cycles"] + 3):
+    for _ in range(bench.design.latency_cycles + 3):
         await FallingEdge(dut.clk)
         stale += int(dut.out_valid.value)
     readback = await bench.load(stim.image)  # reset clears the weights: reload
@@ -273,7 +267,7 @@ async def outputs_only_when_valid_and_none_stale_after_reset(dut: Any) -> None:
 class Upset:
     """One planned injection: register bank, bit, copies to flip, cycle within its period."""
 
-    register: dict[str, Any]
+    register: RegisterBank
     bit: int
     copies: tuple[str, ...]
     offset: int
@@ -283,34 +277,34 @@ class Upset:
     agreed_next_cycle: bool | None = None
 
 
-def _copies(bench: Bench, reg: dict[str, Any]) -> list[Any]:
-    bank = getattr(bench.dut, f"r_{reg['name']}")
-    if reg["protected"]:
-        return [getattr(bank, f"copy_{c}") for c in "abc"]
-    return [bank.q]
+def _copies(bench: Bench, reg: RegisterBank) -> dict[str, Any]:
+    """The simulator handles of a register's copies (its value alone when unprotected)."""
+    bank = getattr(bench.dut, naming.instance(reg.name))
+    names = naming.COPIES if reg.protected else (naming.VALUE,)
+    return {name: getattr(bank, name) for name in names}
 
 
-def _targets(bench: Bench) -> list[dict[str, Any]]:
+def _targets(bench: Bench) -> list[RegisterBank]:
     """Protected registers under TMR; without TMR, every configuration and pipeline register."""
-    registers = bench.design["registers"]
-    if bench.design["tmr"] != "none":
-        return [r for r in registers if r["protected"]]
-    return [r for r in registers if r["kind"] in ("config", "pipeline")]
+    registers = bench.design.registers
+    if bench.design.tmr != "none":
+        return [r for r in registers if r.protected]
+    return [r for r in registers if r.kind in ("config", "pipeline")]
 
 
 def _plan_upsets(bench: Bench, n: int, double: bool) -> list[Upset]:
     targets = _targets(bench)
-    weights = [r["width"] for r in targets]
+    weights = [r.width for r in targets]
     upsets = []
     for _ in range(n):
         reg = bench.rng.choices(targets, weights)[0]
-        bit = bench.rng.randrange(reg["width"])
-        if not reg["protected"]:
-            copies: tuple[str, ...] = ("q",)
+        bit = bench.rng.randrange(reg.width)
+        if not reg.protected:
+            copies: tuple[str, ...] = (naming.VALUE,)
         elif double:
-            copies = tuple(bench.rng.sample("abc", 2))
+            copies = tuple(bench.rng.sample(naming.COPIES, 2))
         else:
-            copies = (bench.rng.choice("abc"),)
+            copies = (bench.rng.choice(naming.COPIES),)
         upsets.append(Upset(reg, bit, copies, bench.rng.randrange(3)))
     return upsets
 
@@ -319,7 +313,7 @@ async def _campaign(bench: Bench, upsets: list[Upset]) -> dict[str, Any]:
     """Stream vectors and inject one upset per period; restore configuration afterwards."""
     dut = bench.dut
     stim = bench.models["a"]
-    latency = bench.design["latency_cycles"]
+    latency = bench.design.latency_cycles
     period = 2 * latency + 12
     restore_phase = latency + 6
     addresses = {name: i for i, name in enumerate(bench.plan["register_names"])}
@@ -329,8 +323,8 @@ async def _campaign(bench: Bench, upsets: list[Upset]) -> dict[str, Any]:
         count = int(dut.tmr_error_count.value)
         outcomes.append(
             {
-                "register": upset.register["name"],
-                "kind": upset.register["kind"],
+                "register": upset.register.name,
+                "kind": upset.register.kind,
                 "corrupted": monitor.mismatches > upset.before,
                 "flagged": upset.flagged or count > upset.count_before,
                 "agreed_next_cycle": upset.agreed_next_cycle,
@@ -350,9 +344,7 @@ async def _campaign(bench: Bench, upsets: list[Upset]) -> dict[str, Any]:
         if phase == upset.offset:
             upset.before = monitor.mismatches
             upset.count_before = int(dut.tmr_error_count.value)
-            handles = _copies(bench, upset.register)
-            names = "abc" if upset.register["protected"] else "q"
-            for name, handle in zip(names, handles, strict=True):
+            for name, handle in _copies(bench, upset.register).items():
                 if name in upset.copies:
                     handle.value = int(handle.value) ^ (1 << upset.bit)
             # Let the flip reach the outputs before this cycle's check: an output register
@@ -360,11 +352,11 @@ async def _campaign(bench: Bench, upsets: list[Upset]) -> dict[str, Any]:
             await Timer(1, unit="ns")
         elif phase > upset.offset and int(dut.tmr_error.value):
             upset.flagged = True
-        if phase == upset.offset + 1 and upset.register["protected"]:
-            values = {int(h.value) for h in _copies(bench, upset.register)}
+        if phase == upset.offset + 1 and upset.register.protected:
+            values = {int(h.value) for h in _copies(bench, upset.register).values()}
             upset.agreed_next_cycle = len(values) == 1
-        if upset.register["kind"] == "config" and bench.programmable:
-            address = addresses[upset.register["name"]]
+        if upset.register.kind == "config" and bench.programmable:
+            address = addresses[upset.register.name]
             if phase == restore_phase:  # slow control rewrites the register
                 dut.cfg_we.value = 1
                 dut.cfg_addr.value = address
@@ -401,17 +393,15 @@ def _summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
 async def single_event_upsets(dut: Any) -> None:
     """Single upsets in random register copies while vectors stream; then double upsets."""
     bench = Bench(dut)
-    if not _enabled(bench, "seu"):
-        return
     await bench.start()
     await bench.load(bench.models["a"].image)
     seu = bench.plan["seu"]
     single = await _campaign(bench, _plan_upsets(bench, seu["injections"], double=False))
-    double = {}
-    if seu["double"] and bench.design["tmr"] != "none":
+    double = None
+    if seu["double"] and bench.design.tmr != "none":
         double = await _campaign(bench, _plan_upsets(bench, seu["double"], double=True))
-    bench.record("seu", {"tmr": bench.design["tmr"], "single": single, "double": double})
-    if bench.design["tmr"] == "none":
+    bench.record("seu", {**single, "double": double})
+    if bench.design.tmr == "none":
         assert single["corrupted"] > 0, "no injection changed an output: the injector is broken"
     else:
         assert single["corrupted"] == 0, f"{single['corrupted']} upsets reached the outputs"

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from econflow.cli import main
 from econflow.config import load_config
 from econflow.errors import ConfigError, PdkDataError, ToolMissingError
-from econflow.flow import activity, liberty, netlist, pdk, pipeline, power_model, project
-from econflow.flow.cli import main
+from econflow.flow import pdk, pipeline, power_model, project
+from econflow.flow.formats import activity, liberty, netlist
 from econflow.models import artefacts as model_artefacts
 from econflow.rtl import artefacts as rtl_artefacts
 from econflow.verification import bulk
@@ -24,6 +25,7 @@ from econflow.verification.pipeline import second_model
 
 MICRO = Path(__file__).parents[1] / "configs" / "micro.yaml"
 SECTIONS = (
+    "Headline",
     "Design",
     "Compression quality",
     "HLS and RTL",
@@ -50,23 +52,25 @@ def test_synthesis_keeps_every_tmr_copy(micro_build):
     assert "sky130_fd_sc_hd__dfxtp_1" not in synth["flip_flop_cells"]  # dont-use from the PDK
 
 
-def test_lost_tmr_copies_fail_loudly():
-    registers = {"total_bits": 177, "protected_bits": 135}
+def test_lost_tmr_copies_fail_loudly(micro_build):
+    design = rtl_artefacts.load(micro_build)
+    assert (design.register_bits, design.protected_bits) == (177, 135)
     with pytest.raises(
-        pipeline.TmrLostError, match=r"177 flip-flops after synthesis, expected 447"
+        pipeline.TmrLostError,
+        match=r"177 flip-flops after synthesis, expected 447 \(177 register bits \+ 2 x 135",
     ):
-        pipeline._check_tmr(177, registers, Path("x.vg"))
+        pipeline.check_tmr(177, design, Path("x.vg"))
 
 
 def test_timing_per_corner(micro_build):
     sta = flow_metrics(micro_build)["sta"]
     assert sta["clock_period_ns"] == 25.0 and "post-synthesis" in sta["origin"]
     for corner in ("slow", "typical"):
-        c = sta[corner]
+        c = sta["corners"][corner]
         assert c["endpoints"] > 0 and math.isfinite(c["wns_ns"])
         assert c["meets"] == (c["wns_ns"] >= 0) == (c["violating_endpoints"] == 0)
         assert c["achievable_period_ns"] == pytest.approx(25.0 - c["wns_ns"], abs=1e-3)
-    assert sta["slow"]["wns_ns"] < sta["typical"]["wns_ns"]  # 1.40 V, -40 C is slower
+    assert sta["corners"]["slow"]["wns_ns"] < sta["corners"]["typical"]["wns_ns"]  # 1.40 V, -40 C
 
 
 def test_a_clock_the_design_cannot_meet_is_reported(
@@ -80,8 +84,9 @@ def test_a_clock_the_design_cannot_meet_is_reported(
     )
     cfg = micro_config.model_copy(update={"design": fast})
     result = pipeline._sta(cfg, build)
-    assert result["clock_period_ns"] == 0.5
-    assert not result["typical"]["meets"] and result["typical"]["violating_endpoints"] > 0
+    assert result.clock_period_ns == 0.5
+    typical = result.corners["typical"]
+    assert not typical.meets and typical.violating_endpoints > 0
     assert "2000 MHz NOT met" in capsys.readouterr().out
 
 
@@ -108,7 +113,7 @@ def test_gate_level_check_sees_a_wrong_model(micro_build, micro_config):
         sources=[micro_build / "flow" / "micro_encoder.vg", *data.sim_models()],
         defines=pipeline.GATE_LEVEL_DEFINES,
     )
-    assert counts["received"] == 40 and counts["mismatches"] > 0
+    assert counts.received == 40 and counts.mismatches > 0
 
 
 def test_power_split_and_energy(micro_build):
@@ -289,15 +294,15 @@ def test_abc_scripts_go_to_generic_abc_and_to_cell_mapping(monkeypatch):
 
 
 def test_editing_the_pdk_config_reruns_the_flow_steps(micro_build, tmp_path, monkeypatch):
-    from econflow.flow.runner import Runner
+    from econflow.runner import Runner
 
     cfg = load_config(MICRO)
     runner = Runner(cfg, micro_build)
     steps = ("synth", "sta", "gatesim", "power")
     before = {name: runner.fingerprint(runner.steps[name]) for name in steps}
     edited = tmp_path / "sky130hd.yaml"
-    text = pdk.load_config(cfg)[1].read_text()
-    edited.write_text(text.replace("uncertainty_ns: 0.25", "uncertainty_ns: 0.5"))
-    monkeypatch.setattr(pipeline, "load_config", lambda _cfg: (None, edited))
+    config, path = pdk.load_config(cfg)
+    edited.write_text(path.read_text().replace("uncertainty_ns: 0.25", "uncertainty_ns: 0.5"))
+    monkeypatch.setattr(pdk, "load_config", lambda _cfg: (config, edited))
     for name in steps:
         assert runner.fingerprint(runner.steps[name]) != before[name], name

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from econflow.flow import defdata, layout_netlist, lef, netlist, parasitics, tmr_spacing
-from econflow.flow.route_task import unrouted_nets, without_unnamed_loads
+from econflow.errors import EconflowError, FormatError
+from econflow.flow import tmr_spacing
+from econflow.flow.formats import defdata, layout_netlist, lef, netlist, parasitics
+from econflow.flow.tasks.qrouter import RouteError, unrouted_nets, without_unnamed_loads
+from econflow.rtl import naming
 
 PDK = Path(__file__).parents[3] / "shared" / "pdks" / "lambdapdk" / "sky130"
 TECH_LEF = PDK / "base" / "apr" / "sky130_fd_sc.tlef"
@@ -30,7 +33,7 @@ def test_routing_tech_lef_keeps_one_fixed_via_per_cut_layer():
     assert "VIARULE" not in routing
     assert routing.rstrip().endswith("END LIBRARY")
     assert "LAYER met1" in routing and "SITE unithd" in routing  # the rest is kept
-    with pytest.raises(ValueError, match="no fixed via on cut layer.*capm"):
+    with pytest.raises(FormatError, match="no fixed via on cut layer.*capm"):
         lef.routing_tech_lef(full, [*CUTS, "capm"])
 
 
@@ -160,7 +163,7 @@ def test_sdf_arcs_to_a_load_qrouter_could_not_name_are_left_out():
 def test_qrouters_verdict():
     assert unrouted_nets("...\nFinal: No failed routes!\n") == 0
     assert unrouted_nets("Failed net routes: 30\n...\nFinal: Failed net routes: 12\n") == 12
-    with pytest.raises(ValueError, match="no final routing result"):
+    with pytest.raises(RouteError, match="no final routing result"):
         unrouted_nets("Progress: Stage 1 total routes completed: 10\n")
 
 
@@ -210,15 +213,23 @@ def test_tmr_separation_is_the_closest_two_copies_of_each_protected_bit():
     placed = [defdata.Component(f"ff_{c}{bit}", "dfrtp_1", x + 100 * bit, y, "N")
               for bit in range(2) for c, (x, y) in spots.items()]  # fmt: skip
     placed.append(defdata.Component("ff_q", "dfrtp_1", 1, 1, "N"))
+    copies = dict(zip("abc", naming.COPIES, strict=True))
     instances = {
-        f"ff_{c}{bit}": f"r_w_0/copy_{c}[{bit}]$_DFF_PN0_" for c in "abc" for bit in (0, 1)
+        f"ff_{c}{bit}": f"{naming.instance('w_0')}/{copies[c]}[{bit}]$_DFF_PN0_"
+        for c in "abc"
+        for bit in (0, 1)
     }
     instances["ff_q"] = "r_out/q[0]$_DFF_PN0_"  # unprotected: not counted
     found = tmr_spacing.separation(placed, instances, {"w_0": 2, "w_1": 1}, 200)
-    assert found["triplets"] == 2 and found["protected_bits"] == 3
-    assert found["min_um"] == found["median_um"] == 2.72
-    assert found["closest_bit"] == "w_0[0]"
-    assert tmr_spacing.separation(placed, {}, {"w_0": 2}, 200) == {
-        "triplets": 0,
-        "protected_bits": 2,
-    }
+    assert found.triplets == 2 and found.protected_bits == 3
+    assert found.min_um == found.median_um == 2.72
+    assert found.closest_bit == "w_0[0]"
+    none = tmr_spacing.separation(placed, {}, {"w_0": 2}, 200)
+    assert (none.triplets, none.protected_bits, none.min_um) == (0, 2, None)
+
+
+def test_eda_file_errors_are_econflow_errors():
+    for error in (defdata.DefError, layout_netlist.LayoutNetlistError):
+        assert issubclass(error, EconflowError)
+    with pytest.raises(EconflowError, match="no SITE unknown_site"):
+        lef.site_size(TECH_LEF.read_text(), "unknown_site")

@@ -70,7 +70,7 @@ def test_the_comparison_catches_hls4ml_default_types(tiny_models, tmp_path, monk
             dataset.corner_cases(model.charge_bits),
         ]
     )
-    assert csim.compare(hls_model, model, charges)["mismatches"] > 0
+    assert csim.compare(hls_model, model, charges).mismatches > 0
 
 
 def test_missing_compiler_is_one_clear_error(tiny_models, tmp_path, monkeypatch):
@@ -83,14 +83,16 @@ def test_missing_compiler_is_one_clear_error(tiny_models, tmp_path, monkeypatch)
 def test_a_csim_mismatch_fails_the_step_and_is_recorded(tiny_build, tmp_path, capsys, monkeypatch):
     import shutil
 
-    from econflow.flow.cli import main
+    from econflow.cli import main
     from econflow.hls import pipeline
 
     build = tmp_path / "build"
     shutil.copytree(tiny_build, build)
     exact = csim.compare
     monkeypatch.setattr(
-        pipeline.csim, "compare", lambda *a: {**exact(*a), "mismatches": 3, "first_mismatch": 0}
+        pipeline.csim,
+        "compare",
+        lambda *a: exact(*a).model_copy(update={"mismatches": 3, "first_mismatch": 0}),
     )
     tiny = Path(__file__).parents[1] / "configs" / "tiny.yaml"
     assert (

@@ -5,15 +5,16 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from econflow.cli import main
 from econflow.config import HardwareSection, load_config
 from econflow.errors import ArtefactError
 from econflow.fixed import Fixed
-from econflow.flow.cli import main
 from econflow.models import artefacts, dataset, fixedpoint, quantized
 from econflow.rtl import artefacts as rtl_artefacts
 from econflow.rtl import checks, pipeline, regmap
@@ -97,12 +98,12 @@ def test_icarus_matches_the_fixed_point_model(
         output_bits=output_bits,
     )
     result = bulk.run(design, model, vectors, design.load_image(), tmp_path / "sim")
-    assert result["vectors"] == result["received"] == len(vectors)
-    assert result["mismatches"] == 0, (tmp_path / "sim" / "sim.log").read_text()[:2000]
-    assert result["readback_errors"] == 0 and result["early_outputs"] == 0
-    assert result["tmr_error_count"] == 0
+    assert result.vectors == result.received == len(vectors)
+    assert result.mismatches == 0, (tmp_path / "sim" / "sim.log").read_text()[:2000]
+    assert result.readback_errors == 0 and result.early_outputs == 0
+    assert result.tmr_error_count == 0
     if weights == "programmable":  # tiny's map leaves addresses free: writes there are ignored
-        assert "unmapped_errors" in result and result["unmapped_errors"] == 0
+        assert result.unmapped_errors == 0
 
 
 def test_a_second_models_image_gives_that_models_outputs(model, vectors, tmp_path, capsys):
@@ -112,18 +113,18 @@ def test_a_second_models_image_gives_that_models_outputs(model, vectors, tmp_pat
     image = pipeline.weight_image(second, HardwareSection())
     assert image != design.load_image()
     result = bulk.run(design, second, vectors, image, tmp_path / "sim_b", label="second")
-    assert result["mismatches"] == 0 and result["readback_errors"] == 0
+    assert result.mismatches == 0 and result.readback_errors == 0
     progress = capsys.readouterr().out.splitlines()
     assert f"  second: weights {len(image)}/{len(image)} written" in progress
     assert f"  second: vectors {len(vectors)}/{len(vectors)} streamed" in progress
     assert 20 <= len(progress) <= 22  # in tenths, and the last
     wrong = bulk.run(design, model, vectors, image, tmp_path / "sim_a")
-    assert wrong["mismatches"] > 0  # the check sees which model is loaded
+    assert wrong.mismatches > 0  # the check sees which model is loaded
 
 
 def test_register_map_image_and_load_sequence_agree(tiny_build, model):
     design = rtl_artefacts.load(tiny_build)
-    doc = json.loads(design.register_map.read_text())
+    doc = json.loads((design.directory / "register_map.json").read_text())
     registers = doc["registers"]
     assert [r["address"] for r in registers] == list(range(len(registers)))
     assert doc["data_width"] == max(r["width"] for r in registers)
@@ -133,7 +134,7 @@ def test_register_map_image_and_load_sequence_agree(tiny_build, model):
     first = conv.weights[0, 0, 0, 0] & (2**conv.weight_format.bits - 1)
     image = design.load_image()
     assert image[0] == first and len(image) == len(registers)
-    table = design.register_map.with_suffix(".md").read_text()
+    table = (design.directory / "register_map.md").read_text()
     assert f"| {len(registers) - 1} | `dense_b_" in table and "ignored" in table
     rows = (design.directory / "load_sequence.csv").read_text().splitlines()
     assert rows[1] == f"write,0,0x{first:x},{registers[0]['name']}"
@@ -177,9 +178,11 @@ def test_yosys_keeps_three_copies_of_every_protected_bit(tmp_path):
 
 
 def test_a_model_file_from_another_design_is_refused(tiny_build, tmp_path, capsys):
+    build = tmp_path / "build"  # the failing step drops its record: not on the shared build
+    shutil.copytree(tiny_build, build)
     other = tmp_path / "other.yaml"
     other.write_text(TINY.read_text().replace("latent: 4", "latent: 6"))
-    code = main(["flow", "run", str(other), "--build-dir", str(tiny_build), "--steps", "rtl"])
+    code = main(["flow", "run", str(other), "--build-dir", str(build), "--steps", "rtl"])
     err = capsys.readouterr().err
     assert code == 1
     assert (
@@ -197,12 +200,11 @@ def test_a_model_file_from_another_design_is_refused(tiny_build, tmp_path, capsy
 )
 def test_a_bad_weight_image_is_refused(tiny_build, tmp_path, content, message):
     design = rtl_artefacts.load(tiny_build)
-    doc = json.loads(design.register_map.read_text())
     words = [f"{w:x}" for w in design.load_image()]
     bad = tmp_path / "bad.hex"
     bad.write_text("// a comment\n" + "\n".join(content(words)) + "\n")
     with pytest.raises(ArtefactError, match=message):
-        regmap.read_image(bad, doc)
+        regmap.read_image(bad, design.register_map())
 
 
 def test_missing_rtl_is_a_clear_error(tmp_path):

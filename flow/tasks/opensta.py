@@ -20,6 +20,7 @@ from typing import Any
 from siliconcompiler import Task
 
 from econflow import __version__
+from econflow.errors import FormatError
 from econflow.templating import environment
 
 MIN_VERSION = "2.0"
@@ -92,7 +93,7 @@ class _StaTask(Task):
             if line.startswith("Error")
         ]
         if errors:
-            raise RuntimeError(f"OpenSTA reported {len(errors)} error(s), first: {errors[0]}")
+            raise FormatError(f"OpenSTA reported {len(errors)} error(s), first: {errors[0]}")
         figures = self.figures()
         Path(REPORT).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
 
@@ -112,7 +113,7 @@ class TimingTask(_StaTask):
             report = Path(f"reports/endpoints_{name}.rpt")
             slacks = [float(m.group(4)) for m in _ENDPOINT.finditer(report.read_text())]
             if not slacks:
-                raise RuntimeError(f"no timing endpoints in {report.resolve()}")
+                raise FormatError(f"no timing endpoints in {report.resolve()}")
             corners[name] = {
                 "wns_ns": round(min(slacks), 4),
                 "tns_ns": round(sum(s for s in slacks if s < 0), 4),
@@ -136,6 +137,6 @@ class PowerTask(_StaTask):
             report = Path(f"reports/power_{name}.rpt")
             rows = sum(1 for line in report.read_text().splitlines() if _INSTANCE_ROW.match(line))
             if not rows:
-                raise RuntimeError(f"no per-cell power in {report.resolve()}")
+                raise FormatError(f"no per-cell power in {report.resolve()}")
             reports[name] = {"file": str(report.resolve()), "cells": rows}
         return {"reports": reports}

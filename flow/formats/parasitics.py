@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from econflow.flow import defdata
+from econflow.flow.formats import defdata
 
 _RC_PAIR = re.compile(r"\(\s*([-+\d.eE]+)\s+([-+\d.eE]+)")
 _NET = re.compile(r"^- (\S+)\n(.*?);\s*$", re.MULTILINE | re.DOTALL)

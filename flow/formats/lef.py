@@ -1,7 +1,7 @@
 """The LEF views qrouter needs, derived from the PDK's own, and the few LEF facts the layout
 steps read (site and macro sizes).
 
-Both derived views are fixes found by experiment on sky130hd (DESIGN.md section 6): with the
+Both derived views are fixes found by experiment on sky130hd (docs/architecture.md): with the
 rotated and generated via variants qrouter blocks every met1 point beside in-cell obstructions
 and cannot reach many li1 pins, so it gets only the first fixed via of each cut layer; and it
 ignores the li1 parts of the power pins, routing li1 across the rails, so those become
@@ -11,6 +11,8 @@ obstructions.
 from __future__ import annotations
 
 import re
+
+from econflow.errors import FormatError
 
 _MACRO = re.compile(r"^MACRO (\S+)\n.*?^END \1\s*$", re.MULTILINE | re.DOTALL)
 _SIZE = re.compile(r"^\s*SIZE\s+([\d.]+)\s+BY\s+([\d.]+)\s*;", re.MULTILINE)
@@ -51,7 +53,7 @@ def site_size(tech_lef: str, site: str) -> tuple[float, float]:
             size = _SIZE.search(m.group(0))
             if size:
                 return float(size.group(1)), float(size.group(2))
-    raise ValueError(f"no SITE {site} with a SIZE in the tech LEF")
+    raise FormatError(f"no SITE {site} with a SIZE in the tech LEF")
 
 
 def layer_rc(tech_lef: str) -> dict[str, tuple[float, float]]:
@@ -87,7 +89,7 @@ def routing_tech_lef(tech_lef: str, cut_layers: list[str]) -> str:
             kept[cut] = m.group(0)
     missing = [c for c in cut_layers if c not in kept]
     if missing:
-        raise ValueError(f"the tech LEF has no fixed via on cut layer(s) {', '.join(missing)}")
+        raise FormatError(f"the tech LEF has no fixed via on cut layer(s) {', '.join(missing)}")
     text = _VIARULE.sub("", _VIA.sub("", tech_lef))
     end = text.rfind("END LIBRARY")
     body = "".join(kept[c] + "\n" for c in cut_layers)

@@ -7,12 +7,10 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from econflow import __version__
 from econflow.config import STEPS, Config, load_config
 from econflow.errors import ConfigError, EconflowError
-from econflow.stage import read_metrics
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,101 +88,47 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _tools() -> int:
-    from econflow.flow import tooling
+    from econflow import toolchain
 
-    print(tooling.table(tooling.survey()))
+    print(toolchain.table(toolchain.survey()))
     return 0
 
 
 def _flow_run(args: argparse.Namespace) -> int:
     cfg = load_config(args.design)
     build_dir = args.build_dir or Path("build") / cfg.design.design.name
-    from econflow.flow.runner import Runner, select_steps
+    from econflow.runner import Runner, select_steps
 
     names = select_steps(cfg, args.steps, args.start)
     print(f"econflow {__version__}: {cfg.path.name} -> {build_dir} (steps: {', '.join(names)})")
     start = time.monotonic()
     runner = Runner(cfg, build_dir)
     reports = runner.run(names, force=args.force)
-    stages = dict.fromkeys(runner.steps[name].stage for name in names)
-    metric_files = [runner.metrics_path(stage) for stage in stages]
-    _summary(cfg, metric_files, reports, time.monotonic() - start)
-    return 0
-
-
-def _get(metrics: dict[str, Any], dotted: str) -> Any:
-    node: Any = metrics
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
-def _summary(cfg: Config, metric_files: list[Path], reports: list, seconds: float) -> None:
-    metrics: dict[str, Any] = {}
-    for path in metric_files:
-        metrics.update(read_metrics(path))
-    print(f"\nsummary of {cfg.design.design.name} ({seconds:.1f} s)")
-    for report in reports:
-        print(f"  {report.name:<9} {report.status:<8} {report.seconds:7.1f} s")
-    figures = [
-        ("modules (train/holdout)", "data.train", "data.holdout"),
-        ("mean occupancy (TCs)", "data.occupancy_mean", None),
-        ("EMD-CNN relative error mean/std", "emd_cnn.rel_error_mean", "emd_cnn.rel_error_std"),
-        ("autoencoder EMD mean/median", "autoencoder.emd_mean", "autoencoder.emd_median"),
-        ("bit-exact mismatches / samples", "bit_exact.mismatches", "bit_exact.samples"),
-        ("HLS C-sim mismatches / samples", "csim.mismatches", "csim.samples"),
-        ("RTL latency (cycles)", "rtl.latency_cycles", None),
-        ("Icarus mismatches / vectors", "verify.icarus.mismatches", "verify.icarus.vectors"),
-        (
-            "Verilator mismatches / vectors",
-            "verify.verilator.mismatches",
-            "verify.verilator.vectors",
-        ),
-        (
-            "SEU corrupted / injections, TMR",
-            "verify.seu.config.corrupted",
-            "verify.seu.config.injections",
-        ),
-        (
-            "SEU corrupted / injections, no TMR",
-            "verify.seu.none.corrupted",
-            "verify.seu.none.injections",
-        ),
-        (
-            "RTL TMR-protected / register bits",
-            "rtl.registers.protected_bits",
-            "rtl.registers.total_bits",
-        ),
-        ("cells / flip-flops (post-synthesis)", "synth.cells", "synth.flip_flops"),
-        ("cell area (um2, post-synthesis)", "synth.area_um2", None),
-        ("WNS slow / typical (ns)", "sta.slow.wns_ns", "sta.typical.wns_ns"),
-        ("gate-level mismatches / vectors", "gate_level.mismatches", "gate_level.vectors"),
-        ("power (mW) / energy (nJ/inference)", "power.total_mw", "power.energy_per_inference_nj"),
-    ]
-    for label, first, second in figures:
-        a = _get(metrics, first)
-        if a is None:
-            continue
-        b = _get(metrics, second) if second else None
-        text = _fmt(a) + (f" / {_fmt(b)}" if b is not None else "")
-        print(f"  {label:<34} {text}")
-    for name, values in sorted((metrics.get("baselines") or {}).items()):
-        print(f"  {'baseline ' + name + ' EMD mean':<34} {_fmt(values['emd_mean'])}")
+    stages = runner.stage_metrics(names)
+    _summary(cfg, build_dir, {s.STAGE for s in stages}, reports, time.monotonic() - start)
     print("artefacts:")
     for report in reports:
         for path in report.outputs:
             print(f"  {path}")
-    for path in metric_files:
-        print(f"  {path}")
-    report = _get(metrics, "report.report_html")
-    if report:
-        print(f"report: {report}")
+    for stage in stages:
+        print(f"  {stage.path(build_dir)}")
+    from econflow.reports.results import ReportMetrics
+
+    report = ReportMetrics.read(build_dir).report
+    if ReportMetrics in stages and report is not None:
+        print(f"report: {report.report_html}")
+    return 0
 
 
-def _fmt(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+def _summary(cfg: Config, build_dir: Path, stages: set[str], reports: list, seconds: float) -> None:
+    """Each step's time, then the key figures of the stages this run touched."""
+    from econflow.reports.summary import figures
+
+    print(f"\nsummary of {cfg.design.design.name} ({seconds:.1f} s)")
+    for report in reports:
+        print(f"  {report.name:<9} {report.status:<8} {report.seconds:7.1f} s")
+    for label, text in figures(build_dir, stages):
+        print(f"  {label:<40} {text}")
 
 
 if __name__ == "__main__":

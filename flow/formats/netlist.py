@@ -8,6 +8,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from econflow.errors import FormatError
+
 # A net bit: (name, bit index) for a bit of a vector, (name, None) for a scalar net.
 NetBit = tuple[str, int | None]
 
@@ -84,7 +86,7 @@ def read(path: Path, top: str) -> Netlist:
     text = _ATTRIBUTE.sub("", path.read_text())
     start = text.find(f"module {top}(")
     if start < 0:
-        raise ValueError(f"{path}: no module {top}")
+        raise FormatError(f"{path}: no module {top}")
     body = text[start : text.find("endmodule", start)]
     ports = [
         Port(m.group(1), unescape(m.group(4)), *(int(g) if g else None for g in m.group(2, 3)))

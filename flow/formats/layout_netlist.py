@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from econflow.flow.netlist import NetBit, Netlist, net_bit
+from econflow.errors import FormatError
+from econflow.flow.formats.netlist import NetBit, Netlist, net_bit
 
 _CEL_CELL = re.compile(r"^cell \d+ (\S+)$", re.MULTILINE)
 
 
-class LayoutNetlistError(ValueError):
+class LayoutNetlistError(FormatError):
     """The netlist has something the layout tools cannot take."""
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from econflow.flow.cli import main
+from econflow.cli import main
 from econflow.models import artefacts, dataset, fixedpoint
 
-TINY = Path(__file__).parents[1] / "configs" / "tiny.yaml"
+TINY = Path(__file__).parent / "configs" / "tiny.yaml"
 
 EXPECTED_METRICS = [
     "data.occupancy_mean",
@@ -108,7 +108,7 @@ def test_steps_and_from_select_steps(tiny_build, tmp_path, capsys):
 
 def run_sc(*args, cwd=None):
     return subprocess.run(
-        [sys.executable, "-m", "econflow.flow.cli", *args],
+        [sys.executable, "-m", "econflow.cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -8,21 +8,22 @@ which turns qrouter's RC trees into SDF. They are not on PATH.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from econflow import tools
 from econflow.errors import ToolMissingError
+from econflow.flow.pdk import LayoutSettings
 
 QFLOW_HOMES = (Path("/usr/lib/qflow"), Path("/usr/local/lib/qflow"), Path("/usr/share/qflow"))
-SETTINGS = "layout_settings.json"
+INSTANCES = "instances.tsv"  # placed instance name -> synthesized name, one per line
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseModel):
     """Everything the layout tasks read besides their input files (written as JSON)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     pdk: str
     tech_lef: str
@@ -30,20 +31,20 @@ class Settings:
     site: str
     utilization: float  # fraction of the core the cells fill
     power_pins: tuple[str, str]  # supply, ground
-    layout: dict[str, Any]  # the PDK config's layout section
+    layout: LayoutSettings  # the PDK config's layout section
 
     def write(self, path: Path) -> Path:
+        """Write the file, leaving it untouched when unchanged (SiliconCompiler reruns a
+        node whose input file changed date)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        text = self.model_dump_json(indent=2) + "\n"
         if not path.is_file() or path.read_text() != text:
             path.write_text(text)
         return path
 
     @classmethod
     def read(cls, path: str | Path) -> Settings:
-        doc = json.loads(Path(path).read_text())
-        doc["power_pins"] = tuple(doc["power_pins"])
-        return cls(**doc)
+        return cls.model_validate_json(Path(path).read_text())
 
 
 def home() -> Path:
@@ -58,7 +59,7 @@ def home() -> Path:
     )
 
 
-def script(name: str, *args: str | Path, log: Path) -> str:
+def script(name: str, *args: str | Path | float, log: Path) -> str:
     """Run qflow's Tcl script ``name`` with ``tclsh``; its output goes to ``log``."""
     return tools.run(["tclsh", str(home() / "scripts" / name), *map(str, args)], log, name)
 

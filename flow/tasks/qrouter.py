@@ -1,7 +1,8 @@
 """SiliconCompiler task: detailed routing with qrouter (Debian), as qflow drives it.
 
-``pre_process`` derives qrouter's LEF views (``econflow.flow.lef``) and writes its script: the
-placement's fence, li1 bands kept clear along every rail, the placed DEF. ``post_process``
+``pre_process`` derives qrouter's LEF views (``econflow.flow.formats.lef``) and writes its
+script: the placement's fence, li1 bands kept clear along every rail, the placed DEF.
+``post_process``
 fails on any unrouted net, writes each net's wire load from its routed length (``parasitics``)
 and, with qflow's ``rc2dly``, an SDF of interconnect delays per corner from qrouter's RC
 trees. Outputs: the routed ``<top>.def``, ``<top>.rc``, ``<top>.loads.tcl``,
@@ -11,7 +12,6 @@ trees. Outputs: the routed ``<top>.def``, ``<top>.rc``, ``<top>.loads.tcl``,
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from pathlib import Path
@@ -19,14 +19,21 @@ from pathlib import Path
 from siliconcompiler import Task
 
 from econflow import __version__
-from econflow.flow import defdata, lef, parasitics, qflow
-from econflow.flow.place_task import INSTANCES
+from econflow.errors import EconflowError
+from econflow.flow.formats import defdata, lef, parasitics
+from econflow.flow.results import Routing
+from econflow.flow.tasks import qflow
+from econflow.flow.tasks.qflow import INSTANCES
 from econflow.templating import environment
 
 REPORT = "reports/route.json"
 _FAILED = re.compile(r"^Final: Failed net routes: (\d+)", re.MULTILINE)
 _NO_FAILURES = "Final: No failed routes!"
 _UNNAMED_LOAD = re.compile(r"^\s*\(INTERCONNECT \S+ ERROR ")
+
+
+class RouteError(EconflowError):
+    """qrouter did not route every net, or did not finish."""
 
 
 class RouteTask(Task):
@@ -67,9 +74,9 @@ class RouteTask(Task):
         s = qflow.Settings.read(self.get("var", "settings"))
         layout = s.layout
         tech = Path(s.tech_lef).read_text()
-        cuts = [c["name"] for c in layout["cuts"]]
+        cuts = [c.name for c in layout.cuts]
         Path("route.tlef").write_text(lef.routing_tech_lef(tech, cuts))
-        pin_layer = layout["layers"][0]["name"]
+        pin_layer = layout.layers[0].name
         Path("route_cells.lef").write_text(
             lef.routing_cell_lef(Path(s.cell_lef).read_text(), list(s.power_pins), pin_layer)
         )
@@ -78,7 +85,7 @@ class RouteTask(Task):
         scale = defdata.units(placed)
         row_height = round(lef.site_size(tech, s.site)[1] * scale)
         x0, _, x1, _ = defdata.die_area(placed)
-        band = layout["rail_obstruction_um"]
+        band = layout.rail_obstruction_um
         rails = defdata.rails(defdata.components(placed), row_height)
         Path("route.cfg").write_text(
             environment("econflow.flow")
@@ -88,7 +95,7 @@ class RouteTask(Task):
                 top=top,
                 tech_lef="route.tlef",
                 cell_lef="route_cells.lef",
-                layers=layout["route_layers"],
+                layers=layout.route_layers,
                 supply=s.power_pins[0],
                 ground=s.power_pins[1],
                 fence=Path(f"inputs/{top}.obs").read_text().strip(),
@@ -105,7 +112,7 @@ class RouteTask(Task):
         log = Path(self.get_logpath("exe"))
         failed = unrouted_nets(log.read_text())
         if failed:
-            raise RuntimeError(f"qrouter left {failed} nets unrouted")
+            raise RouteError(f"qrouter left {failed} nets unrouted")
         routed = Path(f"{top}_route.def").read_text()
         Path(f"outputs/{top}.def").write_text(routed)
         for name in (f"{top}.vg", INSTANCES):
@@ -126,17 +133,17 @@ class RouteTask(Task):
             text, dropped = without_unnamed_loads(parasitics.bus_names(sdf.read_text()))
             Path(f"outputs/{sdf}").write_text(text)
         lengths = defdata.wirelength(routed)
-        figures = {
-            "failed_nets": 0,
-            "nets": len(loads),
-            "wirelength_um": round(sum(lengths.values()), 1),
-            "wirelength_per_layer_um": {k: round(v, 1) for k, v in sorted(lengths.items())},
-            "wire_cap_pf": round(sum(loads.values()), 4),
-            "qrouter_rc_cap_pf": round(qrouter_cap, 4),
-            "sdf_arcs_without_load_name": dropped,
-        }
-        self.record_metric("wirelength", figures["wirelength_um"], REPORT, "um")
-        Path(REPORT).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+        figures = Routing(
+            failed_nets=0,
+            nets=len(loads),
+            wirelength_um=round(sum(lengths.values()), 1),
+            wirelength_per_layer_um={k: round(v, 1) for k, v in sorted(lengths.items())},
+            wire_cap_pf=round(sum(loads.values()), 4),
+            qrouter_rc_cap_pf=round(qrouter_cap, 4),
+            sdf_arcs_without_load_name=dropped,
+        )
+        self.record_metric("wirelength", figures.wirelength_um, REPORT, "um")
+        Path(REPORT).write_text(figures.model_dump_json(indent=2) + "\n")
 
 
 def without_unnamed_loads(sdf: str) -> tuple[str, int]:
@@ -155,11 +162,11 @@ def unrouted_nets(log: str) -> int:
     """Nets qrouter could not route, from its log (0 when it says none failed).
 
     Raises:
-        ValueError: the log has no final routing verdict (qrouter stopped early).
+        RouteError: the log has no final routing verdict (qrouter stopped early).
     """
     if _NO_FAILURES in log:
         return 0
     match = _FAILED.search(log)
     if match is None:
-        raise ValueError("qrouter's log has no final routing result: it did not finish")
+        raise RouteError("qrouter's log has no final routing result: it did not finish")
     return int(match.group(1))

@@ -22,8 +22,9 @@ from econflow.flow.pipeline import STEPS as FLOW_STEPS
 from econflow.hls.pipeline import STEPS as HLS_STEPS
 from econflow.models.pipeline import STEPS as MODEL_STEPS
 from econflow.reports.pipeline import STEPS as REPORT_STEPS
+from econflow.results import StageMetrics, StepResult
 from econflow.rtl.pipeline import STEPS as RTL_STEPS
-from econflow.stage import METRICS, Step, file_hash, read_metrics, update_metrics
+from econflow.stage import Step, file_hash
 from econflow.verification.pipeline import STEPS as VERIFY_STEPS
 
 MANIFEST = "manifest.json"
@@ -38,17 +39,21 @@ class StepReport:
     outputs: list[Path] = field(default_factory=list)
 
 
-def all_steps() -> tuple[Step, ...]:
-    """Every step of the flow, in order (must match ``econflow.config.STEPS``)."""
-    return (
-        MODEL_STEPS
-        + HLS_STEPS
-        + RTL_STEPS
-        + VERIFY_STEPS
-        + FLOW_STEPS
-        + LAYOUT_STEPS
-        + REPORT_STEPS
+def all_steps() -> dict[str, Step]:
+    """Every step of every stage, in the order ``econflow.config.STEPS`` declares."""
+    stages = (
+        MODEL_STEPS,
+        HLS_STEPS,
+        RTL_STEPS,
+        VERIFY_STEPS,
+        FLOW_STEPS,
+        LAYOUT_STEPS,
+        REPORT_STEPS,
     )
+    found = {step.name: step for steps in stages for step in steps}
+    if set(found) != set(STEPS):
+        raise RuntimeError(f"stages define steps {sorted(found)}, the design file {STEPS}")
+    return {name: found[name] for name in STEPS}
 
 
 def select_steps(cfg: Config, steps: list[str] | None, start: str | None) -> list[str]:
@@ -73,10 +78,7 @@ class Runner:
     def __init__(self, cfg: Config, build_dir: Path) -> None:
         self.cfg = cfg
         self.build_dir = build_dir
-        self.steps: dict[str, Step] = {s.name: s for s in all_steps()}
-
-    def metrics_path(self, stage: str) -> Path:
-        return self.build_dir / stage / METRICS
+        self.steps = all_steps()
 
     def _manifest_path(self, step: Step) -> Path:
         return self.build_dir / step.stage / MANIFEST
@@ -121,13 +123,30 @@ class Runner:
     def _up_to_date(self, step: Step, record: dict[str, Any] | None, fingerprint: str) -> bool:
         if not record or record.get("fingerprint") != fingerprint:
             return False
-        if step.section not in read_metrics(self.metrics_path(step.stage)):
+        try:
+            if getattr(step.metrics.read(self.build_dir), step.section) is None:
+                return False
+        except ArtefactError:  # figures of another econflow: the step must write its own
             return False
         outputs = record.get("outputs", {})
         return all(
             (self.build_dir / p).is_file() and file_hash(self.build_dir / p) == h
             for p, h in outputs.items()
         )
+
+    def _record(self, step: Step, result: StepResult) -> None:
+        """Write the step's result into its stage's metrics; a file another econflow wrote is
+        started afresh (its steps rerun: their sections are gone)."""
+        try:
+            metrics = step.metrics.read(self.build_dir)
+        except ArtefactError as exc:
+            print(f"  {exc}: starting it afresh", flush=True)
+            metrics = step.metrics()
+        metrics.with_section(step.section, result).write(self.build_dir)
+
+    def stage_metrics(self, names: list[str]) -> list[type[StageMetrics]]:
+        """The metrics files of the stages the named steps belong to."""
+        return list(dict.fromkeys(self.steps[name].metrics for name in names))
 
     def run(self, names: list[str], force: bool = False) -> list[StepReport]:
         reports = []
@@ -145,10 +164,9 @@ class Runner:
             manifest["steps"].pop(name, None)
             self._write_manifest(step, manifest)
             start = time.monotonic()
-            metrics = step.run(self.cfg, self.build_dir)
+            result = step.run(self.cfg, self.build_dir)
             seconds = time.monotonic() - start
-            metrics["runtime_s"] = round(seconds, 2)
-            update_metrics(self.metrics_path(step.stage), step.section, metrics)
+            self._record(step, result.model_copy(update={"runtime_s": round(seconds, 2)}))
             manifest = self._manifest(step)
             manifest["steps"][name] = {
                 "fingerprint": fingerprint,

@@ -4,26 +4,27 @@
 pads it with fill to the PDK config's utilization (``decongest``) and writes the ``.par``;
 graywolf places; ``post_process`` writes the DEF (``place2def``), adds the power stripes and a
 straight right edge (``addspacers``), spreads the pins (``arrangepins``), moves pins off the
-rails and swaps fill cells for well taps (``defdata``). Outputs: ``<top>.def``, ``<top>.obs``
-(the routing fence), ``<top>.vg`` (the netlist under the placed instance names),
+rails and swaps fill cells for well taps (``formats.defdata``). Outputs: ``<top>.def``,
+``<top>.obs`` (the routing fence), ``<top>.vg`` (the netlist under the placed instance names),
 ``instances.tsv`` (placed name -> synthesized name), ``<top>.loads.tcl`` (wire loads estimated
 from the placement) and ``reports/place.json``.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from siliconcompiler import Task
 
 from econflow import __version__, tools
-from econflow.flow import defdata, layout_netlist, lef, netlist, parasitics, qflow
+from econflow.flow.formats import defdata, layout_netlist, lef, netlist, parasitics
+from econflow.flow.results import Placement
+from econflow.flow.tasks import qflow
+from econflow.flow.tasks.qflow import INSTANCES
 from econflow.templating import environment
 
 REPORT = "reports/place.json"
-INSTANCES = "instances.tsv"
 
 
 class PlaceTask(Task):
@@ -79,7 +80,7 @@ class PlaceTask(Task):
         )
         units = _units(s)
         qflow.script(
-            "decongest.tcl", top, s.cell_lef, s.layout["fill_cell"], s.utilization,
+            "decongest.tcl", top, s.cell_lef, s.layout.fill_cell, s.utilization,
             f"--units={units}",
             log=Path("decongest.log"),
         )  # fmt: skip
@@ -90,11 +91,11 @@ class PlaceTask(Task):
         super().post_process()
         top, s = self.design_topmodule, self._settings()
         layout = s.layout
-        fill = layout["fill_cell"]
-        qflow.script("place2def.tcl", top, fill, layout["route_layers"], log=Path("place2def.log"))
-        stripes = layout["stripes"]
+        fill = layout.fill_cell
+        qflow.script("place2def.tcl", top, fill, layout.route_layers, log=Path("place2def.log"))
+        stripes = layout.stripes
         qflow.script(
-            "addspacers.tcl", "-stripe", stripes["width_um"], stripes["pitch_um"], "PG",
+            "addspacers.tcl", "-stripe", stripes.width_um, stripes.pitch_um, "PG",
             "-techlef", s.tech_lef, top, s.cell_lef, fill,
             log=Path("addspacers.log"),
         )  # fmt: skip
@@ -102,20 +103,23 @@ class PlaceTask(Task):
         Path(f"{top}.obsx").replace(f"{top}.obs")
         qflow.script("arrangepins.tcl", top, log=Path("arrangepins.log"))
         Path(f"{top}_mod.def").replace(f"{top}.def")
-        text, figures = _fix(Path(f"{top}.def").read_text(), s)
+        text, fixes = _fix(Path(f"{top}.def").read_text(), s)
         Path(f"outputs/{top}.def").write_text(text)
         Path(f"outputs/{top}.obs").write_text(Path(f"{top}.obs").read_text())
         sizes = lef.macro_sizes(Path(s.cell_lef).read_text())
         hpwl = parasitics.net_hpwl(text, sizes)
-        loads = parasitics.placement_loads(hpwl, layout["estimate_cap_ff_per_um"])
+        loads = parasitics.placement_loads(hpwl, layout.estimate_cap_ff_per_um)
         parasitics.write_loads(loads, Path(f"outputs/{top}.loads.tcl"))
-        figures.update(_figures(text, sizes, s))
-        figures["hpwl_um"] = round(sum(hpwl.values()), 1)
-        figures["estimated_wire_cap_pf"] = round(sum(loads.values()), 4)
-        self.record_metric("totalarea", figures["die_area_um2"], REPORT, "um^2")
-        self.record_metric("utilization", 100 * figures["utilization"], REPORT, "%")
-        self.record_metric("cells", figures["cells"], REPORT)
-        Path(REPORT).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+        figures = Placement(
+            **fixes,
+            **_figures(text, sizes, s),
+            hpwl_um=round(sum(hpwl.values()), 1),
+            estimated_wire_cap_pf=round(sum(loads.values()), 4),
+        )
+        self.record_metric("totalarea", figures.die_area_um2, REPORT, "um^2")
+        self.record_metric("utilization", 100 * figures.utilization, REPORT, "%")
+        self.record_metric("cells", figures.cells, REPORT)
+        Path(REPORT).write_text(figures.model_dump_json(indent=2) + "\n")
 
 
 def _units(s: qflow.Settings) -> int:
@@ -125,11 +129,11 @@ def _units(s: qflow.Settings) -> int:
 
 def _par(top: str, s: qflow.Settings, units: int) -> str:
     layout = s.layout
-    layers = layout["layers"][1 : layout["route_layers"]]  # above the pin layer
-    names = {layer["name"] for layer in layers}
-    cuts = [c for c in layout["cuts"] if c["below"] in names and c["above"] in names]
-    vertical = next(layer for layer in layers if layer["direction"] == "vertical")
-    horizontal = next(layer for layer in layers if layer["direction"] == "horizontal")
+    layers = layout.layers[1 : layout.route_layers]  # above the pin layer
+    names = {layer.name for layer in layers}
+    cuts = [c for c in layout.cuts if c.below in names and c.above in names]
+    vertical = next(layer for layer in layers if layer.direction == "vertical")
+    horizontal = next(layer for layer in layers if layer.direction == "horizontal")
     return (
         environment("econflow.flow")
         .get_template("graywolf.par.j2")
@@ -138,44 +142,37 @@ def _par(top: str, s: qflow.Settings, units: int) -> str:
             top=top,
             pdk=s.pdk,
             units=units,
-            layers=[_Obj(layer) for layer in layers],
-            cuts=[_Obj(c) for c in cuts],
-            stacked=[(_Obj(a), _Obj(b)) for a, b in zip(cuts, cuts[1:], strict=False)],
+            layers=layers,
+            cuts=cuts,
+            stacked=list(zip(cuts, cuts[1:], strict=False)),
             rc=lef.layer_rc(Path(s.tech_lef).read_text()),
-            grid_x=round(vertical["pitch"] * units),
-            grid_y=round(horizontal["pitch"] * units),
+            grid_x=round(vertical.pitch * units),
+            grid_y=round(horizontal.pitch * units),
         )
     )
 
 
-class _Obj:
-    """Attribute access to a settings mapping, for the templates."""
-
-    def __init__(self, mapping: dict[str, Any]) -> None:
-        self.__dict__.update(mapping)
-
-
-def _fix(text: str, s: qflow.Settings) -> tuple[str, dict[str, Any]]:
-    """Pins off the rails and well taps: DESIGN.md section 6, fixes 4 and 5."""
+def _fix(text: str, s: qflow.Settings) -> tuple[str, dict[str, int]]:
+    """Pins off the rails and well taps (docs/architecture.md, the sky130hd layout fixes)."""
     layout = s.layout
     scale = defdata.units(text)
     row_height = round(lef.site_size(Path(s.tech_lef).read_text(), s.site)[1] * scale)
-    rail_layer = next(layer for layer in layout["layers"] if layer["direction"] == "horizontal")
+    rail_layer = next(layer for layer in layout.layers if layer.direction == "horizontal")
     rails = defdata.rails(defdata.components(text), row_height)
     text, moved = defdata.move_pins_off_rails(
         text,
         rails,
-        rail_layer["name"],
-        round(layout["pin_rail_clearance_um"] * scale),
-        round(rail_layer["pitch"] * scale),
+        rail_layer.name,
+        round(layout.pin_rail_clearance_um * scale),
+        round(rail_layer.pitch * scale),
     )
-    tap_width = lef.macro_sizes(Path(s.cell_lef).read_text())[layout["tap_cell"]][0]
+    tap_width = lef.macro_sizes(Path(s.cell_lef).read_text())[layout.tap_cell][0]
     text, taps = defdata.insert_taps(
         text,
-        layout["fill_cell"],
-        layout["tap_cell"],
+        layout.fill_cell,
+        layout.tap_cell,
         round(tap_width * scale),
-        round(layout["tap_pitch_um"] * scale),
+        round(layout.tap_pitch_um * scale),
     )
     return text, {"pins_moved_off_rails": moved, "taps": taps, "rows": len(rails) - 1}
 
@@ -185,7 +182,7 @@ def _figures(text: str, sizes: dict[str, tuple[float, float]], s: qflow.Settings
     x0, y0, x1, y1 = defdata.die_area(text)
     placed = defdata.components(text)
     layout = s.layout
-    physical = {layout["fill_cell"], layout["tap_cell"]}
+    physical = {layout.fill_cell, layout.tap_cell}
     logic = [c for c in placed if c.macro not in physical]
     cell_area = sum(sizes[c.macro][0] * sizes[c.macro][1] for c in logic)
     row_height = lef.site_size(Path(s.tech_lef).read_text(), s.site)[1]
@@ -201,5 +198,5 @@ def _figures(text: str, sizes: dict[str, tuple[float, float]], s: qflow.Settings
         "cell_area_um2": round(cell_area, 1),
         "utilization": round(cell_area / core_area, 4),
         "cells": len(logic),
-        "fill_cells": sum(c.macro == layout["fill_cell"] for c in placed),
+        "fill_cells": sum(c.macro == layout.fill_cell for c in placed),
     }

@@ -1,15 +1,19 @@
 """Reading and amending the DEF files of the qflow place-and-route path.
 
-Two amendments are fixes DESIGN.md section 6 lists for sky130hd: I/O pins that qflow's pin
-placement puts on the met1 power rails move to the nearest free track clear of them, and well
-taps (qflow has no tap insertion) replace fill cells so that no point of a row is further than
-half the tap pitch from a tap. The readers give the figures the layout steps report.
+Two amendments are fixes the qflow path needs on sky130hd (docs/architecture.md): I/O pins
+that qflow's pin placement puts on the met1 power rails move to the nearest free track clear
+of them, and well taps (qflow has no tap insertion) replace fill cells so that no point of a
+row is further than half the tap pitch from a tap. The readers give the figures the layout
+steps report. The amendments edit the DEF text in place, leaving every other line as qflow's
+scripts wrote it for qrouter, which is why the records involved are read from the text.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from econflow.errors import FormatError
 
 _UNITS = re.compile(r"^UNITS DISTANCE MICRONS (\d+) ;", re.MULTILINE)
 _DIEAREA = re.compile(r"^DIEAREA \( (-?\d+) (-?\d+) \) \( (-?\d+) (-?\d+) \) ;", re.MULTILINE)
@@ -24,7 +28,7 @@ _NET = re.compile(r"^- (\S+)\n(.*?);\s*$", re.MULTILINE | re.DOTALL)
 _SEGMENT = re.compile(r"(?:ROUTED|NEW) (\S+) \( (-?\d+) (-?\d+) \) \( (\*|-?\d+) (\*|-?\d+) \)")
 
 
-class DefError(ValueError):
+class DefError(FormatError):
     """A DEF file lacks what the flow needs, or a fix cannot be made."""
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from econflow.flow.netlist import NetBit, net_bit
+from econflow.flow.formats.netlist import NetBit, net_bit
 
 
 @dataclass

@@ -1,0 +1,219 @@
+"""The ASIC stage's figures: ``<build>/flow/metrics.json`` (synthesis, timing, gate-level
+simulation, power) and ``<build>/layout/metrics.json`` (placement, routing, GDS).
+
+Every figure group carries its ``origin``: what it was computed from (post-synthesis,
+post-placement estimate, post-route) and by which tool. Areas in µm², lengths in µm,
+capacitances in pF, times in ns, power in mW, energy in nJ.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from econflow.results import Result, StageMetrics, StepResult
+
+Engine = Literal["openroad", "qflow"]
+
+
+class SynthResult(StepResult):
+    origin: str
+    pdk: str
+    cells: int
+    area_um2: float
+    flip_flops: int
+    flip_flop_area_um2: float
+    tmr_copy_area_um2: float  # 2 x protected bits x mean flip-flop area
+    protected_bits: int
+    flip_flop_cells: dict[str, int]  # sequential cell -> count
+    top_cells: dict[str, int]  # the most used cells -> count
+    netlist: str
+
+
+class CornerTiming(Result):
+    """Setup timing at one corner."""
+
+    wns_ns: float
+    tns_ns: float
+    endpoints: int
+    violating_endpoints: int
+    meets: bool
+    achievable_period_ns: float  # clock period - WNS
+    fmax_mhz: float
+
+
+class Timing(Result):
+    origin: str
+    clock_period_ns: float
+    timing_corner: str  # the corner sign-off timing is judged at
+    corners: dict[str, CornerTiming]
+    reports: str  # the folder of OpenSTA's reports
+
+
+class StaResult(StepResult, Timing):
+    pass
+
+
+class PowerComponents(Result):
+    """mW."""
+
+    internal: float
+    switching: float
+    leakage: float
+    total: float
+
+
+class Power(Result):
+    origin: str
+    corner: str
+    internal_mw: float
+    switching_mw: float
+    leakage_mw: float
+    total_mw: float
+    groups_mw: dict[str, PowerComponents]  # sequential, combinational, total
+    energy_per_inference_nj: float  # power x clock period (one inference per cycle)
+    inferences_per_s: float
+    reports: dict[str, str]  # OpenSTA's per-cell reports (active, idle)
+
+
+class PowerResult(StepResult, Power):
+    pass
+
+
+class Activity(Result):
+    cells: int  # cells whose output toggles were counted
+    mean_toggles_per_cycle: float
+    file: str
+
+
+class GateLevelResult(StepResult):
+    origin: str
+    vectors: int
+    mismatches: int
+    readback_errors: int
+    seconds: float
+    vectors_per_s: float
+    activity: Activity
+
+
+class FlowMetrics(StageMetrics):
+    STAGE: ClassVar[str] = "flow"
+
+    synth: SynthResult | None = None
+    sta: StaResult | None = None
+    gate_level: GateLevelResult | None = None
+    power: PowerResult | None = None
+
+
+class TmrSeparation(Result):
+    """Distance between the two closest copies of each protected bit (cell origins, µm)."""
+
+    triplets: int  # protected bits whose three copies were found
+    protected_bits: int
+    min_um: float | None = None
+    p10_um: float | None = None
+    median_um: float | None = None
+    closest_bit: str | None = None
+
+
+class Placement(Result):
+    """What graywolf's placement gave (written by the place task, ``reports/place.json``)."""
+
+    die_width_um: float
+    die_height_um: float
+    die_area_um2: float
+    core_area_um2: float
+    cell_area_um2: float
+    utilization: float  # cell area / core area
+    cells: int  # logic cells, without fill and taps
+    fill_cells: int
+    taps: int
+    rows: int
+    pins_moved_off_rails: int
+    hpwl_um: float
+    estimated_wire_cap_pf: float
+
+
+class Floorplan(Result):
+    """The core a design too large to place here would need."""
+
+    cells: int
+    cell_area_um2: float
+    core_area_um2: float
+    core_side_um: float
+    utilization: float
+
+
+class ToolCost(Result):
+    """The layout tool's own runtime (s) and peak memory (MB), as SiliconCompiler measured."""
+
+    seconds: float
+    memory_mb: float
+
+
+class PlaceResult(StepResult):
+    engine: Engine
+    tools: str
+    origin: str
+    placed: bool
+    routable: bool
+    reason: str | None = None  # why the design was not placed
+    max_route_cells: int | None = None
+    max_place_cells: int | None = None
+    floorplan: Floorplan | None = None
+    placement: Placement | None = None
+    tmr_separation: TmrSeparation | None = None
+    timing: Timing | None = None
+    power: Power | None = None
+    tool: ToolCost | None = None
+    def_file: str | None = None
+    openroad: dict[str, float] | None = None  # SiliconCompiler's metrics of its nodes
+
+
+class Routing(Result):
+    """What qrouter's routing gave (written by the route task, ``reports/route.json``)."""
+
+    failed_nets: int
+    nets: int
+    wirelength_um: float
+    wirelength_per_layer_um: dict[str, float]
+    wire_cap_pf: float  # routed lengths x the tech LEF's capacitance per µm
+    qrouter_rc_cap_pf: float  # qrouter's own RC (one sidewall)
+    sdf_arcs_without_load_name: int
+
+
+class RouteResult(StepResult):
+    routed: bool
+    reason: str | None = None  # why the design was not routed
+    engine: Engine | None = None
+    origin: str | None = None
+    routing: Routing | None = None
+    timing: Timing | None = None
+    power: Power | None = None
+    tool: ToolCost | None = None
+    def_file: str | None = None
+    openroad: dict[str, float] | None = None
+
+
+class Drc(Result):
+    violations: int
+    by_rule: dict[str, int]
+    report: str
+    deck: str
+    scope: str
+
+
+class GdsResult(StepResult):
+    written: bool
+    reason: str | None = None
+    origin: str | None = None
+    gds: str | None = None
+    png: str | None = None
+    drc: Drc | None = None
+
+
+class LayoutMetrics(StageMetrics):
+    STAGE: ClassVar[str] = "layout"
+
+    place: PlaceResult | None = None
+    route: RouteResult | None = None
+    gds: GdsResult | None = None

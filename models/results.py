@@ -1,0 +1,116 @@
+"""The models stage's figures (``<build>/models/metrics.json``), one model per section."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from econflow.results import Result, StageMetrics, StepResult
+
+
+class DataResult(StepResult):
+    """The dataset: module counts, occupancy (trigger cells with charge) and module sums
+    (ADC counts)."""
+
+    source: str
+    modules: int
+    train: int
+    holdout: int
+    occupancy_mean: float
+    occupancy_median: float
+    occupancy_p16: float
+    occupancy_p84: float
+    empty_fraction: float
+    full_fraction: float
+    sum_mean: float
+    sum_median: float
+    sum_p99: float
+
+
+class EmdCnnResult(StepResult):
+    """Accuracy of the EMD-CNN on held-out pairs: relative error (predicted / exact - 1) of
+    the pairs above ``min_emd``, overall and per kind of pair."""
+
+    pairs_train: int
+    pairs_eval: int
+    pairs_below_min_emd: int
+    min_emd: float
+    rel_error_mean: float
+    rel_error_std: float
+    rel_error_p16: float
+    rel_error_p84: float
+    abs_error_mean: float
+    rel_error_mean_real_pairs: float
+    rel_error_std_real_pairs: float
+    rel_error_mean_reconstruction_pairs: float
+    rel_error_std_reconstruction_pairs: float
+
+
+class EmdSummary(Result):
+    """Compression quality of one algorithm on the held-out modules (EMD in small-cell
+    units), at ``output_bits`` per module."""
+
+    emd_mean: float
+    emd_median: float
+    emd_p16: float
+    emd_p84: float
+    output_bits: int
+    empty_output_fraction: float
+
+
+class AutoencoderResult(StepResult, EmdSummary):
+    """The trained autoencoder: final losses and its quality on the held-out modules."""
+
+    loss_name: str
+    loss: float
+    val_loss: float
+    epochs: int
+    train_modules: int
+    eval_modules: int
+
+
+class EmdHistogram(Result):
+    """Modules per EMD bin (shared ``edges``) and mean EMD, per algorithm."""
+
+    edges: list[float]
+    counts: dict[str, list[int]]
+    mean: dict[str, float]
+
+
+class EmdProfile(Result):
+    """Median and 16-84% band of the EMD per occupancy bin (None for an empty bin)."""
+
+    centres: list[float]
+    median: dict[str, list[float | None]]
+    p16: dict[str, list[float | None]]
+    p84: dict[str, list[float | None]]
+
+
+class QualityDistributions(Result):
+    emd_histogram: EmdHistogram
+    emd_vs_occupancy: EmdProfile
+
+
+class Comparison(Result):
+    """Samples whose latent integers differ from the fixed-point model's."""
+
+    samples: int
+    mismatches: int
+    first_mismatch: int | None = None  # index of the first sample that differs
+
+
+class BitExactResult(StepResult, Comparison):
+    """The QKeras encoder against the fixed-point model of the quantized model file."""
+
+    latent_nonzero_fraction: float
+    latent_saturated_fraction: float
+
+
+class ModelsMetrics(StageMetrics):
+    STAGE: ClassVar[str] = "models"
+
+    data: DataResult | None = None
+    emd_cnn: EmdCnnResult | None = None
+    autoencoder: AutoencoderResult | None = None
+    baselines: dict[str, EmdSummary] | None = None
+    quality: QualityDistributions | None = None
+    bit_exact: BitExactResult | None = None
