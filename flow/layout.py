@@ -17,7 +17,7 @@ from pathlib import Path
 from econflow import __version__
 from econflow.config import Config
 from econflow.errors import ArtefactError, ConfigError
-from econflow.flow import analysis, tmr_spacing
+from econflow.flow import analysis, tmr
 from econflow.flow import pdk as pdk_configs
 from econflow.flow.formats import activity, defdata, lef, lyrdb
 from econflow.flow.job import (
@@ -248,7 +248,7 @@ def _place(cfg: Config, build: Path) -> PlaceResult:
 def _tmr_separation(build: Path, paths: LayoutPaths) -> TmrSeparation:
     protected = rtl_artefacts.load(build).protected_registers
     text = paths.placed.read_text()
-    found = tmr_spacing.separation(
+    found = tmr.separation(
         defdata.components(text), instance_map(paths.instances), protected, defdata.units(text)
     )
     if found.triplets:

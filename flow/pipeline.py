@@ -14,7 +14,7 @@ from pathlib import Path
 
 from econflow.config import Config
 from econflow.errors import ArtefactError, EconflowError
-from econflow.flow import analysis
+from econflow.flow import analysis, tmr
 from econflow.flow.formats import activity, liberty, netlist
 from econflow.flow.job import (
     FlowPaths,
@@ -35,7 +35,6 @@ from econflow.flow.results import (
 )
 from econflow.models import artefacts as model_artefacts
 from econflow.rtl import artefacts as rtl_artefacts
-from econflow.rtl.artefacts import RtlDesign
 from econflow.stage import Step
 from econflow.verification import bulk
 from econflow.verification.pipeline import load_subject, regression_vectors
@@ -45,10 +44,6 @@ ORIGIN = (
     "sky130 adds under 1 fF per net; ideal clock, no placement)"
 )
 GATE_LEVEL_DEFINES = ("FUNCTIONAL", "UNIT_DELAY=")
-
-
-class TmrLostError(EconflowError):
-    """Synthesis merged or removed TMR copies."""
 
 
 def _cells(pdk: Pdk, paths: FlowPaths) -> dict[str, liberty.Cell]:
@@ -62,14 +57,16 @@ def _synth(cfg: Config, build: Path) -> SynthResult:
     project.run("elaborate", "synth")
     shutil.copyfile(project.netlist(), paths.netlist)
     cells = _cells(pdk, paths)
-    counts = netlist.read(paths.netlist, design.top).cell_counts()
+    synthesized = netlist.read(paths.netlist, design.top)
+    instances, counts = synthesized.instances, synthesized.cell_counts()
     unknown = sorted(set(counts) - set(cells))
     if unknown:
         raise ArtefactError(paths.netlist, f"cells not in the {pdk.name} liberty: {unknown[:5]}")
     area = sum(cells[c].area_um2 * n for c, n in counts.items())
     flops = {c: n for c, n in counts.items() if cells[c].sequential}
     ff_area = sum(cells[c].area_um2 * n for c, n in flops.items())
-    check_tmr(sum(flops.values()), design, paths.netlist)
+    sequential = [i.name for i in instances if cells[i.cell].sequential]
+    tmr.check_kept(sequential, design.protected_registers, str(paths.netlist))
     mean_ff = ff_area / max(1, sum(flops.values()))
     result = SynthResult(
         origin="synthesis (Yosys through SiliconCompiler)",
@@ -85,20 +82,10 @@ def _synth(cfg: Config, build: Path) -> SynthResult:
         netlist=str(paths.netlist),
     )
     print(
-        f"  {result.cells} cells, {result.area_um2 / 1e6:.3f} mm2, "
-        f"{result.flip_flops} flip-flops (TMR copies kept)"
+        f"  {result.cells} cells, {result.area_um2 / 1e6:.3f} mm2, {result.flip_flops} "
+        f"flip-flops; all 3 copies of the {design.protected_bits} protected bits kept"
     )
     return result
-
-
-def check_tmr(flip_flops: int, design: RtlDesign, path: Path) -> None:
-    """Flip-flops must equal register bits + 2 x protected bits: all TMR copies survived."""
-    if flip_flops != design.flip_flops:
-        raise TmrLostError(
-            f"{path}: {flip_flops} flip-flops after synthesis, expected {design.flip_flops} "
-            f"({design.register_bits} register bits + 2 x {design.protected_bits} "
-            "protected bits): synthesis merged or removed TMR copies"
-        )
 
 
 def _sta(cfg: Config, build: Path) -> StaResult:

@@ -16,7 +16,7 @@ import pytest
 from econflow.cli import main
 from econflow.config import load_config
 from econflow.errors import ConfigError, PdkDataError, ToolMissingError
-from econflow.flow import pdk, pipeline, power_model, project
+from econflow.flow import pdk, pipeline, power_model, project, tmr
 from econflow.flow.formats import activity, liberty, netlist
 from econflow.models import artefacts as model_artefacts
 from econflow.rtl import artefacts as rtl_artefacts
@@ -52,14 +52,25 @@ def test_synthesis_keeps_every_tmr_copy(micro_build):
     assert "sky130_fd_sc_hd__dfxtp_1" not in synth["flip_flop_cells"]  # dont-use from the PDK
 
 
-def test_lost_tmr_copies_fail_loudly(micro_build):
+def test_tmr_copies_are_checked_by_name(micro_build):
+    """Every protected bit must keep three flip-flops; unprotected ones may go (constants)."""
     design = rtl_artefacts.load(micro_build)
-    assert (design.register_bits, design.protected_bits) == (177, 135)
+    gates = netlist.read(micro_build / "flow" / "micro_encoder.vg", design.top)
+    flops = [i.name for i in gates.instances if "df" in i.cell]
+    protected = design.protected_registers
+    assert tmr.check_kept(flops, protected, "x.vg") == design.protected_bits == 135
+    unprotected = [f for f in flops if "copy_" not in f]
+    assert unprotected and tmr.check_kept(
+        [f for f in flops if f != unprotected[0]], protected, "x.vg"
+    )
+    merged = next(f for f in flops if "/copy_b[" in f)
+    reg, bit = merged.split("/")[0].removeprefix("r_"), merged.split("[")[1].split("]")[0]
     with pytest.raises(
-        pipeline.TmrLostError,
-        match=r"177 flip-flops after synthesis, expected 447 \(177 register bits \+ 2 x 135",
+        tmr.TmrLostError,
+        match=rf"x.vg: protected bit {reg}\[{bit}\] has no flip-flop for copy_b .*"
+        r"\(1 of 135 protected bits short",
     ):
-        pipeline.check_tmr(177, design, Path("x.vg"))
+        tmr.check_kept([f for f in flops if f != merged], protected, "x.vg")
 
 
 def test_timing_per_corner(micro_build):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from econflow.errors import EconflowError, FormatError
-from econflow.flow import tmr_spacing
+from econflow.flow import tmr
 from econflow.flow.formats import defdata, layout_netlist, lef, netlist, parasitics
 from econflow.flow.tasks.qrouter import RouteError, unrouted_nets, without_unnamed_loads
 from econflow.rtl import naming
@@ -220,11 +220,11 @@ def test_tmr_separation_is_the_closest_two_copies_of_each_protected_bit():
         for bit in (0, 1)
     }
     instances["ff_q"] = "r_out/q[0]$_DFF_PN0_"  # unprotected: not counted
-    found = tmr_spacing.separation(placed, instances, {"w_0": 2, "w_1": 1}, 200)
+    found = tmr.separation(placed, instances, {"w_0": 2, "w_1": 1}, 200)
     assert found.triplets == 2 and found.protected_bits == 3
     assert found.min_um == found.median_um == 2.72
     assert found.closest_bit == "w_0[0]"
-    none = tmr_spacing.separation(placed, {}, {"w_0": 2}, 200)
+    none = tmr.separation(placed, {}, {"w_0": 2}, 200)
     assert (none.triplets, none.protected_bits, none.min_um) == (0, 2, None)
 
 
