@@ -22,9 +22,9 @@ from pathlib import Path
 import yaml
 from _common import RESULTS, ROOT, write
 
+from econflow import pdk
 from econflow.config import load_config
 from econflow.errors import EconflowError
-from econflow.flow import pdk
 from econflow.flow.results import LayoutMetrics
 from econflow.runner import Runner
 

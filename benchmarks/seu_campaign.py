@@ -17,6 +17,7 @@ from _common import ROOT, write
 
 from econflow.config import load_config
 from econflow.models import artefacts
+from econflow.rtl import artefacts as rtl_artefacts
 from econflow.verification import pipeline
 
 
@@ -43,18 +44,20 @@ def main() -> None:
     model = models.load_quantized()
     _, holdout = models.load_dataset()
     start = time.perf_counter()
+    pipeline_points = rtl_artefacts.load(build).description.pipeline
     results = pipeline.run_seu(
-        cfg, model, holdout, str(models.quantized), build / "benchmarks" / "seu"
+        cfg, model, holdout, str(models.quantized), build / "benchmarks" / "seu", pipeline_points
     )
     seconds = time.perf_counter() - start
     for scope, r in results.items():
-        print(
-            f"{scope}: {r['injections']} injections, {r['corrupted']} corrupted, "
-            f"{r['flagged']} flagged"
-        )
+        print(f"{scope}: {r.injections} injections, {r.corrupted} corrupted, {r.flagged} flagged")
     write(
         f"seu_campaign_{cfg.design.design.name}",
-        {"design": args.design, "seconds": round(seconds, 1), "scopes": results},
+        {
+            "design": args.design,
+            "seconds": round(seconds, 1),
+            "scopes": {scope: r.model_dump() for scope, r in results.items()},
+        },
     )
 
 

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from econflow.architecture import architecture
 from econflow.errors import ConfigError
@@ -35,6 +42,7 @@ StepName = Literal[
 ]
 STEPS: tuple[str, ...] = get_args(StepName)
 FLOAT32_MANTISSA_BITS = 24
+MAX_PIPELINE_DEPTH = 40  # more than any encoder here has places for a register
 
 
 class _Section(BaseModel):
@@ -180,10 +188,20 @@ class HardwareSection(_Section):
     """The encoder ASIC block the RTL stage generates."""
 
     clock_mhz: float = Field(40.0, gt=0)
-    pipeline_depth: int = Field(0, ge=0, le=4)  # 0: registered outputs only, as ECON-T
+    # Pipeline stages besides the output register (0: registered outputs only, as ECON-T),
+    # placed by the RTL generator to balance delay; "auto": the fewest that meet the clock.
+    pipeline_depth: int | Literal["auto"] = 0
     weights: Literal["programmable", "hardwired"] = "programmable"
     tmr: Literal["none", "config", "full"] = "config"
     output_bits: Literal[3, 5, 7, 9] = 9  # latent values truncated for 2/3/4/more links
+
+    @field_validator("pipeline_depth", mode="before")
+    @classmethod
+    def _depth(cls, value: Any) -> Any:
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if value == "auto" or (whole and 0 <= value <= MAX_PIPELINE_DEPTH):
+            return value
+        raise ValueError(f"expected 'auto' or a number of stages from 0 to {MAX_PIPELINE_DEPTH}")
 
 
 class VerificationSection(_Section):

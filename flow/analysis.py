@@ -11,8 +11,8 @@ from econflow.config import Config
 from econflow.errors import ArtefactError
 from econflow.flow import power_model
 from econflow.flow.formats import liberty, netlist
-from econflow.flow.pdk import Pdk
 from econflow.flow.results import CornerTiming, Power, PowerComponents, Timing
+from econflow.pdk import Pdk
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from econflow import pdk as pdk_configs
 from econflow.config import Config
-from econflow.flow import pdk as pdk_configs
-from econflow.flow.pdk import Pdk, open_pdk
 from econflow.flow.project import Project, write_sdc
 from econflow.flow.results import FlowMetrics, LayoutMetrics
 from econflow.flow.tasks.qflow import INSTANCES
+from econflow.pdk import Pdk, open_pdk
 from econflow.rtl import artefacts as rtl_artefacts
 from econflow.rtl.artefacts import RtlDesign
 

@@ -15,10 +15,10 @@ import shutil
 from pathlib import Path
 
 from econflow import __version__
+from econflow import pdk as pdk_configs
 from econflow.config import Config
 from econflow.errors import ArtefactError, ConfigError
 from econflow.flow import analysis, tmr
-from econflow.flow import pdk as pdk_configs
 from econflow.flow.formats import activity, defdata, lef, lyrdb
 from econflow.flow.job import (
     LayoutPaths,
@@ -30,7 +30,6 @@ from econflow.flow.job import (
     project_for,
     timing_corners,
 )
-from econflow.flow.pdk import LayoutSettings, Pdk
 from econflow.flow.project import Project, layout_engine
 from econflow.flow.results import (
     Drc,
@@ -48,6 +47,7 @@ from econflow.flow.results import (
     ToolCost,
 )
 from econflow.flow.tasks import qflow
+from econflow.pdk import LayoutSettings, Pdk
 from econflow.rtl import artefacts as rtl_artefacts
 from econflow.stage import Step
 from econflow.templating import environment

@@ -24,7 +24,6 @@ from econflow.flow.job import (
     project_for,
     timing_corners,
 )
-from econflow.flow.pdk import Pdk, open_pdk
 from econflow.flow.results import (
     Activity,
     FlowMetrics,
@@ -34,6 +33,7 @@ from econflow.flow.results import (
     SynthResult,
 )
 from econflow.models import artefacts as model_artefacts
+from econflow.pdk import Pdk, open_pdk
 from econflow.rtl import artefacts as rtl_artefacts
 from econflow.stage import Step
 from econflow.verification import bulk

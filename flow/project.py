@@ -33,12 +33,12 @@ from siliconcompiler.tools.yosys.syn_asic import ASICSynthesis
 from econflow import tools
 from econflow.config import HardwareSection
 from econflow.errors import EconflowError
-from econflow.flow.pdk import Pdk
 from econflow.flow.results import Engine
 from econflow.flow.tasks.graywolf import PlaceTask
 from econflow.flow.tasks.klayout import GdsExportTask
 from econflow.flow.tasks.opensta import PowerTask, TimingTask
 from econflow.flow.tasks.qrouter import RouteTask
+from econflow.pdk import Pdk
 from econflow.rtl.artefacts import RtlDesign
 from econflow.templating import environment
 from econflow.tools import ABC_SCRIPT_VARIABLE, MAP_SCRIPT_VARIABLE

@@ -1,1 +1,1 @@
-"""PDK configurations, one YAML file per PDK (data; read by ``econflow.flow.pdk``)."""
+"""PDK configurations, one YAML file per PDK (data; read by ``econflow.pdk``)."""

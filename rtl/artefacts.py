@@ -67,7 +67,7 @@ class RtlDescription(_Doc):
     top: str
     files: list[str]  # in compile order, relative to the description
     latency_cycles: int
-    pipeline: list[str]  # the registered boundaries
+    pipeline: list[str]  # the registered pipeline points, the outputs last
     weights: WeightMode
     tmr: TmrScope
     ports: Ports

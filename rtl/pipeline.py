@@ -1,15 +1,21 @@
-"""The ``rtl`` flow step: Verilog, register map and weight image from the quantized model file."""
+"""The ``rtl`` flow step: Verilog, register map and weight image from the quantized model file.
+
+The pipeline registers are placed with the cell delays of the design's PDK at its timing
+corner (:mod:`econflow.rtl.stages`, :mod:`econflow.rtl.timing`).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from econflow import __version__
+from econflow import pdk as pdk_configs
 from econflow.config import Config, HardwareSection
+from econflow.errors import ConfigError
 from econflow.models import artefacts as model_artefacts
 from econflow.models import quantized
 from econflow.models.quantized import QuantizedModel
-from econflow.rtl import checks, regmap, render, structure, tmr
+from econflow.rtl import checks, regmap, render, stages, structure, timing, tmr
 from econflow.rtl.artefacts import (
     DESIGN,
     FORMAT_NAME,
@@ -20,6 +26,7 @@ from econflow.rtl.artefacts import (
     RtlDescription,
 )
 from econflow.rtl.results import Lint, RegisterBits, RtlMetrics, RtlResult
+from econflow.rtl.stages import Budget, PipelineError
 from econflow.rtl.structure import Encoder
 from econflow.stage import Step, file_hash
 
@@ -27,16 +34,60 @@ REGISTER_MAP = "register_map.json"
 REGISTER_MAP_MD = "register_map.md"
 WEIGHT_IMAGE = "weights.hex"
 LOAD_SEQUENCE = "load_sequence.csv"
+CELL_DELAYS = "cell_delays.json"
 
 
-def describe(model: QuantizedModel, hw: HardwareSection, top: str, source: str) -> Encoder:
-    """The TMR-protected structural description of ``model`` built with ``hw``'s choices."""
-    return tmr.protect(structure.build(model, hw, top, source))
+def describe(
+    model: QuantizedModel,
+    hw: HardwareSection,
+    top: str,
+    source: str,
+    budget: Budget | None = None,
+    registered: list[str] | None = None,
+) -> Encoder:
+    """The TMR-protected structural description of ``model`` built with ``hw``'s choices.
+
+    Pipeline registers go where ``stages`` puts ``hw.pipeline_depth`` of them (balanced in
+    nanoseconds with a ``budget``, else in gate levels; ``auto`` needs the budget), or at the
+    points named in ``registered`` (to rebuild a generated design with other options).
+
+    Raises:
+        PipelineError: the depth cannot be built or ``auto`` meets no clock.
+    """
+    enc = structure.build(model, hw, top, source)
+    if registered is not None:
+        enc = stages.register(enc, set(registered))
+    elif hw.pipeline_depth == "auto":
+        if budget is None:
+            raise PipelineError("pipeline_depth auto needs the PDK's cell delays")
+        enc = stages.auto_depth(enc, budget)
+    else:
+        enc = stages.place(enc, hw.pipeline_depth, budget)
+    return tmr.protect(structure.with_registers(enc))
 
 
 def weight_image(model: QuantizedModel, hw: HardwareSection) -> list[int]:
     """The words that load ``model`` into RTL generated for the same architecture."""
-    return regmap.image_words(describe(model, hw, "image", "model").parameters)
+    return regmap.image_words(structure.build(model, hw, "image", "model").parameters)
+
+
+def budget(cfg: Config, out: Path) -> Budget:
+    """The design's clock at its PDK's timing corner, with the cell delays characterised from
+    that corner's liberty (kept in ``<out>/cell_delays.json``)."""
+    found = pdk_configs.open_pdk(cfg, out)
+    corner = found.config.corners.timing
+    liberty = found.prepared_liberty(corner, out / "liberty")
+    cells = found.config.cells
+    delays = timing.characterise(liberty, corner, cells.gate, cells.flip_flop)
+    delays.write(out / CELL_DELAYS)
+    period = 1000.0 / cfg.design.hardware.clock_mhz
+    clock = found.config.clock
+    return Budget(
+        period - clock.uncertainty_ns,
+        period * clock.io_delay_fraction,
+        delays,
+        found.config.synthesis.gate_derate,
+    )
 
 
 def generate(enc: Encoder, out: Path, source: str) -> list[Path]:
@@ -74,7 +125,7 @@ def _description(enc: Encoder, files: list[Path], source: str) -> RtlDescription
         top=enc.top,
         files=[f.name for f in files],
         latency_cycles=enc.latency_cycles,
-        pipeline=[b.name for b in enc.boundaries if b.registered],
+        pipeline=[p.name for p in enc.points if p.registered],
         weights=enc.weights,
         tmr=enc.tmr,
         ports=Ports(
@@ -98,7 +149,7 @@ def _description(enc: Encoder, files: list[Path], source: str) -> RtlDescription
 def _result(enc: Encoder, lint: Lint) -> RtlResult:
     return RtlResult(
         latency_cycles=enc.latency_cycles,
-        pipeline_depth=enc.latency_cycles - 1,  # the output register is always there
+        pipeline_depth=enc.pipeline_depth,
         weights=enc.weights,
         tmr=enc.tmr,
         parameters=len(enc.parameters),
@@ -117,8 +168,21 @@ def _run(cfg: Config, build: Path) -> RtlResult:
     model = models.load_quantized()
     quantized.check_design(model, cfg.design, models.quantized)
     source = f"{models.quantized.name} (sha256 {file_hash(models.quantized)[:16]})"
-    enc = describe(model, cfg.design.hardware, cfg.design.design.top, str(models.quantized))
     out = build / STAGE
+    out.mkdir(parents=True, exist_ok=True)
+    limits = budget(cfg, out)
+    try:
+        enc = describe(
+            model, cfg.design.hardware, cfg.design.design.top, str(models.quantized), limits
+        )
+    except PipelineError as exc:
+        raise ConfigError(cfg.path, "hardware.pipeline_depth", str(exc)) from None
+    slowest, end = stages.slowest_stage(enc, limits)
+    print(
+        f"  pipeline: depth {enc.pipeline_depth}, registers at "
+        f"{', '.join(p.name for p in enc.points if p.registered)}; slowest stage (model) "
+        f"{slowest:.1f} ns, ending at {end}, for {limits.period_ns:.2f} ns"
+    )
     files = generate(enc, out, source)
     print(
         f"  {enc.top}: {len(files)} Verilog files, latency {enc.latency_cycles} cycle(s), "
@@ -129,8 +193,8 @@ def _run(cfg: Config, build: Path) -> RtlResult:
     return _result(enc, Lint(tool="verilator -Wall", warnings=0))
 
 
-def _inputs(_cfg: Config, build: Path) -> list[Path]:
-    return [model_artefacts.at(build).quantized]
+def _inputs(cfg: Config, build: Path) -> list[Path]:
+    return [model_artefacts.at(build).quantized, pdk_configs.load_config(cfg)[1]]
 
 
 def _outputs(cfg: Config, build: Path) -> list[Path]:
@@ -142,5 +206,5 @@ def _outputs(cfg: Config, build: Path) -> list[Path]:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("rtl", RtlMetrics, "rtl", ("hardware", "model", "data"), _inputs, _outputs, _run),
+    Step("rtl", RtlMetrics, "rtl", ("hardware", "model", "data", "pdk"), _inputs, _outputs, _run),
 )

@@ -26,26 +26,21 @@ FILE_LIST = "files.f"
 
 
 def _used_parameters(layer: MacLayer) -> list[Parameter]:
-    """Weights that feed a multiplier, then biases; each once, in address order."""
-    seen = {t.weight.address: t.weight for s in layer.sums for t in s.terms}
-    seen.update({s.bias.address: s.bias for s in layer.sums})
-    return [seen[a] for a in sorted(seen)]
+    """The weights and biases the layer's adder trees read, in address order."""
+    used = {n.parameter.address: n.parameter for n in layer.levels[0] if n.parameter}
+    return [used[a] for a in sorted(used)]
 
 
-def _used_inputs(layer: MacLayer) -> list[int]:
-    return sorted({t.source for s in layer.sums for t in s.terms})
-
-
-def _inputs(layer: MacLayer, n_inputs: int) -> tuple[list[int], list[int]]:
-    used = _used_inputs(layer)
-    return used, [i for i in range(n_inputs) if i not in set(used)]
+def _unused_inputs(layer: MacLayer, n_inputs: int) -> list[int]:
+    """Inputs no product reads (padded or unused pixels, folded zero weights)."""
+    used = {n.source for n in layer.levels[0] if n.source is not None}
+    return [i for i in range(n_inputs) if i not in used]
 
 
 def verilog(enc: Encoder, header: str) -> str:
     """The top-level module's source text."""
-    conv_used, conv_unused = _inputs(enc.conv, N_TC)
-    dense_used, dense_unused = _inputs(enc.dense, len(enc.conv.sums))
-    params = {layer.name: _used_parameters(layer) for layer in (enc.conv, enc.dense)}
+    layers = (enc.conv, enc.dense)
+    inputs = {enc.conv.name: N_TC, enc.dense.name: len(enc.conv.sums)}
     template = environment("econflow.rtl").get_template("encoder.v.j2")
     return template.render(
         enc=enc,
@@ -54,10 +49,10 @@ def verilog(enc: Encoder, header: str) -> str:
         error_count_bits=ERROR_COUNT_BITS,
         register_prefix=naming.REGISTER_PREFIX,
         registers={r.name: r for r in enc.registers},
-        layer_inputs={enc.conv.name: conv_used, enc.dense.name: dense_used},
-        layer_unused={enc.conv.name: conv_unused, enc.dense.name: dense_unused},
-        layer_params=params,
-        hardwired=[p for layer_params in params.values() for p in layer_params],
+        layers={layer.name: layer for layer in layers},
+        source_bus={enc.conv.name: "x", enc.dense.name: "c"},
+        layer_unused={layer.name: _unused_inputs(layer, inputs[layer.name]) for layer in layers},
+        hardwired=[p for layer in layers for p in _used_parameters(layer)],
     )
 
 

@@ -2,8 +2,14 @@
 
 Everything the templates render is decided here, from the quantized model file and the
 ``hardware`` section alone: which input feeds which multiplier, which weight sits at which
-configuration address, where pipeline registers go. TMR is applied afterwards
-(:mod:`econflow.rtl.tmr`) by marking registers protected; the templates only draw.
+configuration address, how each sum is added up and where pipeline registers go. TMR is
+applied afterwards (:mod:`econflow.rtl.tmr`) by marking registers protected; the templates
+only draw.
+
+Every sum is an explicit binary adder tree whose level 0 holds the bias and the products,
+each value as wide as its exact range needs. The arithmetic is integer and exact, so the
+tree's shape and where registers cut it change no result: the RTL equals the fixed-point
+model for any pipeline.
 """
 
 from __future__ import annotations
@@ -20,11 +26,6 @@ from econflow.models.geometry import N_TC
 from econflow.models.quantized import Layer, QuantizedModel
 from econflow.rtl.artefacts import RegisterKind, TmrScope, WeightMode
 
-# Where pipeline registers go, in the order a deeper pipeline adds them: after the conv layer
-# first (it splits the normalization + conv path from the 128-input dense sums), then after the
-# normalization, after the dense sums, and finally on the inputs.
-PIPELINE_CUTS: tuple[str, ...] = ("conv", "norm", "dense", "input")
-BOUNDARIES: tuple[str, ...] = ("input", "norm", "conv", "dense", "out")
 ERROR_COUNT_BITS = 16
 
 
@@ -45,6 +46,12 @@ class Parameter:
         """The two's-complement bits of ``value`` as an unsigned register word."""
         return self.value & ((1 << self.width) - 1)
 
+    def range(self, programmable: bool) -> tuple[int, int]:
+        """The values the parameter can take: its format's when loadable, else its own."""
+        if programmable:
+            return -(1 << (self.width - 1)), (1 << (self.width - 1)) - 1
+        return self.value, self.value
+
 
 @dataclass(frozen=True)
 class Term:
@@ -63,11 +70,33 @@ class Sum:
 
 
 @dataclass(frozen=True)
+class Node:
+    """One value of a layer's adder trees, at bits ``[offset +: width]`` of its level's bus.
+
+    At level 0 a node is a product (``source`` and ``parameter`` set) or a bias (``parameter``
+    only), scaled to the accumulator's fractional bits. Above, it adds nodes ``left`` and
+    ``right`` of the level below, or passes ``left`` on when it has no partner. ``low`` and
+    ``high`` bound its value; ``width`` is the two's-complement width that holds them.
+    """
+
+    offset: int
+    width: int
+    low: int
+    high: int
+    left: int | None = None
+    right: int | None = None
+    source: int | None = None
+    parameter: Parameter | None = None
+
+
+@dataclass(frozen=True)
 class MacLayer:
     """A layer of sums over a flat input bus, then ReLU and re-quantization.
 
     ``product_shift`` and ``bias_shift`` align products and bias to the accumulator's
     fractional bits; ``rshift``/``lshift`` take the accumulator to the output format.
+    ``levels[k]`` are the adder trees' nodes at level ``k`` (0: bias and products); the last
+    level holds one node per sum, in order.
     """
 
     name: str
@@ -79,6 +108,12 @@ class MacLayer:
     rshift: int
     lshift: int
     sums: tuple[Sum, ...]
+    levels: tuple[tuple[Node, ...], ...] = ()
+
+    def bus_width(self, level: int) -> int:
+        """Bits of the bus holding every node of ``level``."""
+        last = self.levels[level][-1]
+        return last.offset + last.width
 
 
 @dataclass(frozen=True)
@@ -93,20 +128,38 @@ class Register:
 
 @dataclass(frozen=True)
 class Signal:
-    """A bus crossing a pipeline boundary."""
+    """A bus crossing a pipeline point."""
 
     name: str
     width: int
 
 
+PointKind = Literal["input", "norm_sum", "norm_log2", "norm", "products", "level", "requant", "out"]
+
+
 @dataclass(frozen=True)
-class Boundary:
-    """A cut between datapath sections: registered (a pipeline stage) or a plain wire."""
+class Point:
+    """A place in the datapath where a pipeline register can go, and what crosses it.
+
+    The logic of kind ``kind`` computes the point's ``produced`` signal from the signals of
+    the point before (``layer`` and ``level`` name the adder-tree level it computes);
+    every other signal of the point passes through unchanged. ``registered`` points are
+    pipeline stages; ``out`` always is.
+    """
 
     name: str
     index: int
-    registered: bool
+    kind: PointKind
     signals: tuple[Signal, ...]
+    produced: str
+    registered: bool = False
+    layer: str | None = None
+    level: int | None = None
+
+    @property
+    def bits(self) -> int:
+        """Flip-flops a register here costs (each protected bit once)."""
+        return sum(s.width for s in self.signals)
 
 
 @dataclass(frozen=True)
@@ -128,13 +181,18 @@ class Encoder:
     output_bits: int
     weights: WeightMode
     tmr: TmrScope
-    boundaries: tuple[Boundary, ...]
     parameters: tuple[Parameter, ...]
+    points: tuple[Point, ...] = ()
     registers: tuple[Register, ...] = field(default=())
 
     @property
     def latency_cycles(self) -> int:
-        return sum(b.registered for b in self.boundaries)
+        return sum(p.registered for p in self.points)
+
+    @property
+    def pipeline_depth(self) -> int:
+        """Pipeline stages besides the output register."""
+        return self.latency_cycles - 1
 
     @property
     def address_width(self) -> int:
@@ -161,9 +219,13 @@ class Encoder:
         """Physical flip-flops: three per protected bit, one per other bit."""
         return self.total_bits + 2 * self.protected_bits
 
+    def layer(self, name: str) -> MacLayer:
+        return self.conv if name == self.conv.name else self.dense
+
 
 def build(model: QuantizedModel, hw: HardwareSection, top: str, path: str) -> Encoder:
-    """Describe the encoder for ``model`` with the ``hardware`` section's choices.
+    """Describe the encoder for ``model`` with the ``hardware`` section's choices, without
+    pipeline stages (:func:`econflow.rtl.stages.place` registers points).
 
     ``path`` names the quantized model file in errors.
     """
@@ -172,10 +234,15 @@ def build(model: QuantizedModel, hw: HardwareSection, top: str, path: str) -> En
         _check_layer(layer, path)
     pow2 = model.normalization == "pow2"
     sum_width = model.charge_bits + math.ceil(math.log2(N_TC)) if pow2 else 0
+    programmable = hw.weights == "programmable"
     parameters: list[Parameter] = []
     conv = _conv(conv_layer, model, parameters)
     dense = _dense(dense_layer, parameters)
-    latent = model.latent
+    if not programmable:
+        conv, dense = _fold_zeros(conv), _fold_zeros(dense)
+    input_max = (1 << model.input_format.bits) - 1
+    conv = _trees(conv, input_max, programmable)
+    dense = _trees(dense, (1 << conv.out_width) - 1, programmable)
     encoder = Encoder(
         top=top,
         charge_bits=model.charge_bits,
@@ -188,17 +255,30 @@ def build(model: QuantizedModel, hw: HardwareSection, top: str, path: str) -> En
         conv=conv,
         dense=dense,
         latent_size=model.latent_size,
-        latent_width=latent.bits,
+        latent_width=model.latent.bits,
         output_bits=hw.output_bits,
         weights=hw.weights,
         tmr=hw.tmr,
-        boundaries=(),
         parameters=tuple(parameters),
     )
-    if hw.weights == "hardwired":
-        encoder = replace(encoder, conv=_fold_zeros(conv), dense=_fold_zeros(dense))
-    encoder = replace(encoder, boundaries=_boundaries(encoder, hw.pipeline_depth))
-    return replace(encoder, registers=_registers(encoder))
+    return replace(encoder, points=_points(encoder))
+
+
+def with_registers(enc: Encoder) -> Encoder:
+    """The register banks of ``enc`` as its points are registered: configuration registers,
+    pipeline stages, TMR status."""
+    registers = []
+    if enc.programmable:
+        registers += [Register(p.name, p.width, "config") for p in enc.parameters]
+    for p in enc.points:
+        if p.registered:
+            registers += [Register(f"{s.name}_s{p.index}", s.width, "pipeline") for s in p.signals]
+    if enc.tmr != "none":
+        registers += [
+            Register("tmr_error", 1, "status"),
+            Register("tmr_error_count", ERROR_COUNT_BITS, "status"),
+        ]
+    return replace(enc, registers=tuple(registers))
 
 
 def _fold_zeros(layer: MacLayer) -> MacLayer:
@@ -290,34 +370,100 @@ def _dense(layer: Layer, parameters: list[Parameter]) -> MacLayer:
     return _mac_layer(layer, sums, layer.input_format.bits)
 
 
-def _boundaries(enc: Encoder, depth: int) -> tuple[Boundary, ...]:
-    cuts = set(PIPELINE_CUTS[:depth]) | {"out"}
-    carried = {
-        "input": Signal("charges", N_TC * enc.charge_bits),
-        "norm": Signal("x", N_TC * enc.input_width),
-        "conv": Signal("c", len(enc.conv.sums) * enc.conv.out_width),
-        "dense": Signal("dacc", len(enc.dense.sums) * enc.dense.acc_width),
-        "out": Signal("latent", enc.latent_size * enc.output_bits),
-    }
-    result = []
-    for index, name in enumerate(BOUNDARIES):
-        signals = [Signal("valid", 1), carried[name]]
-        if enc.sum_width and name != "input":
-            signals.append(Signal("sum", enc.sum_width))
-        result.append(Boundary(name, index + 1, name in cuts, tuple(signals)))
-    return tuple(result)
+def signed_width(low: int, high: int) -> int:
+    """Bits of the two's-complement integers that hold ``[low, high]``."""
+    magnitude = max(high.bit_length() if high > 0 else 0, (-low - 1).bit_length() if low < 0 else 0)
+    return magnitude + 1
 
 
-def _registers(enc: Encoder) -> tuple[Register, ...]:
-    registers = []
-    if enc.programmable:
-        registers += [Register(p.name, p.width, "config") for p in enc.parameters]
-    for b in enc.boundaries:
-        if b.registered:
-            registers += [Register(f"{s.name}_s{b.index}", s.width, "pipeline") for s in b.signals]
-    if enc.tmr != "none":
-        registers += [
-            Register("tmr_error", 1, "status"),
-            Register("tmr_error_count", ERROR_COUNT_BITS, "status"),
+def _trees(layer: MacLayer, input_max: int, programmable: bool) -> MacLayer:
+    """The adder trees of every sum: bias first, then the products, added in pairs."""
+    operands: list[tuple[int, int, dict]] = []  # every sum's level-0 nodes, sum after sum
+    members: list[list[int]] = []  # per sum, its nodes' indices in the current level
+    for s in layer.sums:
+        low, high = s.bias.range(programmable)
+        mine = [len(operands)]
+        operands.append((low << layer.bias_shift, high << layer.bias_shift, {"parameter": s.bias}))
+        for t in s.terms:
+            w_low, w_high = t.weight.range(programmable)
+            corners = (0, input_max * w_low, input_max * w_high)
+            mine.append(len(operands))
+            operands.append(
+                (
+                    min(corners) << layer.product_shift,
+                    max(corners) << layer.product_shift,
+                    {"source": t.source, "parameter": t.weight},
+                )
+            )
+        members.append(mine)
+    levels = [_level(operands)]
+    while any(len(m) > 1 for m in members):
+        below = levels[-1]
+        nodes: list[tuple[int, int, dict]] = []
+        next_members = []
+        for m in members:
+            mine = []
+            for k in range(0, len(m), 2):
+                left, right = m[k], (m[k + 1] if k + 1 < len(m) else None)
+                low, high = below[left].low, below[left].high
+                if right is not None:
+                    low, high = low + below[right].low, high + below[right].high
+                mine.append(len(nodes))
+                nodes.append((low, high, {"left": left, "right": right}))
+            next_members.append(mine)
+        levels.append(_level(nodes))
+        members = next_members
+    return replace(layer, levels=tuple(levels))
+
+
+def _level(nodes: list[tuple[int, int, dict]]) -> tuple[Node, ...]:
+    """Nodes laid out on one bus, each as wide as its range needs."""
+    placed, offset = [], 0
+    for low, high, what in nodes:
+        width = signed_width(low, high)
+        placed.append(Node(offset, width, low, high, **what))
+        offset += width
+    return tuple(placed)
+
+
+def _points(enc: Encoder) -> tuple[Point, ...]:
+    """Every place a pipeline register can go, in datapath order, none registered but the
+    outputs."""
+    conv, dense = enc.conv, enc.dense
+    found: list[tuple[str, PointKind, Signal, str | None, int | None]] = [
+        ("input", "input", Signal("charges", N_TC * enc.charge_bits), None, None)
+    ]
+    if enc.sum_width:
+        found += [
+            ("norm_sum", "norm_sum", Signal("sum", enc.sum_width), None, None),
+            ("norm_log2", "norm_log2", Signal("shift", enc.shift_width), None, None),
         ]
-    return tuple(registers)
+    found.append(("norm", "norm", Signal("x", N_TC * enc.input_width), None, None))
+    for layer in (conv, dense):
+        for k in range(len(layer.levels)):
+            kind: PointKind = "products" if k == 0 else "level"
+            name = f"{layer.name}_t{k}"
+            found.append((name, kind, Signal(name, layer.bus_width(k)), layer.name, k))
+        if layer is conv:
+            found.append(("conv", "requant", Signal("c", len(conv.sums) * conv.out_width),
+                          conv.name, None))  # fmt: skip
+    found.append(
+        ("out", "out", Signal("latent", enc.latent_size * enc.output_bits), dense.name, None)
+    )
+    points = []
+    live: dict[str, Signal] = {}
+    for index, (name, kind, produced, layer, level) in enumerate(found, start=1):
+        live = _carried(live, kind) | {produced.name: produced}
+        signals = (Signal("valid", 1), *live.values())
+        points.append(Point(name, index, kind, signals, produced.name, name == "out", layer, level))
+    return tuple(points)
+
+
+def _carried(live: dict[str, Signal], kind: PointKind) -> dict[str, Signal]:
+    """The signals that pass a point of ``kind`` unchanged: the module sum travels to the
+    outputs; charges live until they are normalized, the shift until it is used; a layer's
+    bus is replaced by the next."""
+    keep = {"sum"}
+    if kind in ("norm_sum", "norm_log2"):
+        keep |= {"charges", "sum", "shift"}
+    return {name: s for name, s in live.items() if name in keep}

@@ -86,6 +86,14 @@ def test_defaults_fill_missing_sections(tmp_path):
             r"hardware\.weights: .*'programmable' or 'hardwired'",
         ),
         (
+            "design: {name: d}\nhardware: {pipeline_depth: fast}\n",
+            r"hardware\.pipeline_depth: expected 'auto' or a number of stages from 0 to 40 \(got 'fast'\)",
+        ),
+        (
+            "design: {name: d}\nhardware: {pipeline_depth: -1}\n",
+            r"hardware\.pipeline_depth: expected 'auto' or .* \(got -1\)",
+        ),
+        (
             "design: {name: d}\nhardware: {output_bits: 6}\n",
             r"hardware\.output_bits: .*3, 5, 7 or 9",
         ),

@@ -133,15 +133,21 @@ def run_bulk(
 
 
 def run_seu(
-    cfg: Config, model: QuantizedModel, holdout: np.ndarray, source: str, out: Path
+    cfg: Config,
+    model: QuantizedModel,
+    holdout: np.ndarray,
+    source: str,
+    out: Path,
+    pipeline: list[str],
 ) -> dict[str, SeuScope]:
-    """One campaign per TMR scope, each on RTL generated with that scope."""
+    """One campaign per TMR scope, each on RTL generated with that scope and the pipeline
+    registers (``pipeline``, point names) of the design as generated."""
     v = cfg.design.verification
     charges = regression_vectors(holdout, 500, model.charge_bits)
     results = {}
     for scope in v.seu_scopes:
         hw = cfg.design.hardware.model_copy(update={"tmr": scope})
-        enc = rtl_pipeline.describe(model, hw, cfg.design.design.top, source)
+        enc = rtl_pipeline.describe(model, hw, cfg.design.design.top, source, registered=pipeline)
         rtl_pipeline.generate(enc, out / f"seu_{scope}" / "rtl", source)
         design = rtl_artefacts.load(out / f"seu_{scope}")
         vectors = out / f"seu_{scope}" / "vectors.npz"
@@ -175,7 +181,9 @@ def _run(cfg: Config, build: Path) -> VerifyResult:
         tmr=design.description.tmr,
         bulk=run_bulk(cfg, design, model, holdout, out),
         cocotb=run_cocotb(cfg, design, model, holdout, out),
-        seu=run_seu(cfg, model, holdout, str(subject.models.quantized), out)
+        seu=run_seu(
+            cfg, model, holdout, str(subject.models.quantized), out, design.description.pipeline
+        )
         if cfg.design.verification.seu_injections
         else {},
     )

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from econflow import tools
 from econflow.errors import ToolMissingError
-from econflow.flow.pdk import LayoutSettings
+from econflow.pdk import LayoutSettings
 
 QFLOW_HOMES = (Path("/usr/lib/qflow"), Path("/usr/local/lib/qflow"), Path("/usr/share/qflow"))
 INSTANCES = "instances.tsv"  # placed instance name -> synthesized name, one per line

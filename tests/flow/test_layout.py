@@ -17,8 +17,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from econflow import pdk
 from econflow.errors import ConfigError, ToolMissingError
-from econflow.flow import job, layout, pdk, project
+from econflow.flow import job, layout, project
 from econflow.flow.formats import defdata, lef, lyrdb
 from econflow.flow.tasks import qflow
 from econflow.runner import Runner

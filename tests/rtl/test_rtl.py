@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from econflow.cli import main
-from econflow.config import HardwareSection, load_config
+from econflow.config import HardwareSection
 from econflow.errors import ArtefactError
 from econflow.fixed import Fixed
-from econflow.models import artefacts, dataset, fixedpoint, quantized
+from econflow.models import artefacts, dataset, fixedpoint
 from econflow.rtl import artefacts as rtl_artefacts
 from econflow.rtl import checks, pipeline, regmap
 from econflow.verification import bulk
@@ -69,7 +69,7 @@ def test_rtl_step_writes_the_design_and_its_metrics(tiny_build, model):
 
 @pytest.mark.parametrize(
     ("weights", "tmr", "depth"),
-    list(itertools.product(("programmable", "hardwired"), ("none", "config", "full"), (0, 1))),
+    list(itertools.product(("programmable", "hardwired"), ("none", "config", "full"), (0, 1, 5))),
 )
 def test_verilator_lint_is_clean(model, tmp_path, weights, tmr, depth):
     design = generate(model, rtl_dir(tmp_path), weights=weights, tmr=tmr, pipeline_depth=depth)
@@ -84,6 +84,7 @@ def test_verilator_lint_is_clean(model, tmp_path, weights, tmr, depth):
         ("programmable", "full", 2, 7),
         ("hardwired", "none", 1, 5),
         ("programmable", "none", 4, 3),
+        ("hardwired", "config", 7, 9),
     ],
 )
 def test_icarus_matches_the_fixed_point_model(
@@ -141,24 +142,8 @@ def test_register_map_image_and_load_sequence_agree(tiny_build, model):
     assert len(rows) == 1 + 2 * len(registers) and rows[-1].startswith("read,")
 
 
-def small_model() -> quantized.QuantizedModel:
-    """A model small enough for full generic synthesis in seconds."""
-    cfg = load_config(TINY)
-    m = cfg.design.model.model_copy(
-        update={
-            "input": cfg.design.model.input.model_copy(update={"bits": 4, "integer": 1}),
-            "conv": cfg.design.model.conv.model_copy(update={"filters": 1}),
-            "dense": cfg.design.model.dense.model_copy(update={"latent": 2}),
-        }
-    )
-    rng = np.random.default_rng(1)
-    conv = (rng.integers(-32, 32, (3, 3, 1, 1)), rng.integers(0, 64, 1))
-    dense = (rng.integers(-32, 32, (16, 2)), rng.integers(0, 64, 2))
-    return quantized.build(m, 6, conv, dense)
-
-
-def test_yosys_keeps_three_copies_of_every_protected_bit(tmp_path):
-    model = small_model()
+def test_yosys_keeps_three_copies_of_every_protected_bit(tmp_path, small_model):
+    model = small_model
     counts = {}
     for tmr in ("none", "config", "full"):
         hw = HardwareSection(tmr=tmr)

@@ -14,6 +14,7 @@ import hashlib
 import importlib
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -52,9 +53,19 @@ class ClockConstraints(_Strict):
     output_load_pf: float = Field(0.005, ge=0)
 
 
+class CellRoles(_Strict):
+    """Cells econflow refers to by what they do."""
+
+    gate: str  # a two-input NAND: the pipeline planner's unit of delay
+    flip_flop: str  # the registers' flip-flop: its clock-to-output and setup times
+
+
 class SynthesisSettings(_Strict):
     abc_script: str = Field(pattern=r"^\+")  # generic ABC runs (see econflow.tools)
     map_script: str = Field(pattern=r"^\+")  # ABC's mapping to the cell library
+    # The mapped logic's delay per gate level of the pipeline planner's model, relative to the
+    # characterised gate (measured: post-synthesis stage delays / the model's)
+    gate_derate: float = Field(gt=0)
 
 
 class RoutingLayer(_Strict):
@@ -129,6 +140,7 @@ class PdkConfig(_Strict):
     core_utilization: float = Field(gt=0, le=100)
     dont_use: list[str] = Field(default_factory=list)
     clock: ClockConstraints
+    cells: CellRoles
     synthesis: SynthesisSettings
     layout: LayoutSettings | None = None  # without it, no place and route
 
@@ -261,11 +273,16 @@ def _data_root(cfg: Config, config: PdkConfig, work: Path) -> Path | None:
     data = Path(folder).expanduser().resolve()
     if not data.is_dir():
         raise PdkDataError(f"{DATA_VARIABLE}={folder}: no such folder (lambdapdk's data)")
+    if data.name == DATAROOT:
+        return data.parent
+    # A folder of another name is reached through a link named as lambdapdk wants it.
     root = work / "pdk_data"
     root.mkdir(parents=True, exist_ok=True)
     link = root / DATAROOT
-    if link.is_symlink() or link.exists():
+    if link.is_symlink():
         link.unlink()
+    elif link.exists():
+        shutil.rmtree(link)  # a copy of the data, left by copying a build folder
     link.symlink_to(data, target_is_directory=True)
     return root
 
