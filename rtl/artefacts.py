@@ -103,6 +103,7 @@ class RegisterMap(_Doc):
     data_width: int
     unmapped: str
     write: str
+    in_flight: str  # what a write does to the inferences in the pipeline
     read: str
     tmr: TmrScope
     self_correction_cycles: int | None

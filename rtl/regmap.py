@@ -9,10 +9,12 @@ the data bus. A weight image is a ``$readmemh`` file: one hexadecimal word per l
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from econflow import __version__
 from econflow.errors import ArtefactError
+from econflow.models.quantized import QuantizedModel
 from econflow.rtl.artefacts import (
     REGISTER_MAP_FORMAT,
     REGISTER_MAP_VERSION,
@@ -37,6 +39,7 @@ def register_map(enc: Encoder) -> RegisterMap:
         data_width=enc.data_width,
         unmapped=UNMAPPED,
         write="cfg_we = 1 with cfg_addr and cfg_wdata for one rising clock edge",
+        in_flight=in_flight(enc.latency_cycles),
         read="cfg_rdata follows cfg_addr combinationally (the voted value under TMR)",
         tmr=enc.tmr,
         self_correction_cycles=1 if protected else None,
@@ -58,12 +61,42 @@ def register_map(enc: Encoder) -> RegisterMap:
     )
 
 
+def in_flight(latency: int) -> str:
+    """What a write does to the inferences in flight, for a pipeline of ``latency`` cycles."""
+    if latency <= 1:
+        return (
+            "every output is computed within one clock cycle: the weights in force when its "
+            "vector was sampled; writes never mix weight sets"
+        )
+    return (
+        f"a write (cfg_we = 1, any address) drops the inferences in flight: the vectors "
+        f"sampled at the {latency - 1} rising edge(s) up to and including the write's give no "
+        "output (out_valid stays low in their place); every other output is computed entirely "
+        "with the weights in force when its vector was sampled"
+    )
+
+
 def write(regmap: RegisterMap, json_path: Path, md_path: Path) -> None:
     """Write the register map as JSON (for software) and Markdown (for people)."""
     json_path.write_text(regmap.model_dump_json(indent=1) + "\n")
     md_path.write_text(
         environment("econflow.rtl").get_template("register_map.md.j2").render(map=regmap)
     )
+
+
+def model_of(model: QuantizedModel, regmap: RegisterMap, words: list[int]) -> QuantizedModel:
+    """The model a weight image loads: ``model``'s formats with the values of ``words``
+    (two's complement in each register's width)."""
+    values = {layer.name: (layer.weights.copy(), layer.bias.copy()) for layer in model.layers}
+    for register, word in zip(regmap.registers, words, strict=True):
+        value = word - (1 << register.width) if word >> (register.width - 1) else word
+        weights, bias = values[register.layer]
+        (weights if register.role == "weight" else bias)[tuple(register.index)] = value
+    layers = tuple(
+        replace(layer, weights=values[layer.name][0], bias=values[layer.name][1])
+        for layer in model.layers
+    )
+    return replace(model, layers=layers)
 
 
 def image_words(parameters: tuple[Parameter, ...]) -> list[int]:

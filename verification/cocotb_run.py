@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +32,7 @@ TESTS = {
     "reload": "reload_gives_the_second_model",
     "reset": "outputs_only_when_valid_and_none_stale_after_reset",
     "seu": "single_event_upsets",
+    "writes": "weight_writes_while_streaming",
 }
 # Oldest releases cocotb 2.x supports (its documentation's simulator support table).
 MINIMUM_VERSION = {"icarus": (11, 0), "verilator": (5, 36)}
@@ -62,21 +64,36 @@ def simulator_version(simulator: Simulator) -> tuple[int, int]:
     return version
 
 
-def write_vectors(
-    path: Path,
-    design: RtlDesign,
-    models: dict[str, tuple[QuantizedModel, list[int], np.ndarray]],
-) -> None:
-    """Vectors, expected outputs and weight image per model name, for the testbench."""
-    arrays: dict[str, np.ndarray] = {}
-    for name, (model, image, charges) in models.items():
+@dataclass(frozen=True)
+class Vectors:
+    """What the testbench streams under one name: charges int64 (N, 48), each vector's
+    expected outputs (latent int64 (N, latent values), module sums int64 (N,)) and the weight
+    image it loads first."""
+
+    charges: np.ndarray
+    latent: np.ndarray
+    sums: np.ndarray
+    image: list[int]
+
+    @classmethod
+    def of(
+        cls, model: QuantizedModel, design: RtlDesign, charges: np.ndarray, image: list[int]
+    ) -> Vectors:
+        """``charges`` with the outputs ``model`` gives, loaded as ``image``."""
         latent, sums = expected_outputs(model, design, charges)
+        return cls(np.asarray(charges, np.int64), latent, sums, image)
+
+
+def write_vectors(path: Path, vectors: dict[str, Vectors]) -> None:
+    """Vectors, expected outputs and weight image per name, for the testbench."""
+    arrays: dict[str, np.ndarray] = {}
+    for name, v in vectors.items():
         arrays.update(
             {
-                f"{name}_charges": np.asarray(charges, np.int64),
-                f"{name}_latent": latent,
-                f"{name}_sums": sums,
-                f"{name}_image": np.asarray(image, np.int64),
+                f"{name}_charges": v.charges,
+                f"{name}_latent": v.latent,
+                f"{name}_sums": v.sums,
+                f"{name}_image": np.asarray(v.image, np.int64),
             }
         )
     np.savez(path, **arrays)
@@ -91,9 +108,12 @@ def run(
     models: list[str],
     seu: dict[str, int] | None = None,
     seed: int = 1,
+    writes: list[tuple[int, int, int]] | None = None,
 ) -> tuple[CocotbRun, SeuScope | None]:
     """Build the design for ``simulator`` and run the chosen tests (names of :data:`TESTS`);
-    return the figures of the stream, reload and reset tests and of the SEU campaign.
+    return the figures of the stream, reload, reset and write tests and of the SEU campaign.
+    ``writes`` are the configuration writes of the write test: (cycle, address, word), the
+    cycle counted from the first vector of the vectors named ``w``.
 
     Raises:
         EconflowError: a test failed or did not run (the message names the log).
@@ -115,6 +135,7 @@ def run(
         "models": models,
         "seed": seed,
         "seu": seu or {"injections": 0, "double": 0},
+        "writes": writes or [],
         "results": str(results.resolve()),
         "register_names": [r.name for r in regmap.registers] if regmap else [],
     }

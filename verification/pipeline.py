@@ -22,8 +22,11 @@ from econflow.models import dataset
 from econflow.models.quantized import QuantizedModel
 from econflow.rtl import artefacts as rtl_artefacts
 from econflow.rtl import pipeline as rtl_pipeline
+from econflow.rtl import regmap as regmap_module
+from econflow.rtl.artefacts import RegisterMap
 from econflow.stage import Step
 from econflow.verification import bulk, cocotb_run
+from econflow.verification.cocotb_run import Vectors
 from econflow.verification.results import (
     BulkRun,
     CocotbRun,
@@ -86,25 +89,75 @@ def run_cocotb(
     holdout: np.ndarray,
     out: Path,
 ) -> dict[str, CocotbRun]:
-    """Stream, reload and reset/valid tests per simulator on the design as generated."""
+    """Stream, reload, reset/valid and write-while-streaming tests per simulator on the
+    design as generated."""
     v = cfg.design.verification
     hw = cfg.design.hardware
     charges = regression_vectors(holdout, v.cocotb_vectors, model.charge_bits)
     model_b = second_model(model, v.seed)
     image_a = design.load_image() or []
-    image_b = rtl_pipeline.weight_image(model_b, hw) if design.weight_image else []
-    vectors = out / "cocotb_vectors.npz"
-    cocotb_run.write_vectors(
-        vectors, design, {"a": (model, image_a, charges), "b": (model_b, image_b, charges[:500])}
-    )
-    tests = ["stream", "reset"] + (["reload"] if design.weight_image else [])
+    vectors = {"a": Vectors.of(model, design, charges, image_a)}
+    tests = ["stream", "reset"]
+    writes: list[tuple[int, int, int]] = []
+    regmap = design.register_map()
+    if regmap is not None:
+        image_b = rtl_pipeline.weight_image(model_b, hw)
+        vectors["b"] = Vectors.of(model_b, design, charges[:500], image_b)
+        writes = write_schedule(design.latency_cycles, len(image_a), image_b, v.seed)
+        streamed = regression_vectors(holdout, writes[-1][0] + 60, model.charge_bits, False)
+        vectors["w"] = vectors_with_writes(model, design, regmap, streamed, image_a, writes)
+        tests += ["reload", "writes"]
+    path = out / "cocotb_vectors.npz"
+    cocotb_run.write_vectors(path, vectors)
     results = {}
     for sim in v.simulators:
         print(f"  cocotb on {sim}: {', '.join(tests)} ({len(charges)} vectors)", flush=True)
         results[sim], _ = cocotb_run.run(
-            design, sim, out / f"cocotb_{sim}", vectors, tests, ["a", "b"], seed=v.seed
-        )
+            design, sim, out / f"cocotb_{sim}", path, tests, list(vectors), seed=v.seed,
+            writes=writes,
+        )  # fmt: skip
     return results
+
+
+def write_schedule(
+    latency: int, registers: int, image: list[int], seed: int
+) -> list[tuple[int, int, int]]:
+    """Writes of another image's words while vectors stream: (cycle, address, word). Half
+    come a pipeline's length apart, so that vectors between them complete with the weights
+    in force; half back to back, dropping every inference in flight."""
+    rng = np.random.default_rng(seed)
+    count = min(40, registers)
+    addresses = rng.choice(registers, size=count, replace=False)
+    apart = latency + 3
+    cycles = [20 + k * apart for k in range(count // 2)]
+    cycles += [cycles[-1] + 10 + k for k in range(count - len(cycles))]
+    return [(c, int(a), image[int(a)]) for c, a in zip(cycles, addresses, strict=True)]
+
+
+def vectors_with_writes(
+    model: QuantizedModel,
+    design: rtl_artefacts.RtlDesign,
+    regmap: RegisterMap,
+    charges: np.ndarray,
+    image: list[int],
+    writes: list[tuple[int, int, int]],
+) -> Vectors:
+    """``charges`` streamed from cycle 0, each expected with the weights in force when it is
+    sampled: ``image`` with the writes of the cycles before its own."""
+    latent = np.zeros((len(charges), model.latent_size), np.int64)
+    sums = np.zeros(len(charges), np.int64)
+    words = list(image)
+    starts = [0, *(cycle + 1 for cycle, _, _ in writes)]
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(charges)
+        if k:
+            _, address, word = writes[k - 1]
+            words[address] = word
+        if start < min(end, len(charges)):
+            loaded = regmap_module.model_of(model, regmap, words)
+            piece = Vectors.of(loaded, design, charges[start:end], words)
+            latent[start:end], sums[start:end] = piece.latent, piece.sums
+    return Vectors(np.asarray(charges, np.int64), latent, sums, list(image))
 
 
 def run_bulk(
@@ -152,7 +205,7 @@ def run_seu(
         design = rtl_artefacts.load(out / f"seu_{scope}")
         vectors = out / f"seu_{scope}" / "vectors.npz"
         cocotb_run.write_vectors(
-            vectors, design, {"a": (model, design.load_image() or [], charges)}
+            vectors, {"a": Vectors.of(model, design, charges, design.load_image() or [])}
         )
         print(f"  SEU campaign, TMR {scope}: {v.seu_injections} single upsets", flush=True)
         _, campaign = cocotb_run.run(

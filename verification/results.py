@@ -56,12 +56,25 @@ class ResetTest(Result):
     readback_errors: int
 
 
+class WritesTest(Result):
+    """Configuration writes while vectors stream: every output against the weights in force
+    when its vector was sampled; the inferences in flight at a write give none."""
+
+    vectors: int
+    writes: int
+    received: int
+    dropped: int  # in flight at a write: no output, as the register map says
+    mismatches: int
+    first_mismatch: str | None = None
+
+
 class CocotbRun(Result):
     """The cocotb tests that ran on one simulator."""
 
     stream: StreamTest | None = None
     reload: ReloadTest | None = None
     reset: ResetTest | None = None
+    writes: WritesTest | None = None
 
 
 class SeuKind(Result):

@@ -13,8 +13,9 @@ import json
 import os
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,29 +43,61 @@ class Stimulus:
 
 @dataclass
 class Monitor:
-    """Compares every valid output with the next expected one."""
+    """Follows the vectors through the pipeline and compares each valid output with the one
+    expected of the oldest vector still in flight.
+
+    Each falling edge, :meth:`check` reads the outputs of the last rising edge, then
+    :meth:`sample` names the vector applied for the next one (None when ``in_valid`` is
+    low). A configuration write drops the inferences in flight (the register map's rule):
+    the vectors sampled at the ``latency - 1`` rising edges up to and including the write's.
+    """
 
     expected: Stimulus
+    latency: int
+    pending: deque[tuple[int, int]] = field(default_factory=deque)  # (edge, vector)
+    edge: int = 0
+    write_edges: set[int] = field(default_factory=set)
     received: int = 0
+    dropped: int = 0
     mismatches: int = 0
     first: str | None = None
+
+    def write(self) -> None:
+        """A configuration write takes effect at the next rising edge."""
+        self.write_edges.add(self.edge)
+
+    def sample(self, vector: int | None) -> None:
+        if vector is not None:
+            self.pending.append((self.edge, vector % len(self.expected.latent)))
+        if self.edge in self.write_edges:
+            kept = deque(e for e in self.pending if e[0] < self.edge - (self.latency - 2))
+            self.dropped += len(self.pending) - len(kept)
+            self.pending = kept
+        self.edge += 1
 
     def check(self, dut: Any, sums: bool) -> None:
         if int(dut.out_valid.value) != 1:
             return
-        i = self.received % len(self.expected.latent)
         latent = int(dut.latent.value)
+        if not self.pending:
+            self._wrong(f"output {self.received} with no vector in flight: latent 0x{latent:x}")
+            self.received += 1
+            return
+        _, i = self.pending.popleft()
         ok = latent == self.expected.latent[i]
         if sums:
             ok = ok and int(dut.module_sum.value) == self.expected.sums[i]
         if not ok:
-            self.mismatches += 1
-            if self.first is None:
-                self.first = (
-                    f"output {self.received} (vector {i}): latent 0x{latent:x}, expected "
-                    f"0x{self.expected.latent[i]:x}; charges {self.expected.raw[i].tolist()}"
-                )
+            self._wrong(
+                f"output {self.received} (vector {i}): latent 0x{latent:x}, expected "
+                f"0x{self.expected.latent[i]:x}; charges {self.expected.raw[i].tolist()}"
+            )
         self.received += 1
+
+    def _wrong(self, message: str) -> None:
+        self.mismatches += 1
+        if self.first is None:
+            self.first = message
 
 
 class Bench:
@@ -133,7 +166,7 @@ class Bench:
         hook: Callable[[int, Monitor], Awaitable[None]] | None = None,
     ) -> Monitor:
         """Drive ``count`` vectors (cycling through ``stim``) one per clock, then drain."""
-        monitor = Monitor(stim)
+        monitor = self.monitor(stim)
         await FallingEdge(self.dut.clk)
         for cycle in range(count + self.design.latency_cycles + 1):
             if hook is not None:
@@ -142,10 +175,25 @@ class Bench:
             if cycle < count:
                 self.dut.in_valid.value = 1
                 self.dut.charges.value = stim.charges[cycle % len(stim.charges)]
+                monitor.sample(cycle)
             else:
                 self.dut.in_valid.value = 0
+                monitor.sample(None)
             await FallingEdge(self.dut.clk)
         return monitor
+
+    def monitor(self, stim: Stimulus) -> Monitor:
+        return Monitor(stim, self.design.latency_cycles)
+
+    def write(self, monitor: Monitor, address: int, word: int) -> None:
+        """Start a configuration write, at the next rising edge (end it with ``idle``)."""
+        self.dut.cfg_we.value = 1
+        self.dut.cfg_addr.value = address
+        self.dut.cfg_wdata.value = word
+        monitor.write()
+
+    def idle(self) -> None:
+        self.dut.cfg_we.value = 0
 
     def record(self, test: str, values: dict[str, Any]) -> None:
         path = Path(self.plan["results"])
@@ -219,7 +267,7 @@ async def outputs_only_when_valid_and_none_stale_after_reset(dut: Any) -> None:
     await bench.start()
     stim = bench.models["a"]
     await bench.load(stim.image)
-    monitor = Monitor(stim)
+    monitor = bench.monitor(stim)
     idle_outputs = 0
     sent = 0
     for cycle in range(300):
@@ -227,10 +275,12 @@ async def outputs_only_when_valid_and_none_stale_after_reset(dut: Any) -> None:
         monitor.check(dut, bench.sums)
         if cycle < 20:  # idle after reset: nothing may come out
             idle_outputs += int(dut.out_valid.value)
+            monitor.sample(None)
             continue
         valid = bench.rng.random() < 0.5
         dut.in_valid.value = int(valid)
         dut.charges.value = stim.charges[sent % len(stim.charges)] if valid else 0
+        monitor.sample(sent if valid else None)
         sent += valid
     dut.in_valid.value = 1  # reset while data is in flight
     dut.charges.value = stim.charges[0]
@@ -261,6 +311,40 @@ async def outputs_only_when_valid_and_none_stale_after_reset(dut: Any) -> None:
     assert monitor.mismatches == 0, monitor.first
     assert stale == 0, "out_valid or latent not cleared by reset"
     assert after.mismatches == 0 and after.received == 50, after.first
+
+
+@cocotb.test()
+async def weight_writes_while_streaming(dut: Any) -> None:
+    """Registers rewritten while vectors stream, some writes apart, some back to back: each
+    output is the fixed-point model's with the weights in force when its vector was sampled,
+    and the inferences in flight at a write give no output."""
+    bench = Bench(dut)
+    await bench.start()
+    stim = bench.models["w"]
+    await bench.load(stim.image)
+    writes = {cycle: (address, word) for cycle, address, word in bench.plan["writes"]}
+
+    async def hook(cycle: int, monitor: Monitor) -> None:
+        if cycle in writes:
+            bench.write(monitor, *writes[cycle])
+        elif cycle - 1 in writes:
+            bench.idle()
+
+    monitor = await bench.stream(stim, len(stim.charges), hook)
+    bench.record(
+        "writes",
+        {
+            "vectors": len(stim.charges),
+            "writes": len(writes),
+            "received": monitor.received,
+            "dropped": monitor.dropped,
+            "mismatches": monitor.mismatches,
+            "first_mismatch": monitor.first,
+        },
+    )
+    assert monitor.mismatches == 0, f"{monitor.mismatches} mismatches; first: {monitor.first}"
+    assert monitor.received + monitor.dropped == len(stim.charges)
+    assert not monitor.pending, "vectors still in flight after the drain"
 
 
 @dataclass
@@ -358,11 +442,9 @@ async def _campaign(bench: Bench, upsets: list[Upset]) -> dict[str, Any]:
         if upset.register.kind == "config" and bench.programmable:
             address = addresses[upset.register.name]
             if phase == restore_phase:  # slow control rewrites the register
-                dut.cfg_we.value = 1
-                dut.cfg_addr.value = address
-                dut.cfg_wdata.value = stim.image[address]
+                bench.write(monitor, address, stim.image[address])
             elif phase == restore_phase + 1:
-                dut.cfg_we.value = 0
+                bench.idle()
 
     await bench.stream(stim, period * len(upsets) + 1, hook)
     return _summary(outcomes)

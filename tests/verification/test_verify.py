@@ -124,3 +124,41 @@ def test_regression_vectors_repeat_the_holdout_and_append_the_corner_cases():
     assert len(with_corners) == 5 + len(corners)
     assert (with_corners[3] == holdout[0]).all() and (with_corners[5:] == corners).all()
     assert (regression_vectors(holdout, 5, 16, corner_cases=False) == with_corners[:5]).all()
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_weight_writes_while_streaming_keep_one_weight_set_per_output(
+    tiny_build, tiny_config, tmp_path, simulator
+):
+    """At pipeline depth 3, registers rewritten while vectors stream: every output is the
+    model's with the weights in force when its vector entered; those in flight give none."""
+    from econflow.models import artefacts as model_artefacts
+    from econflow.rtl import pipeline as rtl_pipeline
+    from econflow.verification import pipeline
+
+    models = model_artefacts.load(tiny_build)
+    model = models.load_quantized()
+    _, holdout = models.load_dataset()
+    hw = tiny_config.design.hardware.model_copy(update={"pipeline_depth": 3})
+    enc = rtl_pipeline.describe(model, hw, "tiny_encoder", "test")
+    rtl_pipeline.generate(enc, tmp_path / "rtl", "test")
+    design = rtl_artefacts.load(tmp_path)
+    image = design.load_image()
+    other = rtl_pipeline.weight_image(pipeline.second_model(model, 5), hw)
+    writes = pipeline.write_schedule(design.latency_cycles, len(image), other, seed=2)
+    charges = pipeline.regression_vectors(holdout, writes[-1][0] + 60, model.charge_bits, False)
+    vectors = pipeline.vectors_with_writes(
+        model, design, design.register_map(), charges, image, writes
+    )
+    path = tmp_path / "vectors.npz"
+    cocotb_run.write_vectors(path, {"w": vectors})
+    figures, _ = cocotb_run.run(
+        design, simulator, tmp_path / "sim", path, ["writes"], ["w"], writes=writes
+    )
+    w = figures.writes
+    assert design.latency_cycles == 4 and w.writes == len(writes) == 40
+    assert w.mismatches == 0 and w.received + w.dropped == w.vectors == len(charges)
+    # 20 writes apart drop 3 vectors each; 20 back to back drop 3 + 19
+    assert w.dropped == 20 * 3 + 3 + 19
+    unwritten = cocotb_run.Vectors.of(model, design, charges, image).latent
+    assert (unwritten[-50:] != vectors.latent[-50:]).any()  # the writes change the outputs
