@@ -194,6 +194,9 @@ class HardwareSection(_Section):
     weights: Literal["programmable", "hardwired"] = "programmable"
     tmr: Literal["none", "config", "full"] = "config"
     output_bits: Literal[3, 5, 7, 9] = 9  # latent values truncated for 2/3/4/more links
+    # Configuration registers are clocked only when written and every scrub_interval cycles,
+    # when TMR copies reload the voted value (1: every cycle, no clock gating).
+    scrub_interval: int = Field(1, ge=1, le=1 << 16)
 
     @field_validator("pipeline_depth", mode="before")
     @classmethod

@@ -53,11 +53,22 @@ class ClockConstraints(_Strict):
     output_load_pf: float = Field(0.005, ge=0)
 
 
+class ClockGate(_Strict):
+    """An integrated clock-gating cell and its pins: ``gated`` follows ``clock`` in the cycles
+    whose ``enable`` was high while the clock was low."""
+
+    cell: str
+    clock: str
+    enable: str
+    gated: str
+
+
 class CellRoles(_Strict):
     """Cells econflow refers to by what they do."""
 
     gate: str  # a two-input NAND: the pipeline planner's unit of delay
     flip_flop: str  # the registers' flip-flop: its clock-to-output and setup times
+    clock_gate: ClockGate | None = None  # without it, no clock gating
 
 
 class SynthesisSettings(_Strict):

@@ -11,6 +11,7 @@ from econflow.config import Config
 from econflow.errors import ArtefactError
 from econflow.flow import power_model
 from econflow.flow.formats import liberty, netlist
+from econflow.flow.formats.activity import CellActivity
 from econflow.flow.results import CornerTiming, Power, PowerComponents, Timing
 from econflow.pdk import Pdk
 
@@ -55,12 +56,12 @@ def power(
     pdk: Pdk,
     node: Path,
     analysed: tuple[Path, Path],
-    toggles: dict[str, float],
+    cells_activity: CellActivity,
     origin: str,
 ) -> Power:
     """Power and energy per inference from a power node's per-cell figures, each cell
-    weighted by its toggles. ``analysed`` is the netlist the node read (``toggles`` are keyed
-    by its instance names) and the liberty it read."""
+    weighted by its toggles and each flip-flop by its clock edges. ``analysed`` is the
+    netlist the node read (the activity is keyed by its instance names) and the liberty."""
     figures = read_json(node / "reports" / "sta.json")["reports"]
     gate_netlist, lib = analysed
     cells = liberty.cells(lib)
@@ -69,8 +70,9 @@ def power(
     groups = power_model.combine(
         power_model.read_cells(Path(figures["active"]["file"])),
         power_model.read_cells(Path(figures["idle"]["file"])),
-        toggles,
+        cells_activity.toggles,
         sequential,
+        cells_activity.clocks,
     )
     total = groups["total"]
     energy_nj = total["total"] / (cfg.design.hardware.clock_mhz * 1e6) * 1e9

@@ -129,11 +129,10 @@ def _project(cfg: Config, build: Path) -> tuple[Pdk, Project, LayoutSettings]:
     return pdk, project, layout
 
 
-def _toggles(cfg: Config, build: Path) -> dict[str, float]:
-    """Gate-level toggles per cycle keyed by the placed instance names."""
+def _activity(cfg: Config, build: Path) -> activity.CellActivity:
+    """The gate-level activity keyed by the placed instance names."""
     measured = activity.read(flow_paths(cfg, build).activity)
-    names = instance_map(layout_paths(cfg, build).instances)
-    return {placed: measured[synth] for placed, synth in names.items() if synth in measured}
+    return measured.renamed(instance_map(layout_paths(cfg, build).instances))
 
 
 def _analysis(
@@ -148,7 +147,7 @@ def _analysis(
         pdk,
         project.node_dir(f"{stage}_power"),
         (paths.netlist, power_lib),
-        _toggles(cfg, build),
+        _activity(cfg, build),
         f"{origin}; cell toggles from the gate-level simulation",
     )
     return timing, power

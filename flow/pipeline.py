@@ -132,9 +132,19 @@ def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
         )
     print(f"  gate level: 0 mismatches in {len(charges)} vectors ({seconds:.0f} s)")
     measured = activity.read_vcd(work / "activity.vcd", len(charges))
-    outputs = {name: cell.outputs for name, cell in _cells(pdk, paths).items()}
-    toggles = activity.per_cell(measured, netlist.read(paths.netlist, design.top).outputs(outputs))
-    activity.write(toggles, paths.activity)
+    cells = _cells(pdk, paths)
+    gates = netlist.read(paths.netlist, design.top)
+    toggles = activity.per_cell(
+        measured, gates.outputs({name: cell.outputs for name, cell in cells.items()})
+    )
+    clock_nets = {}
+    for inst in gates.instances:
+        pin = cells[inst.cell].clock
+        bit = netlist.net_bit(inst.pins.get(pin, "")) if pin else None
+        if bit is not None:
+            clock_nets[inst.name] = bit
+    clocks = activity.clock_edges(measured, clock_nets)
+    activity.write(activity.CellActivity(toggles, clocks), paths.activity)
     (work / "activity.vcd").unlink()
     return GateLevelResult(
         origin="gate-level simulation of the synthesized netlist (Icarus, zero delay)",
@@ -146,6 +156,8 @@ def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
         activity=Activity(
             cells=len(toggles),
             mean_toggles_per_cycle=round(sum(toggles.values()) / max(1, len(toggles)), 4),
+            flip_flops=len(clocks),
+            mean_clock_edges_per_cycle=round(sum(clocks.values()) / max(1, len(clocks)), 4),
             file=str(paths.activity),
         ),
     )

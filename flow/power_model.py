@@ -30,14 +30,22 @@ def combine(
     idle: dict[str, tuple[float, float, float]],
     toggles: dict[str, float],
     sequential: set[str],
+    clocks: dict[str, float] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Watts per group (``sequential``, ``combinational``, ``total``) and component."""
+    """Watts per group (``sequential``, ``combinational``, ``total``) and component.
+
+    ``clocks`` gives a flip-flop's clock edges per cycle: its idle internal power, which is
+    its clock pin's (OpenSTA charges it at the full clock rate even behind a clock gate held
+    off), counts in that proportion.
+    """
     groups = {g: dict.fromkeys(COMPONENTS, 0.0) for g in ("sequential", "combinational", "total")}
+    clocks = clocks or {}
     for cell, (internal0, switching0, leakage0) in idle.items():
         internal1, switching1, _ = active[cell]
         d = toggles.get(cell, 0.0)
+        clocked = clocks.get(cell, 1.0)
         figures = {
-            "internal": internal0 + d * (internal1 - internal0),
+            "internal": internal0 * clocked + d * (internal1 - internal0),
             "switching": switching0 + d * (switching1 - switching0),
             "leakage": leakage0,
         }

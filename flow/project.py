@@ -130,7 +130,7 @@ class Project:
         source = Design(design.top)
         with source.active_fileset("rtl"):
             source.set_topmodule(design.top)
-            for path in design.files:
+            for path in design.synthesis_files:
                 source.add_file(str(path.resolve()))
         with source.active_fileset("sdc"):
             source.add_file(str(sdc.resolve()))

@@ -82,6 +82,8 @@ class PowerResult(StepResult, Power):
 class Activity(Result):
     cells: int  # cells whose output toggles were counted
     mean_toggles_per_cycle: float
+    flip_flops: int  # flip-flops whose clock pin was followed
+    mean_clock_edges_per_cycle: float  # 1 without clock gating
     file: str
 
 

@@ -240,6 +240,15 @@ def _exactness(
             f"{seu.corrupted} / {seu.flagged} / {seu.injections}",
             "verify/verify (cocotb on Icarus)",
         )
+        if seu.protected_injections:
+            s.add(
+                f"SEU TMR {scope}: cycles an upset stays, mean / max",
+                f"{seu.correction_cycles_mean:.3g} / {seu.correction_cycles_max} "
+                f"({seu.corrected} of {seu.protected_injections} corrected by the copies' "
+                "own clock)",
+                "verify/verify: the window in which a second upset of the same bit would "
+                "defeat the voter",
+            )
     if v is None:
         s.note = "RTL regressions and SEU campaigns: not run (`sc verify` the design file)."
     return s

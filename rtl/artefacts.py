@@ -75,6 +75,8 @@ class RtlDescription(_Doc):
     register_map: str | None = None
     weight_image: str | None = None
     load_sequence: str | None = None
+    scrub_interval: int = 1  # cycles between clock ticks of the gated configuration registers
+    cell_models: list[str] = []  # of ``files``: simulation models of PDK cells, not synthesized
 
 
 class MappedRegister(_Doc):
@@ -127,6 +129,15 @@ class RtlDesign:
     @property
     def files(self) -> list[Path]:
         return [self.directory / f for f in self.description.files]
+
+    @property
+    def synthesis_files(self) -> list[Path]:
+        """The files synthesis reads: the PDK's own cells replace their models."""
+        return [self.directory / f for f in self.description.files if f not in self.cell_models]
+
+    @property
+    def cell_models(self) -> list[str]:
+        return self.description.cell_models
 
     @property
     def ports(self) -> Ports:

@@ -15,6 +15,7 @@ from econflow.errors import ConfigError
 from econflow.models import artefacts as model_artefacts
 from econflow.models import quantized
 from econflow.models.quantized import QuantizedModel
+from econflow.pdk import ClockGate
 from econflow.rtl import checks, regmap, render, stages, structure, timing, tmr
 from econflow.rtl.artefacts import (
     DESIGN,
@@ -44,17 +45,20 @@ def describe(
     source: str,
     budget: Budget | None = None,
     registered: list[str] | None = None,
+    clock_gate: ClockGate | None = None,
 ) -> Encoder:
     """The TMR-protected structural description of ``model`` built with ``hw``'s choices.
 
     Pipeline registers go where ``stages`` puts ``hw.pipeline_depth`` of them (balanced in
     nanoseconds with a ``budget``, else in gate levels; ``auto`` needs the budget), or at the
     points named in ``registered`` (to rebuild a generated design with other options).
+    Configuration clocks are gated with ``clock_gate`` when ``hw.scrub_interval`` exceeds 1.
 
     Raises:
         PipelineError: the depth cannot be built or ``auto`` meets no clock.
+        GatingError: gating asked for without a clock-gating cell.
     """
-    enc = structure.build(model, hw, top, source)
+    enc = structure.build(model, hw, top, source, clock_gate)
     if registered is not None:
         enc = stages.register(enc, set(registered))
     elif hw.pipeline_depth == "auto":
@@ -66,9 +70,30 @@ def describe(
     return tmr.protect(structure.with_registers(enc))
 
 
-def weight_image(model: QuantizedModel, hw: HardwareSection) -> list[int]:
+def weight_image(model: QuantizedModel) -> list[int]:
     """The words that load ``model`` into RTL generated for the same architecture."""
-    return regmap.image_words(structure.build(model, hw, "image", "model").parameters)
+    return regmap.image_words(structure.parameters(model))
+
+
+def clock_gate(cfg: Config) -> ClockGate | None:
+    """The PDK's clock-gating cell when the design gates its configuration clocks.
+
+    Raises:
+        ConfigError: gating asked for (``hardware.scrub_interval`` > 1) and the PDK config
+            names no clock-gating cell.
+    """
+    hw = cfg.design.hardware
+    if hw.scrub_interval == 1 or hw.weights != "programmable":
+        return None
+    config, path = pdk_configs.load_config(cfg)
+    if config.cells.clock_gate is None:
+        raise ConfigError(
+            path,
+            "cells.clock_gate",
+            f"{cfg.path.name} asks for clock gating (hardware.scrub_interval "
+            f"{hw.scrub_interval}) and this PDK config names no clock-gating cell",
+        )
+    return config.cells.clock_gate
 
 
 def budget(cfg: Config, out: Path) -> Budget:
@@ -117,6 +142,7 @@ def generate(enc: Encoder, out: Path, source: str) -> list[Path]:
 
 
 def _description(enc: Encoder, files: list[Path], source: str) -> RtlDescription:
+    model = render.cell_model(enc)
     return RtlDescription(
         format=FORMAT_NAME,
         version=FORMAT_VERSION,
@@ -128,6 +154,8 @@ def _description(enc: Encoder, files: list[Path], source: str) -> RtlDescription
         pipeline=[p.name for p in enc.points if p.registered],
         weights=enc.weights,
         tmr=enc.tmr,
+        scrub_interval=enc.scrub_interval if enc.gated else 1,
+        cell_models=[] if model is None else [model],
         ports=Ports(
             charge_bits=enc.charge_bits,
             n_tc=len(enc.tc_pixels),
@@ -170,10 +198,16 @@ def _run(cfg: Config, build: Path) -> RtlResult:
     source = f"{models.quantized.name} (sha256 {file_hash(models.quantized)[:16]})"
     out = build / STAGE
     out.mkdir(parents=True, exist_ok=True)
+    gate = clock_gate(cfg)
     limits = budget(cfg, out)
     try:
         enc = describe(
-            model, cfg.design.hardware, cfg.design.design.top, str(models.quantized), limits
+            model,
+            cfg.design.hardware,
+            cfg.design.design.top,
+            str(models.quantized),
+            limits,
+            clock_gate=gate,
         )
     except PipelineError as exc:
         raise ConfigError(cfg.path, "hardware.pipeline_depth", str(exc)) from None

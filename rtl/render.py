@@ -8,7 +8,13 @@ from pathlib import Path
 
 from econflow.models.geometry import N_TC
 from econflow.rtl import naming
-from econflow.rtl.structure import ERROR_COUNT_BITS, Encoder, MacLayer, Parameter
+from econflow.rtl.structure import (
+    ERROR_COUNT_BITS,
+    GATE_GROUP_BITS,
+    Encoder,
+    MacLayer,
+    Parameter,
+)
 from econflow.templating import environment
 
 TMR_REGISTER = "econflow_tmr_reg.v"
@@ -48,6 +54,9 @@ def verilog(enc: Encoder, header: str) -> str:
         n_tc=N_TC,
         error_count_bits=ERROR_COUNT_BITS,
         register_prefix=naming.REGISTER_PREFIX,
+        copies=naming.COPIES,
+        gate_group_bits=GATE_GROUP_BITS,
+        gate_protected=any(r.protected for r in enc.registers if r.kind == "config"),
         registers={r.name: r for r in enc.registers},
         layers={layer.name: layer for layer in layers},
         source_bus={enc.conv.name: "x", enc.dense.name: "c"},
@@ -56,8 +65,14 @@ def verilog(enc: Encoder, header: str) -> str:
     )
 
 
+def cell_model(enc: Encoder) -> str | None:
+    """The file name of the simulation model of the PDK cells the design instantiates."""
+    return f"{enc.clock_gate.cell}.v" if enc.clock_gate else None
+
+
 def write(enc: Encoder, out_dir: Path, header: str) -> list[Path]:
-    """Write the top module and the library primitives; return the files in compile order."""
+    """Write the top module, the library primitives and the simulation model of the PDK
+    cells it instantiates; return the files in compile order."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = []
     library = resources.files("econflow.rtl") / "lib"
@@ -70,6 +85,11 @@ def write(enc: Encoder, out_dir: Path, header: str) -> list[Path]:
             with resources.as_file(library / name) as source:
                 shutil.copyfile(source, target)
         files.append(target)
+    model = cell_model(enc)
+    if model is not None:
+        template = environment("econflow.rtl").get_template("clock_gate_model.v.j2")
+        (out_dir / model).write_text(template.render(header=header, gate=enc.clock_gate))
+        files.append(out_dir / model)
     top = out_dir / f"{enc.top}.v"
     top.write_text(verilog(enc, header))
     files.append(top)

@@ -21,12 +21,17 @@ from typing import Literal
 import numpy as np
 
 from econflow.config import HardwareSection
-from econflow.errors import ArtefactError
+from econflow.errors import ArtefactError, EconflowError
 from econflow.models.geometry import N_TC
 from econflow.models.quantized import Layer, QuantizedModel
+from econflow.pdk import ClockGate
 from econflow.rtl.artefacts import RegisterKind, TmrScope, WeightMode
 
 ERROR_COUNT_BITS = 16
+# Configuration registers share a clock gate in groups of consecutive addresses: enough flip-
+# flops per gate (16 registers of a few bits, per TMR copy) to pay for it, few enough that a
+# write clocks little besides the register written.
+GATE_GROUP_BITS = 4
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,8 @@ class Encoder:
     weights: WeightMode
     tmr: TmrScope
     parameters: tuple[Parameter, ...]
+    scrub_interval: int = 1
+    clock_gate: ClockGate | None = None  # set when the configuration clocks are gated
     points: tuple[Point, ...] = ()
     registers: tuple[Register, ...] = field(default=())
 
@@ -222,10 +229,36 @@ class Encoder:
     def layer(self, name: str) -> MacLayer:
         return self.conv if name == self.conv.name else self.dense
 
+    @property
+    def gated(self) -> bool:
+        """Configuration registers clocked only on writes and scrub ticks."""
+        return self.clock_gate is not None
 
-def build(model: QuantizedModel, hw: HardwareSection, top: str, path: str) -> Encoder:
+    @property
+    def gate_groups(self) -> int:
+        """Clock-gated groups of configuration registers (``2**GATE_GROUP_BITS`` each)."""
+        return math.ceil(len(self.parameters) / (1 << GATE_GROUP_BITS)) if self.gated else 0
+
+    @property
+    def scrub_width(self) -> int:
+        """Bits of the scrub counter."""
+        return max(1, math.ceil(math.log2(self.scrub_interval)))
+
+
+class GatingError(EconflowError):
+    """Clock gating asked for without a clock-gating cell."""
+
+
+def build(
+    model: QuantizedModel,
+    hw: HardwareSection,
+    top: str,
+    path: str,
+    clock_gate: ClockGate | None = None,
+) -> Encoder:
     """Describe the encoder for ``model`` with the ``hardware`` section's choices, without
-    pipeline stages (:func:`econflow.rtl.stages.place` registers points).
+    pipeline stages (:func:`econflow.rtl.stages.place` registers points). Configuration
+    registers are clock-gated with ``clock_gate`` when ``hw.scrub_interval`` exceeds 1.
 
     ``path`` names the quantized model file in errors.
     """
@@ -235,6 +268,9 @@ def build(model: QuantizedModel, hw: HardwareSection, top: str, path: str) -> En
     pow2 = model.normalization == "pow2"
     sum_width = model.charge_bits + math.ceil(math.log2(N_TC)) if pow2 else 0
     programmable = hw.weights == "programmable"
+    gated = programmable and hw.scrub_interval > 1
+    if gated and clock_gate is None:
+        raise GatingError(f"scrub_interval {hw.scrub_interval} gates clocks: no clock-gating cell")
     parameters: list[Parameter] = []
     conv = _conv(conv_layer, model, parameters)
     dense = _dense(dense_layer, parameters)
@@ -260,8 +296,18 @@ def build(model: QuantizedModel, hw: HardwareSection, top: str, path: str) -> En
         weights=hw.weights,
         tmr=hw.tmr,
         parameters=tuple(parameters),
+        scrub_interval=hw.scrub_interval,
+        clock_gate=clock_gate if gated else None,
     )
     return replace(encoder, points=_points(encoder))
+
+
+def parameters(model: QuantizedModel) -> tuple[Parameter, ...]:
+    """Every weight and bias, in the address order of the configuration registers."""
+    found: list[Parameter] = []
+    for layer in model.layers:
+        _parameters(layer, found)
+    return tuple(found)
 
 
 def with_registers(enc: Encoder) -> Encoder:
@@ -273,6 +319,8 @@ def with_registers(enc: Encoder) -> Encoder:
     for p in enc.points:
         if p.registered:
             registers += [Register(f"{s.name}_s{p.index}", s.width, "pipeline") for s in p.signals]
+    if enc.gated:
+        registers.append(Register("scrub_count", enc.scrub_width, "status"))
     if enc.tmr != "none":
         registers += [
             Register("tmr_error", 1, "status"),

@@ -94,6 +94,14 @@ def test_defaults_fill_missing_sections(tmp_path):
             r"hardware\.pipeline_depth: expected 'auto' or .* \(got -1\)",
         ),
         (
+            "design: {name: d}\nhardware: {scrub_interval: 0}\n",
+            r"hardware\.scrub_interval: .*greater than or equal to 1 \(got 0\)",
+        ),
+        (
+            "design: {name: d}\nhardware: {scrub_interval: -64}\n",
+            r"hardware\.scrub_interval: .*greater than or equal to 1 \(got -64\)",
+        ),
+        (
             "design: {name: d}\nhardware: {output_bits: 6}\n",
             r"hardware\.output_bits: .*3, 5, 7 or 9",
         ),

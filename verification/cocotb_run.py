@@ -138,6 +138,7 @@ def run(
         "writes": writes or [],
         "results": str(results.resolve()),
         "register_names": [r.name for r in regmap.registers] if regmap else [],
+        "register_widths": [r.width for r in regmap.registers] if regmap else [],
     }
     plan_path = work / "plan.json"
     plan_path.write_text(json.dumps(plan, indent=1) + "\n")

@@ -92,7 +92,6 @@ def run_cocotb(
     """Stream, reload, reset/valid and write-while-streaming tests per simulator on the
     design as generated."""
     v = cfg.design.verification
-    hw = cfg.design.hardware
     charges = regression_vectors(holdout, v.cocotb_vectors, model.charge_bits)
     model_b = second_model(model, v.seed)
     image_a = design.load_image() or []
@@ -101,7 +100,7 @@ def run_cocotb(
     writes: list[tuple[int, int, int]] = []
     regmap = design.register_map()
     if regmap is not None:
-        image_b = rtl_pipeline.weight_image(model_b, hw)
+        image_b = rtl_pipeline.weight_image(model_b)
         vectors["b"] = Vectors.of(model_b, design, charges[:500], image_b)
         writes = write_schedule(design.latency_cycles, len(image_a), image_b, v.seed)
         streamed = regression_vectors(holdout, writes[-1][0] + 60, model.charge_bits, False)
@@ -200,7 +199,14 @@ def run_seu(
     results = {}
     for scope in v.seu_scopes:
         hw = cfg.design.hardware.model_copy(update={"tmr": scope})
-        enc = rtl_pipeline.describe(model, hw, cfg.design.design.top, source, registered=pipeline)
+        enc = rtl_pipeline.describe(
+            model,
+            hw,
+            cfg.design.design.top,
+            source,
+            registered=pipeline,
+            clock_gate=rtl_pipeline.clock_gate(cfg),
+        )
         rtl_pipeline.generate(enc, out / f"seu_{scope}" / "rtl", source)
         design = rtl_artefacts.load(out / f"seu_{scope}")
         vectors = out / f"seu_{scope}" / "vectors.npz"

@@ -45,6 +45,7 @@ class ReloadTest(Result):
     mismatches_a: int  # model A before the reload
     mismatches_b: int  # model B after it
     readback_errors: int
+    consecutive_write_errors: int  # one register written on consecutive edges, read after each
 
 
 class ResetTest(Result):
@@ -84,14 +85,18 @@ class SeuKind(Result):
 
 class SeuCampaign(Result):
     """Upsets injected while vectors stream: how many reached an output (``corrupted``),
-    raised ``tmr_error`` (``flagged``) and were rewritten within one cycle."""
+    raised ``tmr_error`` (``flagged``), and how long a protected copy stayed wrong before
+    its own clock (every cycle, or the scrub tick when gated) rewrote it."""
 
     injections: int
     masked: int
     corrupted: int
     flagged: int
-    self_corrected_in_1_cycle: int
-    self_correction_checked: int
+    protected_injections: int  # upsets in a triplicated register
+    corrected: int  # of those, the copies agreed again by themselves (clock edge or scrub)
+    correction_cycles_max: int  # cycles an upset stayed in its copy: the window in which a
+    correction_cycles_mean: float  # second upset of the same bit would defeat the voter
+    counted_once: int  # protected upsets tmr_error_count counted exactly once
     by_kind: dict[str, SeuKind]
 
 

@@ -91,14 +91,45 @@ def per_cell(activity: Activity, outputs: dict[str, list[NetBit]]) -> dict[str, 
     return found
 
 
-def write(toggles: dict[str, float], path: Path) -> None:
-    """One tab-separated line per cell: name, toggles per clock cycle."""
-    path.write_text("".join(f"{cell}\t{d:.6g}\n" for cell, d in sorted(toggles.items())))
+@dataclass(frozen=True)
+class CellActivity:
+    """What the power figures are weighted with: each cell's output toggles per clock cycle,
+    and each flip-flop's clock edges per clock cycle (1 on the free-running clock, less on a
+    gated one)."""
+
+    toggles: dict[str, float]
+    clocks: dict[str, float]
+
+    def renamed(self, names: dict[str, str]) -> CellActivity:
+        """The same activity under new names (new name -> old name)."""
+        return CellActivity(
+            {new: self.toggles[old] for new, old in names.items() if old in self.toggles},
+            {new: self.clocks[old] for new, old in names.items() if old in self.clocks},
+        )
 
 
-def read(path: Path) -> dict[str, float]:
-    cells = {}
+def clock_edges(activity: Activity, clocks: dict[str, NetBit]) -> dict[str, float]:
+    """Flip-flop -> rising edges of its clock pin per clock cycle (two transitions each)."""
+    return {
+        cell: activity.toggles.get(bit, 0) / (2 * activity.cycles) for cell, bit in clocks.items()
+    }
+
+
+def write(cells: CellActivity, path: Path) -> None:
+    """One tab-separated line per cell: name, toggles per clock cycle, and for flip-flops
+    their clock edges per clock cycle."""
+    lines = []
+    for cell, d in sorted(cells.toggles.items()):
+        clock = f"\t{cells.clocks[cell]:.6g}" if cell in cells.clocks else ""
+        lines.append(f"{cell}\t{d:.6g}{clock}\n")
+    path.write_text("".join(lines))
+
+
+def read(path: Path) -> CellActivity:
+    toggles, clocks = {}, {}
     for line in path.read_text().splitlines():
-        cell, density = line.split("\t")
-        cells[cell] = float(density)
-    return cells
+        cell, density, *clock = line.split("\t")
+        toggles[cell] = float(density)
+        if clock:
+            clocks[cell] = float(clock[0])
+    return CellActivity(toggles, clocks)

@@ -10,6 +10,7 @@ from pathlib import Path
 _CELL = re.compile(r'^\s*cell\s*\(\s*"?([^")\s]+)"?\s*\)', re.MULTILINE)
 _AREA = re.compile(r"^\s*area\s*:\s*([0-9.eE+-]+)", re.MULTILINE)
 _SEQUENTIAL = re.compile(r"^\s*(ff|latch)\s*\(", re.MULTILINE)
+_CLOCKED_ON = re.compile(r'^\s*clocked_on\s*:\s*"?(\w+)', re.MULTILINE)
 _PIN = re.compile(
     r'^\s*pin\s*\(\s*"?([^")\s]+)"?\s*\)\s*\{[^{}]*?direction\s*:\s*"?(\w+)"?', re.MULTILINE
 )
@@ -20,6 +21,7 @@ class Cell:
     area_um2: float
     outputs: frozenset[str]
     sequential: bool
+    clock: str | None  # a flip-flop's clock pin
 
 
 def cells(liberty: Path) -> dict[str, Cell]:
@@ -29,11 +31,13 @@ def cells(liberty: Path) -> dict[str, Cell]:
     found = {}
     for (start, name), (end, _) in zip(starts, [*starts[1:], (len(text), "")], strict=True):
         area = _AREA.search(text, start, end)
+        clocked_on = _CLOCKED_ON.search(text, start, end)
         found[name] = Cell(
             area_um2=float(area.group(1)) if area else 0.0,
             outputs=frozenset(
                 m.group(1) for m in _PIN.finditer(text, start, end) if m.group(2) == "output"
             ),
             sequential=_SEQUENTIAL.search(text, start, end) is not None,
+            clock=clocked_on.group(1) if clocked_on else None,
         )
     return found

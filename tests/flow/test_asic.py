@@ -109,6 +109,12 @@ def test_gate_level_netlist_is_bit_exact(micro_build):
     gate = flow_metrics(micro_build)["gate_level"]
     assert gate["vectors"] > 150 and gate["mismatches"] == 0 and gate["readback_errors"] == 0
     assert gate["activity"]["cells"] > 1000 and 0 < gate["activity"]["mean_toggles_per_cycle"] < 2
+    # micro gates its weight clocks (scrub every 16 cycles): those copies tick once in 16
+    cells = activity.read(Path(gate["activity"]["file"]))
+    weights = [e for cell, e in cells.clocks.items() if "/copy_" in cell and "_w_" in cell]
+    others = [e for cell, e in cells.clocks.items() if "/copy_" not in cell]
+    assert len(weights) > 300 and all(e == pytest.approx(1 / 16, abs=0.01) for e in weights)
+    assert others and all(e == pytest.approx(1.0, abs=0.01) for e in others)
 
 
 def test_gate_level_check_sees_a_wrong_model(micro_build, micro_config):
@@ -166,6 +172,10 @@ def test_power_model_weights_cells_by_their_toggles():
     )
     assert groups["sequential"]["internal"] == pytest.approx(1.5)
     assert groups["total"]["total"] == pytest.approx(3.1 + 1.5 + 0.25 + 0.2)
+    # a flip-flop behind a clock gate open one cycle in 16: its clock pin's power counts 1/16
+    gated = power_model.combine(active, idle, {"a": 0.5, "q": 0.0}, {"q"}, {"q": 1 / 16})
+    assert gated["sequential"]["internal"] == pytest.approx(1.0 / 16)
+    assert gated["combinational"] == groups["combinational"]
 
 
 def test_vcd_toggles_per_cell(tmp_path):
@@ -207,6 +217,7 @@ def test_prepared_liberty_names_the_supply_and_knows_the_flops(micro_config, tmp
     assert text.count("internal_power () {") == text.count('related_pg_pin : "VPWR";') > 1000
     cells = liberty.cells(lib)
     assert cells["sky130_fd_sc_hd__dfrtp_1"].sequential
+    assert cells["sky130_fd_sc_hd__dfrtp_1"].clock == "CLK"
     assert not cells["sky130_fd_sc_hd__nand2_1"].sequential
     assert cells["sky130_fd_sc_hd__nand2_1"].outputs == {"Y"}
     assert cells["sky130_fd_sc_hd__fa_1"].outputs == {"COUT", "SUM"}
@@ -321,3 +332,25 @@ def test_editing_the_pdk_config_reruns_the_flow_steps(micro_build, tmp_path, mon
     monkeypatch.setattr(pdk, "load_config", lambda _cfg: (config, edited))
     for name in steps:
         assert runner.fingerprint(runner.steps[name]) != before[name], name
+
+
+def test_clock_edges_follow_each_flip_flops_clock_pin(tmp_path):
+    vcd = tmp_path / "c.vcd"
+    vcd.write_text(
+        "$scope module dut $end\n$var wire 1 ! clk $end\n$var wire 1 # gclk $end\n"
+        "$upscope $end\n$enddefinitions $end\n#0\n$dumpvars\n0!\n0#\n$end\n"
+        + "".join(
+            f"#{10 * k + 5}\n1!\n{'1#' if k == 1 else ''}\n#{10 * k + 10}\n0!\n"
+            f"{'0#' if k == 1 else ''}\n"
+            for k in range(4)
+        )  # fmt: skip
+        + "#50\n$dumpoff\n$end\n"
+    )
+    measured = activity.read_vcd(vcd, cycles=4)
+    edges = activity.clock_edges(measured, {"ff": ("clk", None), "gated": ("gclk", None)})
+    assert edges == {"ff": 1.0, "gated": 0.25}
+    cells = activity.CellActivity({"ff": 0.5, "inv": 0.25}, edges)
+    path = tmp_path / "activity.tsv"
+    activity.write(cells, path)
+    assert activity.read(path) == activity.CellActivity({"ff": 0.5, "inv": 0.25}, {"ff": 1.0})
+    assert cells.renamed({"ff_placed": "ff"}).clocks == {"ff_placed": 1.0}

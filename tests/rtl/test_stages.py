@@ -12,6 +12,8 @@ import pytest
 from econflow import pdk
 from econflow.cli import main
 from econflow.config import HardwareSection, load_config
+from econflow.errors import ConfigError
+from econflow.rtl import pipeline as rtl_pipeline
 from econflow.rtl import stages, structure, timing
 from econflow.rtl.stages import Budget, PipelineError
 from econflow.rtl.timing import CellDelays
@@ -108,13 +110,36 @@ def test_the_rtl_step_resolves_auto_or_names_the_best_clock(tiny_build, tmp_path
     shutil.copytree(tiny_build, build)
     text = TINY.read_text()
     design = tmp_path / "tiny.yaml"
-    design.write_text(text + "\nhardware:\n  pipeline_depth: auto\n  clock_mhz: 40\n")
+    design.write_text(text.replace("hardware:\n", "hardware:\n  pipeline_depth: auto\n"))
     assert main(["flow", "run", str(design), "--build-dir", str(build), "--steps", "rtl"]) == 0
     out = capsys.readouterr().out
     assert "pipeline: depth " in out and "slowest stage (model)" in out
     fast = tmp_path / "fast.yaml"
-    fast.write_text(text + "\nhardware:\n  pipeline_depth: auto\n  clock_mhz: 5000\n")
+    fast.write_text(
+        text.replace("hardware:\n", "hardware:\n  pipeline_depth: auto\n  clock_mhz: 5000\n")
+    )
     assert main(["flow", "run", str(fast), "--build-dir", str(build), "--steps", "rtl"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "fast.yaml: hardware.pipeline_depth: auto: no depth" in err
     assert "MHz" in err and "at depth" in err
+
+
+def test_gating_without_a_clock_gate_cell_is_refused(monkeypatch):
+    cfg = load_config(TINY)  # scrub_interval 8: gated weight clocks
+    real = pdk.load_config
+
+    def without_gate(design):
+        config, path = real(design)
+        cells = config.cells.model_copy(update={"clock_gate": None})
+        return config.model_copy(update={"cells": cells}), path
+
+    monkeypatch.setattr(pdk, "load_config", without_gate)
+    with pytest.raises(
+        ConfigError,
+        match=r"sky130hd.yaml: cells.clock_gate: tiny.yaml asks for clock gating "
+        r"\(hardware.scrub_interval 8\) and this PDK config names no clock-gating cell",
+    ):
+        rtl_pipeline.clock_gate(cfg)
+    ungated = cfg.design.hardware.model_copy(update={"scrub_interval": 1})
+    plain = cfg.model_copy(update={"design": cfg.design.model_copy(update={"hardware": ungated})})
+    assert rtl_pipeline.clock_gate(plain) is None
