@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 import econflow
+from econflow.cli import main as sc
+from econflow.config import Config
+from econflow.reports.results import BuildResults, load
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -34,3 +40,25 @@ def _cpus() -> int:
     import os
 
     return len(os.sched_getaffinity(0))
+
+
+def run_variant(
+    cfg: Config, build: Path, name: str, hardware: dict[str, Any], steps: str
+) -> tuple[BuildResults, float]:
+    """The design with ``hardware`` keys changed, through ``steps`` (``sc flow run``) in its
+    own build directory holding a copy of the design's models stage; its results and the
+    wall time (s). Needs the models steps of the design to have run in ``build``."""
+    out = build / "benchmarks" / name
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(build / "models", out / "models")
+    raw = yaml.safe_load(cfg.path.read_text())
+    variant = {**raw, "hardware": {**raw.get("hardware", {}), **hardware}}
+    if "csv" in variant.get("data", {}):  # the variant file lives in the build directory
+        variant["data"]["csv"] = [str(p) for p in cfg.csv_paths()]
+    design = out / f"{cfg.design.design.name}_{name}.yaml"
+    design.write_text(yaml.safe_dump(variant))
+    print(f"== {name}: {hardware}", flush=True)
+    start = time.perf_counter()
+    if sc(["flow", "run", str(design), "--build-dir", str(out), "--steps", steps]) != 0:
+        raise SystemExit(f"variant {name} failed")
+    return load(out), round(time.perf_counter() - start, 1)

@@ -11,16 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import time
 from pathlib import Path
 
-import yaml
-from _common import ROOT, write
+from _common import ROOT, run_variant, write
 
-from econflow.cli import main as sc
 from econflow.config import load_config
-from econflow.reports.results import load
 
 VARIANTS = {
     "none": ("programmable", "none"),
@@ -40,25 +35,12 @@ def main() -> None:
     args = parser.parse_args()
     cfg = load_config(args.design)
     build = Path(args.build_dir or ROOT / "build" / cfg.design.design.name)
-    raw = yaml.safe_load(Path(args.design).read_text())
     results = {}
     for name in args.variants.split(","):
         weights, tmr = VARIANTS[name]
-        out = build / "benchmarks" / f"flow_{name}"
-        shutil.rmtree(out, ignore_errors=True)
-        shutil.copytree(build / "models", out / "models")
-        variant = {**raw, "hardware": {**raw.get("hardware", {}), "weights": weights, "tmr": tmr}}
-        if "csv" in variant.get("data", {}):  # the variant file lives in the build directory
-            variant["data"]["csv"] = [str(p) for p in cfg.csv_paths()]
-        design = out / f"{cfg.design.design.name}_{name}.yaml"
-        design.write_text(yaml.safe_dump(variant))
-        print(f"== {name}: weights {weights}, TMR {tmr}", flush=True)
-        start = time.perf_counter()
-        code = sc(["flow", "run", str(design), "--build-dir", str(out), "--steps", STEPS])
-        seconds = time.perf_counter() - start
-        if code != 0:
-            raise SystemExit(f"variant {name} failed")
-        r = load(out)
+        r, seconds = run_variant(
+            cfg, build, f"flow_{name}", {"weights": weights, "tmr": tmr}, STEPS
+        )
         synth, sta, power, gate, rtl = (
             r.flow.synth, r.flow.sta, r.flow.power, r.flow.gate_level, r.rtl.rtl
         )  # fmt: skip
@@ -93,7 +75,7 @@ def main() -> None:
                     ("power", "power"),
                 )
             },
-            "seconds": round(seconds, 1),
+            "seconds": seconds,
         }
         print(json.dumps(results[name], indent=1), flush=True)
     write(f"flow_ppa_{cfg.design.design.name}", {"design": args.design, "variants": results})

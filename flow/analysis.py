@@ -4,16 +4,19 @@ reading after synthesis, placement and routing, each labelled with its origin.""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from econflow.config import Config
 from econflow.errors import ArtefactError
-from econflow.flow import power_model
+from econflow.flow import blocks, power_model
 from econflow.flow.formats import liberty, netlist
 from econflow.flow.formats.activity import CellActivity
-from econflow.flow.results import CornerTiming, Power, PowerComponents, Timing
+from econflow.flow.results import CornerTiming, Power, PowerComponents, Timing, WorstPath
 from econflow.pdk import Pdk
+from econflow.rtl import naming
+from econflow.rtl.artefacts import RtlDesign
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -23,15 +26,18 @@ def read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def timing(cfg: Config, pdk: Pdk, node: Path, origin: str) -> Timing:
-    """Slack per corner and the achievable clock, from a timing node's figures."""
+def timing(cfg: Config, pdk: Pdk, node: Path, origin: str, design: RtlDesign) -> Timing:
+    """Slack per corner, the achievable clock and the worst path with its pipeline stage,
+    from a timing node's figures."""
     figures = read_json(node / "reports" / "sta.json")
     period = 1000.0 / cfg.design.hardware.clock_mhz
     corners = {}
     for name, corner in figures["corners"].items():
         achievable = period - corner["wns_ns"]
+        path = corner["worst_path"]
+        stage = _stage(locate(path["start"], design), locate(path["end"], design), design)
         corners[name] = CornerTiming(
-            **corner,
+            **{**corner, "worst_path": WorstPath(**path, stage=stage)},
             meets=corner["wns_ns"] >= 0,
             achievable_period_ns=round(achievable, 3),
             fmax_mhz=round(1000.0 / achievable, 2),
@@ -40,15 +46,50 @@ def timing(cfg: Config, pdk: Pdk, node: Path, origin: str) -> Timing:
         print(
             f"  {name}: WNS {corner['wns_ns']:.3f} ns, TNS {corner['tns_ns']:.3f} ns -> "
             f"{cfg.design.hardware.clock_mhz:g} MHz {verdict}; "
-            f"achievable {1000 / achievable:.1f} MHz"
+            f"achievable {1000 / achievable:.1f} MHz; worst path {stage}"
         )
     return Timing(
         origin=origin,
         clock_period_ns=round(period, 4),
+        latency_cycles=design.latency_cycles,
         timing_corner=pdk.config.corners.timing,
         corners=corners,
         reports=str(node / "reports"),
     )
+
+
+_BIT = re.compile(r"\[\d+\]$")
+
+
+def locate(name: str, design: RtlDesign) -> str:
+    """The pipeline point whose register a path's start or end is (by the register's name,
+    which synthesis keeps), ``inputs`` for the input ports, ``configuration`` for a weight;
+    ``?`` where synthesis renamed the register."""
+    base = _BIT.sub("", name.split("$")[0]).split("/")[0]
+    base = _BIT.sub("", base).removeprefix(naming.REGISTER_PREFIX)
+    points = dict(enumerate(design.description.points, start=1))
+    registers = {r.name: r for r in design.registers}
+    register = registers.get(base)
+    if register is not None and register.kind == "pipeline":
+        index = int(base.rsplit("_s", 1)[1])
+        return points.get(index, f"point {index}")
+    if register is not None and register.kind == "config":
+        return "configuration"
+    if base in ("charges", "in_valid", "cfg_we", "cfg_addr", "cfg_wdata"):
+        return "inputs"
+    if base in ("latent", "out_valid", "module_sum"):
+        return "out"
+    return "?"
+
+
+def _stage(start: str, end: str, design: RtlDesign) -> str:
+    """``start -> end``; an end synthesis renamed is the next register a path from ``start``
+    can reach: the next registered point."""
+    registered = design.description.pipeline
+    if end == "?" and (start == "inputs" or start in registered):
+        following = registered[registered.index(start) + 1 :] if start in registered else registered
+        end = following[0] if following else end
+    return f"{start} -> {end}"
 
 
 def power(
@@ -58,22 +99,27 @@ def power(
     analysed: tuple[Path, Path],
     cells_activity: CellActivity,
     origin: str,
+    design: RtlDesign,
 ) -> Power:
     """Power and energy per inference from a power node's per-cell figures, each cell
-    weighted by its toggles and each flip-flop by its clock edges. ``analysed`` is the
-    netlist the node read (the activity is keyed by its instance names) and the liberty."""
+    weighted by its toggles and each flip-flop by its clock edges, in total, for sequential
+    and combinational cells and per block of the encoder. ``analysed`` is the netlist the
+    node read (the activity is keyed by its instance names) and the liberty."""
     figures = read_json(node / "reports" / "sta.json")["reports"]
     gate_netlist, lib = analysed
     cells = liberty.cells(lib)
-    instances = netlist.read(gate_netlist, cfg.design.design.top).instances
-    sequential = {i.name for i in instances if cells[i.cell].sequential}
-    groups = power_model.combine(
-        power_model.read_cells(Path(figures["active"]["file"])),
-        power_model.read_cells(Path(figures["idle"]["file"])),
-        cells_activity.toggles,
-        sequential,
-        cells_activity.clocks,
-    )
+    gates = netlist.read(gate_netlist, cfg.design.design.top)
+    kinds = {
+        i.name: "sequential" if cells[i.cell].sequential else "combinational"
+        for i in gates.instances
+    }
+    gate = pdk.config.cells.clock_gate
+    by_block = blocks.attribute(gates, cells, design, gate.cell if gate else None)
+    active = power_model.read_cells(Path(figures["active"]["file"]))
+    idle = power_model.read_cells(Path(figures["idle"]["file"]))
+    toggles, clocks = cells_activity.toggles, cells_activity.clocks
+    groups = power_model.combine(active, idle, toggles, kinds, clocks)
+    per_block = power_model.combine(active, idle, toggles, by_block, clocks)
     total = groups["total"]
     energy_nj = total["total"] / (cfg.design.hardware.clock_mhz * 1e6) * 1e9
     print(
@@ -81,12 +127,7 @@ def power(
         f"switching {total['switching'] * 1e3:.3f}, leakage {total['leakage'] * 1e6:.3f} uW); "
         f"{energy_nj:.4f} nJ per inference"
     )
-    milliwatts = {
-        group: PowerComponents(
-            **{name: _significant(value * 1e3) for name, value in values.items()}
-        )
-        for group, values in groups.items()
-    }
+    milliwatts = _milliwatts(groups)
     return Power(
         origin=origin,
         corner=pdk.config.corners.power,
@@ -95,10 +136,20 @@ def power(
         leakage_mw=milliwatts["total"].leakage,
         total_mw=milliwatts["total"].total,
         groups_mw=milliwatts,
+        blocks_mw={b: v for b, v in _milliwatts(per_block).items() if b != "total"},
         energy_per_inference_nj=_significant(energy_nj),
         inferences_per_s=cfg.design.hardware.clock_mhz * 1e6,
         reports={name: r["file"] for name, r in figures.items()},
     )
+
+
+def _milliwatts(groups: dict[str, dict[str, float]]) -> dict[str, PowerComponents]:
+    return {
+        group: PowerComponents(
+            **{name: _significant(value * 1e3) for name, value in values.items()}
+        )
+        for group, values in groups.items()
+    }
 
 
 def _significant(value: float) -> float:

@@ -141,7 +141,8 @@ def _analysis(
     """Timing and power of the placed or routed netlist (nodes ``<stage>_timing/_power``)."""
     paths = layout_paths(cfg, build)
     power_lib = power_liberty(pdk, flow_paths(cfg, build))
-    timing = analysis.timing(cfg, pdk, project.node_dir(f"{stage}_timing"), origin)
+    design = rtl_artefacts.load(build)
+    timing = analysis.timing(cfg, pdk, project.node_dir(f"{stage}_timing"), origin, design)
     power = analysis.power(
         cfg,
         pdk,
@@ -149,6 +150,7 @@ def _analysis(
         (paths.netlist, power_lib),
         _activity(cfg, build),
         f"{origin}; cell toggles from the gate-level simulation",
+        design,
     )
     return timing, power
 

@@ -89,13 +89,13 @@ def _synth(cfg: Config, build: Path) -> SynthResult:
 
 
 def _sta(cfg: Config, build: Path) -> StaResult:
-    _, pdk, project = project_for(cfg, build)
+    design, pdk, project = project_for(cfg, build)
     paths = flow_paths(cfg, build)
     libs = timing_corners(pdk, paths)
     project.set_sta("timing", libs, paths.sdc)
     print(f"  OpenSTA setup timing at corners {', '.join(c for c, _ in libs)}")
     project.run("timing", "timing")
-    figures = analysis.timing(cfg, pdk, project.node_dir("timing"), ORIGIN)
+    figures = analysis.timing(cfg, pdk, project.node_dir("timing"), ORIGIN, design)
     return StaResult(**figures.model_dump())
 
 
@@ -164,7 +164,7 @@ def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
 
 
 def _power(cfg: Config, build: Path) -> PowerResult:
-    _, pdk, project = project_for(cfg, build)
+    design, pdk, project = project_for(cfg, build)
     paths = flow_paths(cfg, build)
     corner = pdk.config.corners.power
     project.set_sta("power", [(corner, power_liberty(pdk, paths))], paths.sdc)
@@ -177,6 +177,7 @@ def _power(cfg: Config, build: Path) -> PowerResult:
         (paths.netlist, power_liberty(pdk, paths)),
         activity.read(paths.activity),
         f"{ORIGIN}; cell toggles from the gate-level simulation",
+        design,
     )
     return PowerResult(**figures.model_dump())
 

@@ -29,30 +29,31 @@ def combine(
     active: dict[str, tuple[float, float, float]],
     idle: dict[str, tuple[float, float, float]],
     toggles: dict[str, float],
-    sequential: set[str],
+    groups: dict[str, str],
     clocks: dict[str, float] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Watts per group (``sequential``, ``combinational``, ``total``) and component.
+    """Watts per group and component, and in ``total``; ``groups`` maps each cell to its
+    group (cells it does not name count in ``total`` only).
 
     ``clocks`` gives a flip-flop's clock edges per cycle: its idle internal power, which is
     its clock pin's (OpenSTA charges it at the full clock rate even behind a clock gate held
     off), counts in that proportion.
     """
-    groups = {g: dict.fromkeys(COMPONENTS, 0.0) for g in ("sequential", "combinational", "total")}
+    found: dict[str, dict[str, float]] = {"total": dict.fromkeys(COMPONENTS, 0.0)}
     clocks = clocks or {}
     for cell, (internal0, switching0, leakage0) in idle.items():
         internal1, switching1, _ = active[cell]
         d = toggles.get(cell, 0.0)
-        clocked = clocks.get(cell, 1.0)
         figures = {
-            "internal": internal0 * clocked + d * (internal1 - internal0),
+            "internal": internal0 * clocks.get(cell, 1.0) + d * (internal1 - internal0),
             "switching": switching0 + d * (switching1 - switching0),
             "leakage": leakage0,
         }
-        group = "sequential" if cell in sequential else "combinational"
-        for name, value in figures.items():
-            groups[group][name] += value
-            groups["total"][name] += value
-    for figures in groups.values():
+        for group in ("total", groups.get(cell)):
+            if group is not None:
+                into = found.setdefault(group, dict.fromkeys(COMPONENTS, 0.0))
+                for name, value in figures.items():
+                    into[name] += value
+    for figures in found.values():
         figures["total"] = sum(figures[c] for c in COMPONENTS)
-    return groups
+    return found

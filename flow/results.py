@@ -29,6 +29,16 @@ class SynthResult(StepResult):
     netlist: str
 
 
+class WorstPath(Result):
+    """The path with the least slack: where it starts and ends, in which pipeline stage."""
+
+    start: str
+    end: str
+    arrival_ns: float  # data arrival time at the end, from the clock edge
+    slack_ns: float
+    stage: str  # "<point> -> <point>": the registers it runs between ("?" where unknown)
+
+
 class CornerTiming(Result):
     """Setup timing at one corner."""
 
@@ -39,11 +49,13 @@ class CornerTiming(Result):
     meets: bool
     achievable_period_ns: float  # clock period - WNS
     fmax_mhz: float
+    worst_path: WorstPath
 
 
 class Timing(Result):
     origin: str
     clock_period_ns: float
+    latency_cycles: int  # input to output, one inference per cycle
     timing_corner: str  # the corner sign-off timing is judged at
     corners: dict[str, CornerTiming]
     reports: str  # the folder of OpenSTA's reports
@@ -70,6 +82,7 @@ class Power(Result):
     leakage_mw: float
     total_mw: float
     groups_mw: dict[str, PowerComponents]  # sequential, combinational, total
+    blocks_mw: dict[str, PowerComponents] = {}  # per block of the encoder (flow.blocks)
     energy_per_inference_nj: float  # power x clock period (one inference per cycle)
     inferences_per_s: float
     reports: dict[str, str]  # OpenSTA's per-cell reports (active, idle)

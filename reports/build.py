@@ -103,9 +103,16 @@ def headline(cfg: Config, r: BuildResults) -> Section:
             verdict = "met" if c.meets else "NOT met"
             s.add(
                 f"{name}: {hw.clock_mhz:g} MHz",
-                f"{verdict}: WNS {c.wns_ns:.3f} ns, achievable {c.fmax_mhz:.1f} MHz",
+                f"{verdict}: WNS {c.wns_ns:.3f} ns, achievable {c.fmax_mhz:.1f} MHz; worst "
+                f"stage {c.worst_path.stage}",
                 f"{step}: {timing.origin}",
             )
+        s.add(
+            "latency",
+            f"{timing.latency_cycles} cycle(s), "
+            f"{timing.latency_cycles * timing.clock_period_ns:.0f} ns",
+            "rtl/rtl",
+        )
     found_power = latest_power(r)
     if found_power:
         p, step = found_power
@@ -198,6 +205,13 @@ def _hardware(hls: HlsMetrics, rtl: RtlMetrics) -> Section:
         s.note = "The rtl step has not run."
         return s
     s.add("latency", f"{r.latency_cycles} clock cycle(s), one inference per cycle", "rtl/rtl")
+    s.add("pipeline registers at", ", ".join(r.registered), "rtl/rtl")
+    if r.scrub_interval > 1:
+        s.add(
+            "configuration clocks",
+            f"gated: on writes and every {r.scrub_interval} cycles (scrub)",
+            "rtl/rtl",
+        )
     s.add("weights / TMR", f"{r.weights} / {r.tmr}", "rtl/rtl")
     s.add("configuration registers", r.parameters, "rtl/rtl")
     s.add(
@@ -302,6 +316,19 @@ def _timing(cfg: Config, flow: FlowMetrics, figures: Path) -> Section:
             f"{c.fmax_mhz:.1f} MHz ({c.achievable_period_ns:.2f} ns)",
             origin,
         )
+        w = c.worst_path
+        s.add(
+            f"{name}: worst path",
+            f"stage {w.stage}: {w.start} -> {w.end}, arrival {w.arrival_ns:.2f} ns, "
+            f"slack {w.slack_ns:.3f} ns",
+            f"{origin}; stages named by the pipeline points their registers hold",
+        )
+    s.add(
+        "latency",
+        f"{sta.latency_cycles} cycle(s) = {sta.latency_cycles * sta.clock_period_ns:.1f} ns, "
+        "one inference per cycle",
+        "rtl/rtl, at the target clock",
+    )
     s.figures.append(
         (
             "Achievable clock per corner against the target (flow/sta)",
@@ -343,7 +370,22 @@ def _power(flow: FlowMetrics, figures: Path) -> Section:
             f"{gate.activity.mean_toggles_per_cycle:.3f} toggles per cycle",
             f"flow/gatesim: {gate.vectors:,} held-out vectors, zero-delay simulation",
         )
+    for block, figures_mw in sorted(p.blocks_mw.items(), key=lambda kv: -kv[1].total):
+        share = figures_mw.total / p.total_mw if p.total_mw else 0.0
+        s.add(
+            f"power of the {block}",
+            f"{power(figures_mw.total)} ({share:.0%}; internal {power(figures_mw.internal)}, "
+            f"switching {power(figures_mw.switching)})",
+            f"{origin}; cells attributed by where their data comes from (flow/blocks.py)",
+        )
     s.figures.append(("Power split (flow/power)", plots.power_split(g, figures / "power.png")))
+    if p.blocks_mw:
+        s.figures.append(
+            (
+                "Power by block of the encoder (flow/power)",
+                plots.power_blocks(p.blocks_mw, figures / "power_blocks.png"),
+            )
+        )
     return s
 
 

@@ -77,6 +77,20 @@ def power_split(groups: dict[str, PowerComponents], path: Path) -> str:
     return _save(fig, path)
 
 
+def power_blocks(blocks: dict[str, PowerComponents], path: Path) -> str:
+    """Each block's power, split into internal, switching and leakage, largest first."""
+    names = sorted(blocks, key=lambda b: blocks[b].total)
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1.2))
+    left = [0.0] * len(names)
+    for component in ("internal", "switching", "leakage"):
+        values = [getattr(blocks[n], component) for n in names]
+        ax.barh(names, values, left=left, label=component)
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    ax.set(xlabel="power (mW)")
+    ax.legend(loc="lower right", fontsize=8)
+    return _save(fig, path)
+
+
 def runtimes(seconds: dict[str, float], path: Path) -> str:
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(seconds) + 1))
     names = list(seconds)

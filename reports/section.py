@@ -29,11 +29,11 @@ def _fmt(value: Any) -> str:
 
 
 def power(mw: float) -> str:
-    """A power in the unit that keeps it readable: mW, µW or nW."""
-    for scale, unit in ((1.0, "mW"), (1e-3, "µW"), (1e-6, "nW")):
+    """A power in the unit that keeps it readable: mW, µW, nW or pW (below, 0)."""
+    for scale, unit in ((1.0, "mW"), (1e-3, "µW"), (1e-6, "nW"), (1e-9, "pW")):
         if abs(mw) >= scale:
             return f"{mw / scale:.4g} {unit}"
-    return f"{mw / 1e-6:.3g} nW"
+    return "0 mW"
 
 
 def drc(by_rule: dict[str, int], violations: int) -> str:

@@ -81,6 +81,10 @@ def _implementation(r: BuildResults) -> list[tuple[str, str]]:
         timing, step = found
         wns = " / ".join(f"{c.wns_ns:.4g}" for c in timing.corners.values())
         lines.append((f"WNS {' / '.join(timing.corners)} (ns, {step})", wns))
+        corner = timing.corners.get(timing.timing_corner)
+        if corner is not None:
+            lines.append((f"worst stage ({timing.timing_corner})", corner.worst_path.stage))
+        lines.append(("latency (cycles)", str(timing.latency_cycles)))
     gate = r.flow.gate_level
     if gate:
         lines.append(("gate-level mismatches / vectors", f"{gate.mismatches} / {gate.vectors}"))

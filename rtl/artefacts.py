@@ -67,6 +67,7 @@ class RtlDescription(_Doc):
     top: str
     files: list[str]  # in compile order, relative to the description
     latency_cycles: int
+    points: list[str] = []  # every place a pipeline register can go, in datapath order
     pipeline: list[str]  # the registered pipeline points, the outputs last
     weights: WeightMode
     tmr: TmrScope

@@ -151,6 +151,7 @@ def _description(enc: Encoder, files: list[Path], source: str) -> RtlDescription
         top=enc.top,
         files=[f.name for f in files],
         latency_cycles=enc.latency_cycles,
+        points=[p.name for p in enc.points],
         pipeline=[p.name for p in enc.points if p.registered],
         weights=enc.weights,
         tmr=enc.tmr,
@@ -178,6 +179,8 @@ def _result(enc: Encoder, lint: Lint) -> RtlResult:
     return RtlResult(
         latency_cycles=enc.latency_cycles,
         pipeline_depth=enc.pipeline_depth,
+        registered=[p.name for p in enc.points if p.registered],
+        scrub_interval=enc.scrub_interval if enc.gated else 1,
         weights=enc.weights,
         tmr=enc.tmr,
         parameters=len(enc.parameters),

@@ -29,6 +29,9 @@ LIBRARY = (
     "econflow_norm_shift.v",
 )
 FILE_LIST = "files.f"
+# Nets synthesis keeps: the normalized inputs and the conv outputs divide the datapath into
+# normalizer, conv and dense for the power breakdown (econflow.flow.blocks).
+KEPT = ("x", "c")
 
 
 def _used_parameters(layer: MacLayer) -> list[Parameter]:
@@ -56,6 +59,7 @@ def verilog(enc: Encoder, header: str) -> str:
         register_prefix=naming.REGISTER_PREFIX,
         copies=naming.COPIES,
         gate_group_bits=GATE_GROUP_BITS,
+        kept=KEPT,
         gate_protected=any(r.protected for r in enc.registers if r.kind == "config"),
         registers={r.name: r for r in enc.registers},
         layers={layer.name: layer for layer in layers},

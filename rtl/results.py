@@ -22,7 +22,9 @@ class Lint(Result):
 
 class RtlResult(StepResult):
     latency_cycles: int
-    pipeline_depth: int  # registered boundaries besides the output register
+    pipeline_depth: int  # pipeline stages besides the output register
+    registered: list[str] = []  # the pipeline points holding a register, the outputs last
+    scrub_interval: int = 1  # cycles between clock ticks of gated configuration registers
     weights: WeightMode
     tmr: TmrScope
     parameters: int  # weights and biases

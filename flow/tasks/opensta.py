@@ -30,6 +30,24 @@ _ENDPOINT = re.compile(
     re.MULTILINE,
 )
 _INSTANCE_ROW = re.compile(r"^\s*(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)$")
+_START = re.compile(r"^Startpoint: (\S+)", re.MULTILINE)
+_END = re.compile(r"^Endpoint: (\S+)", re.MULTILINE)
+_ARRIVAL = re.compile(r"^\s*(-?\d+\.\d+)\s+data arrival time", re.MULTILINE)
+_SLACK = re.compile(r"^\s*(-?\d+\.\d+)\s+slack", re.MULTILINE)
+
+
+def worst_path(report: str) -> dict[str, Any]:
+    """Start, end, data arrival time (ns) and slack (ns) of the path in a ``report_checks``
+    report.
+
+    Raises:
+        FormatError: the report holds no path.
+    """
+    found = [pattern.search(report) for pattern in (_START, _END, _ARRIVAL, _SLACK)]
+    if not all(found):
+        raise FormatError("the timing report holds no complete path")
+    start, end, arrival, slack = (m.group(1) for m in found if m)
+    return {"start": start, "end": end, "arrival_ns": float(arrival), "slack_ns": float(slack)}
 
 
 class _StaTask(Task):
@@ -119,6 +137,7 @@ class TimingTask(_StaTask):
                 "tns_ns": round(sum(s for s in slacks if s < 0), 4),
                 "endpoints": len(slacks),
                 "violating_endpoints": sum(s < 0 for s in slacks),
+                "worst_path": worst_path(Path(f"reports/critical_path_{name}.rpt").read_text()),
             }
             self.record_metric("setupslack", corners[name]["wns_ns"], str(report), "ns", True)
         return {"corners": corners}

@@ -17,7 +17,7 @@ from econflow import pdk
 from econflow.cli import main
 from econflow.config import load_config
 from econflow.errors import ConfigError, PdkDataError, ToolMissingError
-from econflow.flow import pipeline, power_model, project, tmr
+from econflow.flow import analysis, pipeline, power_model, project, tmr
 from econflow.flow.formats import activity, liberty, netlist
 from econflow.models import artefacts as model_artefacts
 from econflow.rtl import artefacts as rtl_artefacts
@@ -85,6 +85,10 @@ def test_timing_per_corner(micro_build):
         assert c["endpoints"] > 0 and math.isfinite(c["wns_ns"])
         assert c["meets"] == (c["wns_ns"] >= 0) == (c["violating_endpoints"] == 0)
         assert c["achievable_period_ns"] == pytest.approx(25.0 - c["wns_ns"], abs=1e-3)
+        worst = c["worst_path"]
+        assert worst["slack_ns"] == pytest.approx(c["wns_ns"], abs=1e-3)
+        assert worst["start"] and worst["end"] and " -> " in worst["stage"]
+    assert sta["latency_cycles"] == 3  # micro: two pipeline stages and the outputs
     assert sta["corners"]["slow"]["wns_ns"] < sta["corners"]["typical"]["wns_ns"]  # 1.40 V, -40 C
 
 
@@ -166,14 +170,15 @@ def test_report_has_every_section(micro_build):
 def test_power_model_weights_cells_by_their_toggles():
     active = {"a": (2.0, 4.0, 0.1), "q": (3.0, 1.0, 0.2)}
     idle = {"a": (0.0, 0.0, 0.1), "q": (1.0, 0.0, 0.2)}
-    groups = power_model.combine(active, idle, {"a": 0.5, "q": 0.25}, {"q"})
+    kinds = {"a": "combinational", "q": "sequential"}
+    groups = power_model.combine(active, idle, {"a": 0.5, "q": 0.25}, kinds)
     assert groups["combinational"] == pytest.approx(
         {"internal": 1.0, "switching": 2.0, "leakage": 0.1, "total": 3.1}
     )
     assert groups["sequential"]["internal"] == pytest.approx(1.5)
     assert groups["total"]["total"] == pytest.approx(3.1 + 1.5 + 0.25 + 0.2)
     # a flip-flop behind a clock gate open one cycle in 16: its clock pin's power counts 1/16
-    gated = power_model.combine(active, idle, {"a": 0.5, "q": 0.0}, {"q"}, {"q": 1 / 16})
+    gated = power_model.combine(active, idle, {"a": 0.5, "q": 0.0}, kinds, {"q": 1 / 16})
     assert gated["sequential"]["internal"] == pytest.approx(1.0 / 16)
     assert gated["combinational"] == groups["combinational"]
 
@@ -354,3 +359,33 @@ def test_clock_edges_follow_each_flip_flops_clock_pin(tmp_path):
     activity.write(cells, path)
     assert activity.read(path) == activity.CellActivity({"ff": 0.5, "inv": 0.25}, {"ff": 1.0})
     assert cells.renamed({"ff_placed": "ff"}).clocks == {"ff_placed": 1.0}
+
+
+def test_path_ends_are_named_by_their_pipeline_point(micro_build):
+    design = rtl_artefacts.load(micro_build)
+    points = design.description.points
+    stage = next(r for r in design.registers if r.kind == "pipeline" and r.name != "valid")
+    index = int(stage.name.rsplit("_s", 1)[1])
+    assert analysis.locate(f"{stage.name}[0]$_DFFE_PN0P_", design) == points[index - 1]
+    assert analysis.locate(f"r_{stage.name}/q[1]$_DFFE_PN0P_", design) == points[index - 1]
+    assert analysis.locate("charges[57]", design) == "inputs"
+    assert analysis.locate("latent[3]$_DFFE_PN0P_", design) == "out"
+    weight = next(r.name for r in design.registers if r.kind == "config")
+    assert analysis.locate(f"r_{weight}/copy_b[0]$_DFF_PN0_", design) == "configuration"
+    assert analysis.locate("_12345_", design) == "?"
+    first, second = design.description.pipeline[:2]  # micro: two stages, then the outputs
+    assert analysis._stage("inputs", "?", design) == f"inputs -> {first}"
+    assert analysis._stage(first, "?", design) == f"{first} -> {second}"
+    report = (micro_build / "report" / "report.md").read_text().split("## Timing")[1]
+    assert "slow: worst path | stage " in report and "| latency | 3 cycle(s) = 75.0 ns" in report
+
+
+def test_power_is_broken_down_by_block(micro_build):
+    power = flow_metrics(micro_build)["power"]
+    by_block = power["blocks_mw"]
+    for block in ("normalizer", "conv products and sums", "dense products and sums",
+                  "pipeline registers", "configuration registers", "voters", "clock gating"):  # fmt: skip
+        assert by_block[block]["total"] > 0, block
+    assert sum(b["total"] for b in by_block.values()) == pytest.approx(power["total_mw"], rel=1e-4)
+    report = (micro_build / "report" / "report.md").read_text()
+    assert "figures/power_blocks.png" in report and "| power of the normalizer |" in report

@@ -1,0 +1,86 @@
+"""Timing and energy closure: pipeline depth x scrub interval on sky130hd, each variant
+through rtl, synth, sta, gatesim and power in its own build directory.
+
+Per variant: the depth the RTL stage resolved, its registered points and latency, the slack
+and achievable clock at each corner with the worst path's stage, cell area and flip-flops,
+power (total and by block) and energy per inference at the typical corner, with the gate-
+level activity of the design's held-out modules (``gate_level.vectors`` of the design file).
+Needs the models steps of the design to have run in its build directory.
+
+Run: ./bootstrap.sh python benchmarks/closure.py [design.yaml] [--depths 0,2,auto]
+     [--scrubs 1,64] [--build-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from _common import ROOT, run_variant, write
+
+from econflow.config import load_config
+from econflow.reports.results import BuildResults
+
+STEPS = "rtl,synth,sta,gatesim,power"
+
+
+def _figures(r: BuildResults, seconds: float) -> dict[str, Any]:
+    rtl, synth, sta, gate, power = (
+        r.rtl.rtl,
+        r.flow.synth,
+        r.flow.sta,
+        r.flow.gate_level,
+        r.flow.power,
+    )
+    if rtl is None or synth is None or sta is None or gate is None or power is None:
+        raise SystemExit("the flow left no figures")
+    return {
+        "pipeline_depth": rtl.pipeline_depth,
+        "latency_cycles": rtl.latency_cycles,
+        "latency_ns": round(rtl.latency_cycles * sta.clock_period_ns, 1),
+        "registered": rtl.registered,
+        "corners": {
+            name: {
+                "wns_ns": c.wns_ns,
+                "fmax_mhz": c.fmax_mhz,
+                "meets": c.meets,
+                "worst_stage": c.worst_path.stage,
+            }
+            for name, c in sta.corners.items()
+        },
+        "area_um2": synth.area_um2,
+        "cells": synth.cells,
+        "flip_flops": synth.flip_flops,
+        "power_mw": power.total_mw,
+        "blocks_mw": {b: v.total for b, v in power.blocks_mw.items()},
+        "energy_per_inference_nj": power.energy_per_inference_nj,
+        "gate_level": f"{gate.mismatches} / {gate.vectors}",
+        "mean_clock_edges_per_cycle": gate.activity.mean_clock_edges_per_cycle,
+        "seconds": seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("design", nargs="?", default=str(ROOT / "encoder.yaml"))
+    parser.add_argument("--build-dir", default=None)
+    parser.add_argument("--depths", default="0,auto")
+    parser.add_argument("--scrubs", default="1,64")
+    args = parser.parse_args()
+    cfg = load_config(args.design)
+    build = Path(args.build_dir or ROOT / "build" / cfg.design.design.name)
+    results = {}
+    for depth in args.depths.split(","):
+        for scrub in (int(s) for s in args.scrubs.split(",")):
+            name = f"depth_{depth}_scrub_{scrub}"
+            hardware = {"pipeline_depth": depth if depth == "auto" else int(depth)}
+            r, seconds = run_variant(cfg, build, name, {**hardware, "scrub_interval": scrub}, STEPS)
+            results[name] = {"scrub_interval": scrub, **_figures(r, seconds)}
+            print(json.dumps(results[name], indent=1), flush=True)
+    write(f"closure_{cfg.design.design.name}", {"design": args.design, "variants": results})
+
+
+if __name__ == "__main__":
+    main()
