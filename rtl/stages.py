@@ -91,8 +91,10 @@ def stage_ns(enc: Encoder, start: int, end: int, budget: Budget) -> float:
 
 
 def place(enc: Encoder, depth: int, budget: Budget | None) -> Encoder:
-    """``enc`` with ``depth`` points registered besides the outputs, balancing the stages
-    (in nanoseconds with a budget, else in gate levels).
+    """``enc`` with ``depth`` points registered besides the outputs: with a budget, the
+    fewest flip-flops whose every stage meets the clock; when none does, or without a
+    budget, the stages balanced (in nanoseconds, else in gate levels). Balancing alone
+    would spend flip-flops on stages faster than the clock needs (a wide tree level).
 
     Raises:
         PipelineError: more stages asked for than the datapath has points.
@@ -102,7 +104,9 @@ def place(enc: Encoder, depth: int, budget: Budget | None) -> Encoder:
         raise PipelineError(
             f"{depth} stages asked for; this encoder has {candidates} places for a register"
         )
-    chosen = _best(enc, depth, _costs(enc, budget)) or set()
+    costs = _costs(enc, budget)
+    meeting = _best(enc, depth, costs, limit=budget.period_ns) if budget else None
+    chosen = meeting or _best(enc, depth, costs) or set()
     return register(enc, {p.name for p in enc.points if p.index in chosen})
 
 

@@ -2,7 +2,7 @@
 `default_nettype none
 module econflow_reg #(
     parameter integer W = 1,
-    parameter [W-1:0] RESET = {W{1'b0}}
+    parameter [W-1:0] RESET = 0
 ) (
     input  wire         clk,
     input  wire         rst_n,

@@ -1,5 +1,6 @@
-"""Pipeline placement: the planner's choice is the best balance, ``auto`` takes the shallowest
-pipeline that meets the clock, and the cell delays come from the PDK's liberty."""
+"""Pipeline placement: the planner's choice is the best balance, or the fewest flip-flops
+when the clock can be met, ``auto`` takes the shallowest pipeline that meets the clock, and
+the cell delays come from the PDK's liberty."""
 
 from __future__ import annotations
 
@@ -75,6 +76,33 @@ def test_auto_takes_the_shallowest_pipeline_that_meets_the_clock(small_model):
     shallower = stages.place(enc, depth - 1, budget)
     assert max(stages_of(shallower, budget)) > budget.period_ns
     assert stages.slowest_stage(placed, budget)[0] == max(stages_of(placed, budget))
+
+
+def test_a_depth_that_can_meet_the_clock_takes_the_fewest_flip_flops(small_model):
+    """Against every choice of points: the stages all meet the clock and no choice that
+    also meets it has fewer flip-flops; a clock no choice meets gets the best balance."""
+    enc = encoder(small_model)
+    unpipelined = max(stages_of(stages.place(enc, 0, None), Budget(1e9, 2.0, DELAYS)))
+    budget = Budget(unpipelined / 2.5, 2.0, DELAYS)
+    depth = stages.auto_depth(enc, budget).pipeline_depth + 1
+    placed = stages.place(enc, depth, budget)
+    candidates = [p.name for p in enc.points if p.kind != "out"]
+    meeting = [
+        sum(p.bits for p in other.points if p.registered)
+        for names in itertools.combinations(candidates, depth)
+        if max(stages_of(other := stages.register(enc, set(names)), budget)) <= budget.period_ns
+    ]
+    assert max(stages_of(placed, budget)) <= budget.period_ns
+    assert sum(p.bits for p in placed.points if p.registered) == min(meeting)
+    balanced = stages.place(enc, depth, None)
+    assert sum(p.bits for p in placed.points if p.registered) < sum(
+        p.bits for p in balanced.points if p.registered
+    )
+    too_fast = Budget(unpipelined / 100, 2.0, DELAYS)
+    assert max(stages_of(stages.place(enc, depth, too_fast), too_fast)) == min(
+        max(stages_of(stages.register(enc, set(names)), too_fast))
+        for names in itertools.combinations(candidates, depth)
+    )
 
 
 def test_auto_names_the_best_clock_when_none_is_met(small_model):
