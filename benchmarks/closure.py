@@ -1,7 +1,10 @@
 """Timing and energy closure: pipeline depth x scrub interval on sky130hd, each variant
-through rtl, synth, sta, gatesim and power in its own build directory.
+through rtl, verify, synth, sta, gatesim and power in its own build directory.
 
-Per variant: the depth the RTL stage resolved, its registered points and latency, the slack
+Per variant: the depth the RTL stage resolved, its registered points and latency, the RTL's
+mismatches against the fixed-point model per simulator (bulk regression and cocotb streams,
+including writes while data streams) and the SEU campaigns' corrupted and unflagged upsets,
+the slack
 and achievable clock at each corner with the worst path's stage, cell area and flip-flops,
 power (total and by block) and energy per inference at the typical corner, with the gate-
 level activity of the design's held-out modules (``gate_level.vectors`` of the design file).
@@ -22,25 +25,40 @@ from _common import ROOT, run_variant, write
 
 from econflow.config import load_config
 from econflow.reports.results import BuildResults
+from econflow.verification.results import VerifyResult
 
-STEPS = "rtl,synth,sta,gatesim,power"
+STEPS = "rtl,verify,synth,sta,gatesim,power"
+
+
+def _rtl_mismatches(verify: VerifyResult, simulator: str) -> int:
+    """Outputs of one simulator that differ from the fixed-point model, in every check."""
+    run = verify.cocotb[simulator]
+    tests = [run.stream, run.reset, run.writes]
+    reload = run.reload.mismatches_a + run.reload.mismatches_b if run.reload else 0
+    return verify.bulk[simulator].mismatches + reload + sum(t.mismatches for t in tests if t)
 
 
 def _figures(r: BuildResults, seconds: float) -> dict[str, Any]:
-    rtl, synth, sta, gate, power = (
+    rtl, verify, synth, sta, gate, power = (
         r.rtl.rtl,
+        r.verify.verify,
         r.flow.synth,
         r.flow.sta,
         r.flow.gate_level,
         r.flow.power,
     )
-    if rtl is None or synth is None or sta is None or gate is None or power is None:
+    if None in (rtl, verify, synth, sta, gate, power):
         raise SystemExit("the flow left no figures")
     return {
         "pipeline_depth": rtl.pipeline_depth,
         "latency_cycles": rtl.latency_cycles,
         "latency_ns": round(rtl.latency_cycles * sta.clock_period_ns, 1),
         "registered": rtl.registered,
+        "rtl_mismatches": {sim: _rtl_mismatches(verify, sim) for sim in verify.bulk},
+        "seu": {
+            scope: {"injections": c.injections, "corrupted": c.corrupted, "flagged": c.flagged}
+            for scope, c in verify.seu.items()
+        },
         "corners": {
             name: {
                 "wns_ns": c.wns_ns,
