@@ -63,8 +63,9 @@ _BIT = re.compile(r"\[\d+\]$")
 
 def locate(name: str, design: RtlDesign) -> str:
     """The pipeline point whose register a path's start or end is (by the register's name,
-    which synthesis keeps), ``inputs`` for the input ports, ``configuration`` for a weight;
-    ``?`` where synthesis renamed the register."""
+    which synthesis keeps), ``inputs`` for the input ports, ``configuration`` for a weight,
+    ``configuration read`` for the read-data register; ``?`` where synthesis renamed the
+    register."""
     base = _BIT.sub("", name.split("$")[0]).split("/")[0]
     base = _BIT.sub("", base).removeprefix(naming.REGISTER_PREFIX)
     points = dict(enumerate(design.description.points, start=1))
@@ -79,6 +80,8 @@ def locate(name: str, design: RtlDesign) -> str:
         return "inputs"
     if base in ("latent", "out_valid", "module_sum"):
         return "out"
+    if base == "cfg_rdata":
+        return "configuration read"
     return "?"
 
 

@@ -40,7 +40,8 @@ def register_map(enc: Encoder) -> RegisterMap:
         unmapped=UNMAPPED,
         write="cfg_we = 1 with cfg_addr and cfg_wdata for one rising clock edge",
         in_flight=in_flight(enc.latency_cycles),
-        read="cfg_rdata follows cfg_addr combinationally (the voted value under TMR)",
+        read="cfg_rdata shows, after a rising clock edge, the register cfg_addr named at that edge "
+        "(the voted value under TMR)",
         tmr=enc.tmr,
         self_correction_cycles=1 if protected else None,
         registers=[

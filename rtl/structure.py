@@ -312,10 +312,11 @@ def parameters(model: QuantizedModel) -> tuple[Parameter, ...]:
 
 def with_registers(enc: Encoder) -> Encoder:
     """The register banks of ``enc`` as its points are registered: configuration registers,
-    pipeline stages, TMR status."""
+    pipeline stages, the read data and TMR status."""
     registers = []
     if enc.programmable:
         registers += [Register(p.name, p.width, "config") for p in enc.parameters]
+        registers.append(Register("cfg_rdata", enc.data_width, "status"))
     for p in enc.points:
         if p.registered:
             registers += [Register(f"{s.name}_s{p.index}", s.width, "pipeline") for s in p.signals]

@@ -154,25 +154,28 @@ class Bench:
             await FallingEdge(self.dut.clk)
         self.dut.cfg_we.value = 0
         errors = 0
-        for address, word in enumerate(image):
+        for address, word in enumerate(image):  # the read data is registered
             self.dut.cfg_addr.value = address
-            await Timer(1, unit="ns")
+            await FallingEdge(self.dut.clk)
             errors += int(self.dut.cfg_rdata.value) != word
         return errors
 
     async def rewrite(self, address: int, words: list[int]) -> int:
         """Write ``words`` to one register on consecutive clock edges, reading it back after
-        each; returns the read-backs that differ from the word just written. With gated
-        clocks this is where a zero-delay simulation would show a race."""
+        each; returns the read-backs that differ from the word written. The read data,
+        registered, shows after each edge the word the edge before wrote. With gated clocks
+        this is where a zero-delay simulation would show a race."""
         await FallingEdge(self.dut.clk)
         errors = 0
-        for word in words:
+        for i, word in enumerate(words):
             self.dut.cfg_we.value = 1
             self.dut.cfg_addr.value = address
             self.dut.cfg_wdata.value = word
             await FallingEdge(self.dut.clk)
-            errors += int(self.dut.cfg_rdata.value) != word
+            errors += i > 0 and int(self.dut.cfg_rdata.value) != words[i - 1]
         self.dut.cfg_we.value = 0
+        await FallingEdge(self.dut.clk)
+        errors += int(self.dut.cfg_rdata.value) != words[-1]
         return errors
 
     async def stream(
@@ -442,6 +445,9 @@ async def _campaign(bench: Bench, upsets: list[Upset], double: bool) -> dict[str
                 "corrected_after": upset.corrected_after,
             }
         )
+        if len(outcomes) % 1000 == 0 or len(outcomes) == len(upsets):
+            corrupted = sum(o["corrupted"] for o in outcomes)
+            dut._log.info(f"{len(outcomes)} / {len(upsets)} upsets, {corrupted} corrupted")
 
     async def hook(cycle: int, monitor: Monitor) -> None:
         """Runs at each falling edge before the outputs are checked."""

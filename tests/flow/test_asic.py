@@ -372,6 +372,8 @@ def test_path_ends_are_named_by_their_pipeline_point(micro_build):
     assert analysis.locate("latent[3]$_DFFE_PN0P_", design) == "out"
     weight = next(r.name for r in design.registers if r.kind == "config")
     assert analysis.locate(f"r_{weight}/copy_b[0]$_DFF_PN0_", design) == "configuration"
+    assert analysis.locate("cfg_rdata[5]", design) == "configuration read"
+    assert analysis.locate("r_cfg_rdata/q[2]$_DFF_PN0_", design) == "configuration read"
     assert analysis.locate("_12345_", design) == "?"
     first, second = design.description.pipeline[:2]  # micro: two stages, then the outputs
     assert analysis._stage("inputs", "?", design) == f"inputs -> {first}"
