@@ -59,12 +59,14 @@ def timing(cfg: Config, pdk: Pdk, node: Path, origin: str, design: RtlDesign) ->
 
 
 _BIT = re.compile(r"\[\d+\]$")
+_ACC = re.compile(r"(\w+)_acc_\d+")
 
 
 def locate(name: str, design: RtlDesign) -> str:
     """The pipeline point whose register a path's start or end is (by the register's name,
     which synthesis keeps), ``inputs`` for the input ports, ``configuration`` for a weight,
-    ``configuration read`` for the read-data register; ``?`` where synthesis renamed the
+    ``configuration read`` for the read-data register, the registered last tree level of a
+    layer for a flip-flop named after the layer's sum; ``?`` where synthesis renamed the
     register."""
     base = _BIT.sub("", name.split("$")[0]).split("/")[0]
     base = _BIT.sub("", base).removeprefix(naming.REGISTER_PREFIX)
@@ -82,6 +84,11 @@ def locate(name: str, design: RtlDesign) -> str:
         return "out"
     if base == "cfg_rdata":
         return "configuration read"
+    accumulator = _ACC.fullmatch(base)  # a layer's sum, named by the RTL's alias of its bits
+    if accumulator:
+        levels = [p for p in points.values() if p.startswith(f"{accumulator[1]}_t")]
+        if levels and levels[-1] in design.description.pipeline:
+            return levels[-1]
     return "?"
 
 
@@ -105,7 +112,8 @@ def power(
     design: RtlDesign,
 ) -> Power:
     """Power and energy per inference from a power node's per-cell figures, each cell
-    weighted by its toggles and each flip-flop by its clock edges, in total, for sequential
+    weighted by its toggles, each flip-flop by its clock edges and each clock gate's output
+    net by the gated clock's edges, in total, for sequential
     and combinational cells and per block of the encoder. ``analysed`` is the netlist the
     node read (the activity is keyed by its instance names) and the liberty."""
     figures = read_json(node / "reports" / "sta.json")["reports"]
@@ -121,8 +129,13 @@ def power(
     active = power_model.read_cells(Path(figures["active"]["file"]))
     idle = power_model.read_cells(Path(figures["idle"]["file"]))
     toggles, clocks = cells_activity.toggles, cells_activity.clocks
-    groups = power_model.combine(active, idle, toggles, kinds, clocks)
-    per_block = power_model.combine(active, idle, toggles, by_block, clocks)
+    gated = {  # a gated clock's rising edges per cycle: two toggles each
+        i.name: toggles.get(i.name, 0.0) / 2
+        for i in gates.instances
+        if gate is not None and i.cell == gate.cell
+    }
+    groups = power_model.combine(active, idle, toggles, kinds, clocks, gated)
+    per_block = power_model.combine(active, idle, toggles, by_block, clocks, gated)
     total = groups["total"]
     energy_nj = total["total"] / (cfg.design.hardware.clock_mhz * 1e6) * 1e9
     print(

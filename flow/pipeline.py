@@ -12,6 +12,8 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
+
 from econflow.config import Config
 from econflow.errors import ArtefactError, EconflowError
 from econflow.flow import analysis, tmr
@@ -99,6 +101,14 @@ def _sta(cfg: Config, build: Path) -> StaResult:
     return StaResult(**figures.model_dump())
 
 
+def _whole_scrub_periods(charges: np.ndarray, scrub_interval: int) -> np.ndarray:
+    """``charges`` repeated to a whole number of scrub intervals: the activity window then
+    sees the gated configuration clocks tick at their steady rate, one cycle in N (a window
+    shorter than N could see no tick at all)."""
+    n = -(-len(charges) // scrub_interval) * scrub_interval
+    return charges[np.arange(n) % len(charges)]
+
+
 def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
     subject = load_subject(build)
     design, model = subject.design, subject.model
@@ -108,6 +118,7 @@ def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
     charges = regression_vectors(
         subject.holdout, gate.vectors, model.charge_bits, gate.corner_cases
     )
+    charges = _whole_scrub_periods(charges, design.description.scrub_interval)
     work = paths.out / "gatesim"
     print(f"  Icarus: {len(charges)} vectors through the {pdk.name} netlist with cell models")
     start = time.perf_counter()

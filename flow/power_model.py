@@ -31,22 +31,25 @@ def combine(
     toggles: dict[str, float],
     groups: dict[str, str],
     clocks: dict[str, float] | None = None,
+    gated_clocks: dict[str, float] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Watts per group and component, and in ``total``; ``groups`` maps each cell to its
     group (cells it does not name count in ``total`` only).
 
-    ``clocks`` gives a flip-flop's clock edges per cycle: its idle internal power, which is
-    its clock pin's (OpenSTA charges it at the full clock rate even behind a clock gate held
-    off), counts in that proportion.
+    OpenSTA charges clock nets at the full clock rate even behind a clock gate held off.
+    ``clocks`` gives a flip-flop's clock edges per cycle: its idle internal power, its clock
+    pin's, counts in that proportion. ``gated_clocks`` gives a clock gate's output edges per
+    cycle: its idle switching power, that of the gated clock net it drives, counts so.
     """
     found: dict[str, dict[str, float]] = {"total": dict.fromkeys(COMPONENTS, 0.0)}
     clocks = clocks or {}
+    gated_clocks = gated_clocks or {}
     for cell, (internal0, switching0, leakage0) in idle.items():
         internal1, switching1, _ = active[cell]
         d = toggles.get(cell, 0.0)
         figures = {
             "internal": internal0 * clocks.get(cell, 1.0) + d * (internal1 - internal0),
-            "switching": switching0 + d * (switching1 - switching0),
+            "switching": switching0 * gated_clocks.get(cell, 1.0) + d * (switching1 - switching0),
             "leakage": leakage0,
         }
         for group in ("total", groups.get(cell)):

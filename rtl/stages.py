@@ -149,37 +149,42 @@ def _costs(enc: Encoder, budget: Budget | None) -> dict[tuple[int, int], float]:
 def _best(
     enc: Encoder, depth: int, costs: dict[tuple[int, int], float], limit: float | None = None
 ) -> set[int] | None:
-    """The registered points (1-based indices) that minimize (slowest stage, flip-flops), or
-    with a ``limit`` on every stage, the fewest flip-flops (None when nothing keeps it)."""
+    """The registered points (1-based indices) that minimize (slowest stage, flip-flops): the
+    fastest slowest stage, then the fewest flip-flops keeping it; or with a ``limit`` on every
+    stage, the fewest flip-flops (None when nothing keeps it). Each part is exact by dynamic
+    programming over the last registered point, as a maximum and a sum both compose."""
+    if limit is None:
+        limit = _fastest(enc, depth, costs)
     last = len(enc.points)
     bits = {p.index: p.bits for p in enc.points}
-
-    def score(worst: float, flops: int) -> tuple[float, ...]:
-        return (flops, worst) if limit is not None else (worst, flops)
-
-    # reach[j]: (score, slowest, flip-flops, chosen) with the registers so far, the last at j.
-    reach: dict[int, tuple[tuple[float, ...], float, int, tuple[int, ...]]] = {
-        0: (score(0.0, 0), 0.0, 0, ())
-    }
+    # reach[j]: (flip-flops, chosen), the fewest with the last register so far at j.
+    reach: dict[int, tuple[int, tuple[int, ...]]] = {0: (0, ())}
     for _ in range(depth):
         step = {}
         for j in range(1, last):
             options = [
-                (score(worst, flops + bits[j]), worst, flops + bits[j], (*chosen, j))
-                for i, (_, prior, flops, chosen) in reach.items()
-                if i < j and (limit is None or costs[i, j] <= limit)
-                for worst in [max(prior, costs[i, j])]
+                (flops + bits[j], (*chosen, j))
+                for i, (flops, chosen) in reach.items()
+                if i < j and costs[i, j] <= limit
             ]
             if options:
                 step[j] = min(options)
         reach = step
-    finals = [
-        (score(worst, flops), chosen)
-        for i, (_, prior, flops, chosen) in reach.items()
-        for worst in [max(prior, costs[i, last])]
-        if limit is None or costs[i, last] <= limit
-    ]
+    finals = [(flops, chosen) for i, (flops, chosen) in reach.items() if costs[i, last] <= limit]
     return set(min(finals)[1]) if finals else None
+
+
+def _fastest(enc: Encoder, depth: int, costs: dict[tuple[int, int], float]) -> float:
+    """The slowest stage of the fastest choice of ``depth`` points."""
+    last = len(enc.points)
+    reach = {0: 0.0}  # the fastest slowest stage so far, the last register at j
+    for _ in range(depth):
+        reach = {
+            j: min(max(worst, costs[i, j]) for i, worst in reach.items() if i < j)
+            for j in range(1, last)
+            if any(i < j for i in reach)
+        }
+    return min(max(worst, costs[i, last]) for i, worst in reach.items())
 
 
 def slowest_stage(enc: Encoder, budget: Budget) -> tuple[float, str]:

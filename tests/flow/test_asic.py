@@ -112,6 +112,7 @@ def test_a_clock_the_design_cannot_meet_is_reported(
 def test_gate_level_netlist_is_bit_exact(micro_build):
     gate = flow_metrics(micro_build)["gate_level"]
     assert gate["vectors"] > 150 and gate["mismatches"] == 0 and gate["readback_errors"] == 0
+    assert gate["vectors"] % 16 == 0  # whole scrub intervals (micro: 16) in the activity window
     assert gate["activity"]["cells"] > 1000 and 0 < gate["activity"]["mean_toggles_per_cycle"] < 2
     # micro gates its weight clocks (scrub every 16 cycles): those copies tick once in 16
     cells = activity.read(Path(gate["activity"]["file"]))
@@ -181,6 +182,11 @@ def test_power_model_weights_cells_by_their_toggles():
     gated = power_model.combine(active, idle, {"a": 0.5, "q": 0.0}, kinds, {"q": 1 / 16})
     assert gated["sequential"]["internal"] == pytest.approx(1.0 / 16)
     assert gated["combinational"] == groups["combinational"]
+    # the clock gate driving it: its output net, a clock to OpenSTA, switches 1 cycle in 16
+    active["g"], idle["g"] = (0.5, 2.0, 0.0), (0.5, 2.0, 0.0)
+    gate = power_model.combine(active, idle, {"g": 2 / 16}, {"g": "gate"}, {}, {"g": 1 / 16})
+    assert gate["gate"]["switching"] == pytest.approx(2.0 / 16)
+    assert gate["gate"]["internal"] == pytest.approx(0.5)  # its clock pin sees every edge
 
 
 def test_vcd_toggles_per_cell(tmp_path):
@@ -374,6 +380,8 @@ def test_path_ends_are_named_by_their_pipeline_point(micro_build):
     assert analysis.locate(f"r_{weight}/copy_b[0]$_DFF_PN0_", design) == "configuration"
     assert analysis.locate("cfg_rdata[5]", design) == "configuration read"
     assert analysis.locate("r_cfg_rdata/q[2]$_DFF_PN0_", design) == "configuration read"
+    assert analysis.locate("conv_acc_0[3]$_DFFE_PN0P_", design) == "conv_t4"  # micro: registered
+    assert analysis.locate("dense_acc_1[3]$_DFFE_PN0P_", design) == "?"  # micro: not registered
     assert analysis.locate("_12345_", design) == "?"
     first, second = design.description.pipeline[:2]  # micro: two stages, then the outputs
     assert analysis._stage("inputs", "?", design) == f"inputs -> {first}"
