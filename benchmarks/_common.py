@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import shutil
@@ -13,7 +14,7 @@ import yaml
 
 import econflow
 from econflow.cli import main as sc
-from econflow.config import Config
+from econflow.config import Config, load_config
 from econflow.reports.results import BuildResults, load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,21 @@ def write(name: str, figures: dict[str, Any]) -> Path:
     path.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"wrote {path}")
     return path
+
+
+def design_parser(doc: str) -> argparse.ArgumentParser:
+    """A benchmark's command line: the design file (default ``encoder.yaml``) and the build
+    directory holding its earlier steps (default ``build/<design name>``)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("design", nargs="?", default=str(ROOT / "encoder.yaml"))
+    parser.add_argument("--build-dir", default=None)
+    return parser
+
+
+def design_and_build(args: argparse.Namespace) -> tuple[Config, Path]:
+    """The design file of :func:`design_parser`'s arguments, loaded, and its build directory."""
+    cfg = load_config(args.design)
+    return cfg, Path(args.build_dir or ROOT / "build" / cfg.design.design.name)
 
 
 def _cpus() -> int:

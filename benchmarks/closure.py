@@ -16,14 +16,11 @@ Run: ./bootstrap.sh python benchmarks/closure.py [design.yaml] [--depths 0,2,aut
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 from typing import Any
 
-from _common import ROOT, run_variant, write
+from _common import design_and_build, design_parser, run_variant, write
 
-from econflow.config import load_config
 from econflow.reports.results import BuildResults
 from econflow.verification.results import VerifyResult
 
@@ -81,14 +78,11 @@ def _figures(r: BuildResults, seconds: float) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("design", nargs="?", default=str(ROOT / "encoder.yaml"))
-    parser.add_argument("--build-dir", default=None)
+    parser = design_parser(__doc__)
     parser.add_argument("--depths", default="0,auto")
     parser.add_argument("--scrubs", default="1,64")
     args = parser.parse_args()
-    cfg = load_config(args.design)
-    build = Path(args.build_dir or ROOT / "build" / cfg.design.design.name)
+    cfg, build = design_and_build(args)
     results = {}
     for depth in args.depths.split(","):
         for scrub in (int(s) for s in args.scrubs.split(",")):

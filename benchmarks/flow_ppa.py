@@ -9,13 +9,9 @@ Run: ./bootstrap.sh python benchmarks/flow_ppa.py [encoder.yaml] [--variants non
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 
-from _common import ROOT, run_variant, write
-
-from econflow.config import load_config
+from _common import design_and_build, design_parser, run_variant, write
 
 VARIANTS = {
     "none": ("programmable", "none"),
@@ -28,13 +24,10 @@ STEPS = "rtl,synth,sta,gatesim,power"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("design", nargs="?", default=str(ROOT / "encoder.yaml"))
-    parser.add_argument("--build-dir", default=None)
+    parser = design_parser(__doc__)
     parser.add_argument("--variants", default="none,config,full,hardwired")
     args = parser.parse_args()
-    cfg = load_config(args.design)
-    build = Path(args.build_dir or ROOT / "build" / cfg.design.design.name)
+    cfg, build = design_and_build(args)
     results = {}
     for name in args.variants.split(","):
         weights, tmr = VARIANTS[name]

@@ -9,27 +9,21 @@ Run: ./bootstrap.sh python benchmarks/rtl_bulk.py [encoder.yaml] [--vectors N]
 
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
-from _common import ROOT, write
+from _common import design_and_build, design_parser, write
 
-from econflow.config import load_config
 from econflow.models import artefacts
 from econflow.rtl import artefacts as rtl_artefacts
 from econflow.verification import bulk, pipeline
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("design", nargs="?", default=str(ROOT / "encoder.yaml"))
-    parser.add_argument("--build-dir", default=None)
+    parser = design_parser(__doc__)
     parser.add_argument("--vectors", type=int, default=10_000)
     parser.add_argument("--simulator", choices=bulk.SIMULATORS, default="icarus")
     args = parser.parse_args()
-    cfg = load_config(args.design)
-    build = Path(args.build_dir or ROOT / "build" / cfg.design.design.name)
+    cfg, build = design_and_build(args)
     models = artefacts.load(build)
     model = models.load_quantized()
     _, holdout = models.load_dataset()

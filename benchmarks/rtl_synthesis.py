@@ -9,13 +9,10 @@ Run: ./bootstrap.sh python benchmarks/rtl_synthesis.py [encoder.yaml] [--variant
 
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
-from _common import ROOT, write
+from _common import design_and_build, design_parser, write
 
-from econflow.config import load_config
 from econflow.models import artefacts
 from econflow.rtl import checks, pipeline
 
@@ -28,13 +25,10 @@ VARIANTS = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("design", nargs="?", default=str(ROOT / "encoder.yaml"))
-    parser.add_argument("--build-dir", default=None)
+    parser = design_parser(__doc__)
     parser.add_argument("--variants", default="none,config")
     args = parser.parse_args()
-    cfg = load_config(args.design)
-    build = Path(args.build_dir or ROOT / "build" / cfg.design.design.name)
+    cfg, build = design_and_build(args)
     model = artefacts.load(build).load_quantized()
     results = {}
     for name in args.variants.split(","):

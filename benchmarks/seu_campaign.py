@@ -12,13 +12,10 @@ Run: ./bootstrap.sh python benchmarks/seu_campaign.py [design.yaml] [--injection
 
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
-from _common import ROOT, write
+from _common import design_and_build, design_parser, write
 
-from econflow.config import load_config
 from econflow.errors import ArtefactError
 from econflow.models import artefacts
 from econflow.rtl import artefacts as rtl_artefacts
@@ -26,16 +23,13 @@ from econflow.verification import pipeline
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("design", nargs="?", default=str(ROOT / "encoder.yaml"))
-    parser.add_argument("--build-dir", default=None)
+    parser = design_parser(__doc__)
     parser.add_argument("--injections", type=int, default=10_000)
     parser.add_argument("--double", type=int, default=1_000)
     parser.add_argument("--scopes", default="config,full,none")
     parser.add_argument("--scrub-intervals", default=None, help="default: the design's")
     args = parser.parse_args()
-    cfg = load_config(args.design)
-    build = Path(args.build_dir or ROOT / "build" / cfg.design.design.name)
+    cfg, build = design_and_build(args)
     models = artefacts.load(build)
     model = models.load_quantized()
     _, holdout = models.load_dataset()

@@ -198,6 +198,11 @@ class HardwareSection(_Section):
     # when TMR copies reload the voted value (1: every cycle, no clock gating).
     scrub_interval: int = Field(1, ge=1, le=1 << 16)
 
+    @property
+    def gates_clocks(self) -> bool:
+        """Configuration registers clocked through gates (programmable weights, scrub > 1)."""
+        return self.weights == "programmable" and self.scrub_interval > 1
+
     @field_validator("pipeline_depth", mode="before")
     @classmethod
     def _depth(cls, value: Any) -> Any:

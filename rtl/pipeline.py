@@ -83,7 +83,7 @@ def clock_gate(cfg: Config) -> ClockGate | None:
             names no clock-gating cell.
     """
     hw = cfg.design.hardware
-    if hw.scrub_interval == 1 or hw.weights != "programmable":
+    if not hw.gates_clocks:
         return None
     config, path = pdk_configs.load_config(cfg)
     if config.cells.clock_gate is None:
@@ -155,7 +155,7 @@ def _description(enc: Encoder, files: list[Path], source: str) -> RtlDescription
         pipeline=[p.name for p in enc.points if p.registered],
         weights=enc.weights,
         tmr=enc.tmr,
-        scrub_interval=enc.scrub_interval if enc.gated else 1,
+        scrub_interval=enc.scrub_interval,
         cell_models=[] if model is None else [model],
         ports=Ports(
             charge_bits=enc.charge_bits,
@@ -180,7 +180,7 @@ def _result(enc: Encoder, lint: Lint) -> RtlResult:
         latency_cycles=enc.latency_cycles,
         pipeline_depth=enc.pipeline_depth,
         registered=[p.name for p in enc.points if p.registered],
-        scrub_interval=enc.scrub_interval if enc.gated else 1,
+        scrub_interval=enc.scrub_interval,
         weights=enc.weights,
         tmr=enc.tmr,
         parameters=len(enc.parameters),

@@ -187,7 +187,7 @@ class Encoder:
     weights: WeightMode
     tmr: TmrScope
     parameters: tuple[Parameter, ...]
-    scrub_interval: int = 1
+    scrub_interval: int = 1  # cycles between scrub ticks; 1 when the clocks are not gated
     clock_gate: ClockGate | None = None  # set when the configuration clocks are gated
     points: tuple[Point, ...] = ()
     registers: tuple[Register, ...] = field(default=())
@@ -268,7 +268,7 @@ def build(
     pow2 = model.normalization == "pow2"
     sum_width = model.charge_bits + math.ceil(math.log2(N_TC)) if pow2 else 0
     programmable = hw.weights == "programmable"
-    gated = programmable and hw.scrub_interval > 1
+    gated = hw.gates_clocks
     if gated and clock_gate is None:
         raise GatingError(f"scrub_interval {hw.scrub_interval} gates clocks: no clock-gating cell")
     parameters: list[Parameter] = []
@@ -296,7 +296,7 @@ def build(
         weights=hw.weights,
         tmr=hw.tmr,
         parameters=tuple(parameters),
-        scrub_interval=hw.scrub_interval,
+        scrub_interval=hw.scrub_interval if gated else 1,
         clock_gate=clock_gate if gated else None,
     )
     return replace(encoder, points=_points(encoder))

@@ -267,7 +267,7 @@ async def reload_gives_the_second_model(dut: Any) -> None:
     rewrites = 0
     for address in (0, last):  # every value a register can take, on consecutive edges
         width = bench.register_widths[address]
-        rewrites += await bench.rewrite(address, [w for w in range(1 << width)] + [0])
+        rewrites += await bench.rewrite(address, [*range(1 << width), 0])
     readback_b = await bench.load(b.image)
     run_b = await bench.stream(b, len(b.charges))
     bench.record(
