@@ -109,7 +109,7 @@ class RegisterMap(_Doc):
     in_flight: str  # what a write does to the inferences in the pipeline
     read: str
     tmr: TmrScope
-    self_correction_cycles: int | None
+    self_correction_cycles: int | None  # at most, after an upset: the scrub interval
     registers: list[MappedRegister]
 
 

@@ -43,7 +43,7 @@ def register_map(enc: Encoder) -> RegisterMap:
         read="cfg_rdata shows, after a rising clock edge, the register cfg_addr named at that edge "
         "(the voted value under TMR)",
         tmr=enc.tmr,
-        self_correction_cycles=1 if protected else None,
+        self_correction_cycles=enc.scrub_interval if protected else None,
         registers=[
             MappedRegister(
                 address=p.address,

@@ -137,6 +137,7 @@ def test_register_map_image_and_load_sequence_agree(tiny_build, model):
     assert doc["data_width"] == max(r["width"] for r in registers)
     assert 2 ** doc["address_width"] >= len(registers) > 2 ** (doc["address_width"] - 1)
     assert "ignored" in doc["unmapped"] and all(r["tmr"] for r in registers)
+    assert doc["self_correction_cycles"] == 8  # tiny: gated, scrubbed every 8 cycles
     conv = model.layers[0]
     first = conv.weights[0, 0, 0, 0] & (2**conv.weight_format.bits - 1)
     image = design.load_image()
