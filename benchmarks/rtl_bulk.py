@@ -47,7 +47,7 @@ def main() -> None:
         {
             "design": args.design,
             "simulator": args.simulator,
-            **result,
+            **result.model_dump(),
             "seconds": round(seconds, 1),
             "vectors_per_s": round(len(charges) / seconds, 1),
         },
