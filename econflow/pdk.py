@@ -77,6 +77,9 @@ class SynthesisSettings(_Strict):
     # The mapped logic's delay per gate level of the pipeline planner's model, relative to the
     # characterised gate (measured: post-synthesis stage delays / the model's)
     gate_derate: float = Field(gt=0)
+    # Full and half adders found in the logic mapped to the library's adder cells (Yosys
+    # extract_fa and the library's adder map) instead of being left to ABC as NAND gates
+    map_adders: bool = False
 
 
 class RoutingLayer(_Strict):

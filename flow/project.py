@@ -167,6 +167,7 @@ class Project:
         synthesis = ASICSynthesis.find_task(asic)
         synthesis.set_environmentalvariable(ABC_SCRIPT_VARIABLE, pdk.config.synthesis.abc_script)
         synthesis.set_environmentalvariable(MAP_SCRIPT_VARIABLE, pdk.config.synthesis.map_script)
+        synthesis.set_yosys_mapadders(pdk.config.synthesis.map_adders)
         asic.set("option", "builddir", str((work / "sc").resolve()))
         asic.set("option", "jobname", JOB)
         asic.set("option", "quiet", True)

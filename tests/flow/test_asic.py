@@ -17,7 +17,7 @@ from econflow import pdk
 from econflow.cli import main
 from econflow.config import load_config
 from econflow.errors import ConfigError, PdkDataError, ToolMissingError
-from econflow.flow import analysis, pipeline, power_model, project, tmr
+from econflow.flow import analysis, job, pipeline, power_model, project, tmr
 from econflow.flow.formats import activity, liberty, netlist
 from econflow.models import artefacts as model_artefacts
 from econflow.rtl import artefacts as rtl_artefacts
@@ -343,6 +343,20 @@ def test_editing_the_pdk_config_reruns_the_flow_steps(micro_build, tmp_path, mon
     monkeypatch.setattr(pdk, "load_config", lambda _cfg: (config, edited))
     for name in steps:
         assert runner.fingerprint(runner.steps[name]) != before[name], name
+
+
+def test_adder_cells_are_mapped_when_the_pdk_config_asks(micro_build, micro_config):
+    from dataclasses import replace
+
+    from siliconcompiler.tools.yosys.syn_asic import ASICSynthesis
+
+    design, found, _ = job.project_for(micro_config, micro_build)
+    sdc = job.flow_paths(micro_config, micro_build).sdc
+    for wanted in (False, True):
+        synthesis = found.config.synthesis.model_copy(update={"map_adders": wanted})
+        config = found.config.model_copy(update={"synthesis": synthesis})
+        built = project.Project(design, replace(found, config=config), sdc, micro_build / "flow")
+        assert ASICSynthesis.find_task(built.asic).get("var", "map_adders") is wanted
 
 
 def test_clock_edges_follow_each_flip_flops_clock_pin(tmp_path):
