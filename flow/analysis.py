@@ -8,9 +8,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from liberty.parser import parse_liberty
+
 from econflow.config import Config
 from econflow.errors import ArtefactError
-from econflow.flow import blocks, power_model
+from econflow.flow import blocks, internal_power, power_model
 from econflow.flow.formats import liberty, netlist
 from econflow.flow.formats.activity import CellActivity
 from econflow.flow.results import CornerTiming, Power, PowerComponents, Timing, WorstPath
@@ -128,6 +130,15 @@ def power(
     by_block = blocks.attribute(gates, cells, design, gate.cell if gate else None)
     active = power_model.read_cells(Path(figures["active"]["file"]))
     idle = power_model.read_cells(Path(figures["idle"]["file"]))
+    reported = sum(a[0] for a in active.values())
+    ratios = _internal_ratios(lib, {i.cell for i in gates.instances})
+    of = {i.name: i.cell for i in gates.instances}
+    active = power_model.scale_internal(active, {c: 1 / ratios[of[c]] for c in active})
+    idle = power_model.scale_internal(idle, {c: 1 / ratios[of[c]] for c in idle})
+    print(
+        f"  internal power per the liberty's tables: OpenSTA reported "
+        f"{reported / max(sum(a[0] for a in active.values()), 1e-30):.2f} times it at activity 1"
+    )
     toggles, clocks = cells_activity.toggles, cells_activity.clocks
     gated = {  # a gated clock's rising edges per cycle: two toggles each
         i.name: toggles.get(i.name, 0.0) / 2
@@ -157,6 +168,19 @@ def power(
         inferences_per_s=cfg.design.hardware.clock_mhz * 1e6,
         reports={name: r["file"] for name, r in figures.items()},
     )
+
+
+def _internal_ratios(lib: Path, used: set[str]) -> dict[str, float]:
+    """Cell -> OpenSTA's internal power over the liberty tables' (econflow.flow.internal_power)."""
+    cells = parse_liberty(lib.read_text()).get_groups("cell")
+    library = {str(c.args[0]).strip('"'): c for c in cells}
+    found = internal_power.ratios("sta", lib, {name: library[name] for name in used})
+    print(
+        "  OpenSTA's internal power over the tables' per cell: "
+        + ", ".join(f"{name.split('__')[-1]} {r:.2f}" for name, r in sorted(found.items())[:6])
+        + (" ..." if len(found) > 6 else "")
+    )
+    return found
 
 
 def _milliwatts(groups: dict[str, dict[str, float]]) -> dict[str, PowerComponents]:

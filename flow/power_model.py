@@ -25,6 +25,13 @@ def read_cells(report: Path) -> dict[str, tuple[float, float, float]]:
     }
 
 
+def scale_internal(
+    cells: dict[str, tuple[float, float, float]], factors: dict[str, float]
+) -> dict[str, tuple[float, float, float]]:
+    """The same figures with each cell's internal power multiplied by its factor."""
+    return {c: (i * factors.get(c, 1.0), s, leak) for c, (i, s, leak) in cells.items()}
+
+
 def combine(
     active: dict[str, tuple[float, float, float]],
     idle: dict[str, tuple[float, float, float]],

@@ -1,0 +1,174 @@
+"""Internal power as the liberty's tables define it, to correct the OpenSTA installed here.
+
+A liberty ``internal_power`` group gives the energy of one rising and of one falling
+transition; a pin that toggles ``d`` times draws ``d`` times their mean. Upstream OpenSTA
+computes exactly that (the mean of rise and fall per transition; an output's arcs weighted by
+how often each input toggles it, the Boolean difference of the cell's function), but Debian's
+OpenSTA (git c018cb2, November 2019) charges a flip-flop's clock pin and a one-input cell's
+output twice that, and multi-input cells 2 to 4.5 times (``benchmarks/opensta_internal_power.py``).
+
+The power step keeps OpenSTA for what it gets right (loads, slews, switching and leakage) and
+divides each instance's internal power by its cell's ratio: OpenSTA's figure over the tables'
+for that cell alone in a netlist (one output transition per cycle; a sequential cell's clock
+pin with its data idle). No library evaluates liberty internal power (liberty-parser reads
+the tables), hence this module.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from liberty.types import Group
+
+from econflow.errors import FormatError, ToolMissingError
+
+REFERENCE_PERIOD_NS = 25.0
+REFERENCE_LOAD_PF = 0.005
+_NUMBER = r"([-+0-9.eE]+)"
+_SEQUENTIAL = ("ff", "latch", "statetable")
+
+
+def _name(group: Group) -> str:
+    return str(group.args[0]).strip('"')
+
+
+def _attr(group: Group, key: str) -> str | None:
+    return str(group[key]).strip('"') if key in [a.name for a in group.attributes] else None
+
+
+def _along(x: np.ndarray, y: np.ndarray, at: float) -> float:
+    """Linear interpolation, extrapolated outside the index as a timing engine does."""
+    if len(x) == 1:
+        return float(y[0])
+    k = int(np.clip(np.searchsorted(x, at) - 1, 0, len(x) - 2))
+    return float(y[k] + (y[k + 1] - y[k]) * (at - x[k]) / (x[k + 1] - x[k]))
+
+
+def _lookup(table: Group, slew: float, load: float) -> float:
+    values = np.asarray(table.get_array("values"), dtype=float)
+    first = np.asarray(table.get_array("index_1")[0], dtype=float)
+    if values.shape[0] == 1:
+        return _along(first, values.reshape(-1), slew)
+    second = np.asarray(table.get_array("index_2")[0], dtype=float)
+    return _along(first, np.array([_along(second, row, load) for row in values]), slew)
+
+
+def mean_energy_pj(group: Group, slew_ns: float, load_pf: float) -> float:
+    """Energy per transition (pJ): the mean of an internal-power group's rise and fall."""
+    tables = [t for kind in ("rise_power", "fall_power") for t in group.get_groups(kind)]
+    return float(np.mean([_lookup(t, slew_ns, load_pf) for t in tables])) if tables else 0.0
+
+
+def _evaluate(function: str, values: dict[str, bool]) -> bool:
+    """A liberty function (``!``, ``&``, ``|``, ``^``, parentheses) over the given pins."""
+    tokens = re.findall(r"[A-Za-z_][A-Za-z_0-9]*|[!&|^()]", function)
+    words = {"!": " not ", "&": " and ", "|": " or ", "^": " != ", "(": "(", ")": ")"}
+    expression = "".join(words.get(t, str(values.get(t, False))) for t in tokens)
+    return bool(eval(expression, {"__builtins__": {}}))  # only True/False and operators
+
+
+def sensitivity(function: str, inputs: list[str], pin: str) -> float:
+    """Probability that toggling ``pin`` toggles ``function`` (other inputs at duty 0.5)."""
+    others = [i for i in inputs if i != pin]
+    flips = 0
+    for bits in itertools.product((False, True), repeat=len(others)):
+        values = dict(zip(others, bits, strict=True))
+        flips += _evaluate(function, values | {pin: False}) != _evaluate(
+            function, values | {pin: True}
+        )
+    return flips / 2 ** len(others)
+
+
+def combinational_w(cell: Group, slew_ns: float, load_pf: float, period_ns: float) -> float:
+    """Internal power (W) with each output making one transition per ``period_ns``: per
+    output, its arcs' mean energies weighted by their inputs' sensitivities."""
+    pins = cell.get_groups("pin")
+    inputs = [_name(p) for p in pins if _attr(p, "direction") == "input"]
+    total = 0.0
+    for pin in pins:
+        function = _attr(pin, "function")
+        if _attr(pin, "direction") != "output" or function is None:
+            continue
+        arcs = [g for g in pin.get_groups("internal_power") if _attr(g, "related_pin")]
+        weights = [sensitivity(function, inputs, _attr(g, "related_pin") or "") for g in arcs]
+        if not sum(weights):
+            continue
+        for arc, weight in zip(arcs, weights, strict=True):
+            energy = mean_energy_pj(arc, slew_ns, load_pf) * 1e-12
+            total += weight / sum(weights) * energy / (period_ns * 1e-9)
+    return total
+
+
+def clock_pin(cell: Group) -> str | None:
+    """The sequential cell's clock input (liberty ``clock : true``)."""
+    for pin in cell.get_groups("pin"):
+        if _attr(pin, "clock") == "true":
+            return _name(pin)
+    return None
+
+
+def clock_pin_w(cell: Group, pin: str, period_ns: float) -> float:
+    """A clock pin's internal power: one rising and one falling transition per period."""
+    groups = next(p for p in cell.get_groups("pin") if _name(p) == pin).get_groups("internal_power")
+    return sum(2 * mean_energy_pj(g, 0.0, 0.0) for g in groups) * 1e-12 / (period_ns * 1e-9)
+
+
+def _alone(cell: Group, clock: str | None) -> str:
+    """A netlist holding one instance ``u`` of ``cell``, every pin a port (the clock ``clk``)."""
+    pins = [(_name(p), _attr(p, "direction")) for p in cell.get_groups("pin")]
+    pins = [(n, d) for n, d in pins if d in ("input", "output")]
+
+    def port(pin: str) -> str:
+        return "clk" if pin == clock else f"p_{pin}"
+
+    ports = ", ".join(f"{d} {port(n)}" for n, d in pins)
+    connections = ", ".join(f".{n}({port(n)})" for n, _ in pins)
+    return f"module c({ports});\n  {_name(cell)} u ({connections});\nendmodule\n"
+
+
+def opensta_internal_w(sta: str, liberty: Path, cell: Group, clock: str | None) -> float:
+    """OpenSTA's internal power of ``cell`` alone, the way the power step asks for it: every
+    pin at one transition per cycle, or, for a sequential cell, its data idle."""
+    activity = 1e-12 if clock else 1.0
+    script = (
+        f"read_liberty {liberty}\nread_verilog c.v\nlink_design c\n"
+        f"create_clock -name clk -period {REFERENCE_PERIOD_NS} [get_ports -quiet clk]\n"
+        "set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports -quiet clk]]\n"
+        f"set_load {REFERENCE_LOAD_PF} [all_outputs]\n"
+        f"sta::set_power_global_activity {activity} 0.5\n"
+        "report_power -instances [get_cells *] -digits 8\n"
+    )
+    with tempfile.TemporaryDirectory() as work:
+        Path(work, "c.v").write_text(_alone(cell, clock))
+        Path(work, "c.tcl").write_text(script)
+        try:
+            run = subprocess.run(
+                [sta, "-no_init", "-exit", "c.tcl"], cwd=work, capture_output=True, text=True
+            )
+        except FileNotFoundError as exc:
+            raise ToolMissingError(f"OpenSTA ({sta}) not found: install Debian's opensta") from exc
+    row = rf"^\s*{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}\s+u\s*$"
+    rows = re.findall(row, run.stdout, re.M)
+    if not rows:
+        raise FormatError(f"OpenSTA reported no power for {_name(cell)}: {run.stderr[-300:]}")
+    return float(rows[-1][0])
+
+
+def ratios(sta: str, liberty: Path, cells: dict[str, Group]) -> dict[str, float]:
+    """Cell name -> OpenSTA's internal power over the tables', for each cell given (1 where
+    the tables give none)."""
+    found = {}
+    for name, cell in cells.items():
+        clock = clock_pin(cell) if any(cell.get_groups(k) for k in _SEQUENTIAL) else None
+        if clock:
+            expected = clock_pin_w(cell, clock, REFERENCE_PERIOD_NS)
+        else:
+            expected = combinational_w(cell, 0.0, REFERENCE_LOAD_PF, REFERENCE_PERIOD_NS)
+        measured = opensta_internal_w(sta, liberty, cell, clock) if expected > 0 else 0.0
+        found[name] = measured / expected if expected > 0 and measured > 0 else 1.0
+    return found

@@ -1,0 +1,56 @@
+"""Internal power from the liberty's tables (econflow.flow.internal_power)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from liberty.parser import parse_liberty
+
+from econflow.flow import internal_power as ip
+
+FLOP = "sky130_fd_sc_hd__dfrtp_1"
+
+
+@pytest.fixture(scope="module")
+def typical(micro_build: Path) -> tuple[Path, dict]:
+    lib = next(p for p in (micro_build / "flow" / "liberty").glob("*.lib") if "tt_" in p.name)
+    cells = {
+        str(c.args[0]).strip('"'): c for c in parse_liberty(lib.read_text()).get_groups("cell")
+    }
+    return lib, cells
+
+
+def test_an_arc_weighs_as_often_as_its_input_toggles_the_output():
+    o21ai = "!((A1|A2)&B1)"
+    inputs = ["A1", "A2", "B1"]
+    assert ip.sensitivity(o21ai, inputs, "A1") == 0.25
+    assert ip.sensitivity(o21ai, inputs, "B1") == 0.75
+    assert ip.sensitivity("(A&!B) | (!A&B)", ["A", "B"], "A") == 1.0
+
+
+def test_energy_per_output_transition_lies_between_its_arcs(typical):
+    _, cells = typical
+    for name in ("sky130_fd_sc_hd__nand4_1", "sky130_fd_sc_hd__o21ai_0"):
+        pin = next(p for p in cells[name].get_groups("pin") if ip._attr(p, "direction") == "output")
+        arcs = [ip.mean_energy_pj(g, 0.0, 0.005) for g in pin.get_groups("internal_power")]
+        per_transition = ip.combinational_w(cells[name], 0.0, 0.005, 25.0) * 25e-9 * 1e12
+        assert min(arcs) <= per_transition <= max(arcs), name
+
+
+def test_a_clock_pin_costs_its_rise_and_fall_energy_once_per_cycle(typical):
+    lib, cells = typical
+    text = lib.read_text()
+    block = text[text.index(f'cell ("{FLOP}")') :]
+    clk = block[block.index('pin ("CLK")') :]
+    rise, fall = (
+        float(
+            re.search(rf'{kind} \("[^"]*"\) \{{\s*index_1\("([^"]*)"\);\s*values\("([^,"]*)', clk)[
+                2
+            ]
+        )
+        for kind in ("rise_power", "fall_power")
+    )
+    by_hand = (rise + fall) * 1e-12 / 25e-9  # first index point: the ideal clock's slew is ~0
+    assert ip.clock_pin_w(cells[FLOP], "CLK", 25.0) == pytest.approx(by_hand, rel=0.02)
