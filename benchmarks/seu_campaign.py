@@ -66,7 +66,8 @@ def main() -> None:
             "seconds": round(seconds, 1),
             "scopes": {scope: r.model_dump() for scope, r in results.items()},
         }
-    write(f"seu_campaign_{cfg.design.design.name}", {"design": args.design, "campaigns": campaigns})
+    name = f"seu_campaign_{cfg.design.design.name}_scrub_{scrubs.replace(',', '_')}"
+    write(name, {"design": args.design, "campaigns": campaigns})
 
 
 if __name__ == "__main__":
