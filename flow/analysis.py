@@ -130,21 +130,17 @@ def power(
     by_block = blocks.attribute(gates, cells, design, gate.cell if gate else None)
     active = power_model.read_cells(Path(figures["active"]["file"]))
     idle = power_model.read_cells(Path(figures["idle"]["file"]))
-    reported = sum(a[0] for a in active.values())
-    ratios = _internal_ratios(lib, {i.cell for i in gates.instances})
-    of = {i.name: i.cell for i in gates.instances}
-    active = power_model.scale_internal(active, {c: 1 / ratios[of[c]] for c in active})
-    idle = power_model.scale_internal(idle, {c: 1 / ratios[of[c]] for c in idle})
-    print(
-        f"  internal power per the liberty's tables: OpenSTA reported "
-        f"{reported / max(sum(a[0] for a in active.values()), 1e-30):.2f} times it at activity 1"
-    )
     toggles, clocks = cells_activity.toggles, cells_activity.clocks
     gated = {  # a gated clock's rising edges per cycle: two toggles each
         i.name: toggles.get(i.name, 0.0) / 2
         for i in gates.instances
         if gate is not None and i.cell == gate.cell
     }
+    reported = power_model.combine(active, idle, toggles, {}, clocks, gated)["total"]["internal"]
+    ratios = _internal_ratios(lib, {i.cell for i in gates.instances})
+    of = {i.name: i.cell for i in gates.instances}
+    active = power_model.scale_internal(active, {c: 1 / ratios[of[c]] for c in active})
+    idle = power_model.scale_internal(idle, {c: 1 / ratios[of[c]] for c in idle})
     groups = power_model.combine(active, idle, toggles, kinds, clocks, gated)
     per_block = power_model.combine(active, idle, toggles, by_block, clocks, gated)
     total = groups["total"]
@@ -152,7 +148,8 @@ def power(
     print(
         f"  power {total['total'] * 1e3:.3f} mW (internal {total['internal'] * 1e3:.3f}, "
         f"switching {total['switching'] * 1e3:.3f}, leakage {total['leakage'] * 1e6:.3f} uW); "
-        f"{energy_nj:.4f} nJ per inference"
+        f"{energy_nj:.4f} nJ per inference (internal {reported * 1e3:.3f} mW as OpenSTA "
+        "reported it)"
     )
     milliwatts = _milliwatts(groups)
     return Power(
@@ -167,6 +164,7 @@ def power(
         energy_per_inference_nj=_significant(energy_nj),
         inferences_per_s=cfg.design.hardware.clock_mhz * 1e6,
         reports={name: r["file"] for name, r in figures.items()},
+        opensta_internal_mw=_significant(reported * 1e3),
     )
 
 

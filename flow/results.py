@@ -86,6 +86,8 @@ class Power(Result):
     energy_per_inference_nj: float  # power x clock period (one inference per cycle)
     inferences_per_s: float
     reports: dict[str, str]  # OpenSTA's per-cell reports (active, idle)
+    # internal power as OpenSTA reported it, before econflow.flow.internal_power's correction
+    opensta_internal_mw: float | None = None
 
 
 class PowerResult(StepResult, Power):

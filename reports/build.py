@@ -351,6 +351,13 @@ def _power(flow: FlowMetrics, figures: Path) -> Section:
         f"{power(p.internal_mw)} / {power(p.switching_mw)} / {power(p.leakage_mw)}",
         origin,
     )
+    if p.opensta_internal_mw is not None:
+        s.add(
+            "internal power as OpenSTA reported it",
+            power(p.opensta_internal_mw),
+            f"{origin}; divided per cell by OpenSTA's ratio to the liberty's tables "
+            "(flow/internal_power.py)",
+        )
     g = p.groups_mw
     s.add(
         "sequential / combinational",
