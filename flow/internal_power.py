@@ -5,7 +5,8 @@ transition; a pin that toggles ``d`` times draws ``d`` times their mean. Upstrea
 computes exactly that (the mean of rise and fall per transition; an output's arcs weighted by
 how often each input toggles it, the Boolean difference of the cell's function), but Debian's
 OpenSTA (git c018cb2, November 2019) charges a flip-flop's clock pin and a one-input cell's
-output twice that, and multi-input cells 2 to 4.5 times (``benchmarks/opensta_internal_power.py``).
+output twice that, and multi-input cells 2 to 7 times (o41ai_1 the most; see
+``benchmarks/opensta_internal_power.py``).
 
 The power step keeps OpenSTA for what it gets right (loads, slews, switching and leakage) and
 divides each instance's internal power by its cell's ratio: OpenSTA's figure over the tables'
