@@ -39,6 +39,13 @@ def test_energy_per_output_transition_lies_between_its_arcs(typical):
         assert min(arcs) <= per_transition <= max(arcs), name
 
 
+def test_scalar_tables_are_read(typical):
+    _, cells = typical
+    q = next(p for p in cells[FLOP].get_groups("pin") if ip._name(p) == "Q")
+    for group in q.get_groups("internal_power"):
+        assert ip.mean_energy_pj(group, 0.0, 0.005) == ip.mean_energy_pj(group, 0.0, 0.005)
+
+
 def test_a_clock_pin_costs_its_rise_and_fall_energy_once_per_cycle(typical):
     lib, cells = typical
     text = lib.read_text()
