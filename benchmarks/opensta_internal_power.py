@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections import Counter
 
 from _common import design_and_build, design_parser, write
-from liberty.parser import parse_liberty
 
 from econflow.flow import internal_power as ip
 from econflow.flow import job
@@ -32,23 +31,17 @@ def main() -> None:
     pdk_config, _ = load_config(cfg)
     paths = job.flow_paths(cfg, build)
     liberty = next(p for p in paths.liberty.glob("*.lib") if "tt_" in p.name)
-    library = {
-        str(c.args[0]).strip('"'): c for c in parse_liberty(liberty.read_text()).get_groups("cell")
-    }
+    library = ip.library(liberty)
     used = Counter(i.cell for i in netlist.read(paths.netlist, cfg.design.design.top).instances)
     flop = pdk_config.cells.flip_flop
-    names = [flop] + [c for c, _ in used.most_common() if ip.clock_pin(library[c]) is None][
+    names = [flop] + [c for c, _ in used.most_common() if ip.reference_clock(library[c]) is None][
         : args.cells
     ]
     rows = {}
     for name in names:
         cell = library[name]
-        clock = ip.clock_pin(cell)
-        if clock:
-            tables = ip.clock_pin_w(cell, clock, ip.REFERENCE_PERIOD_NS)
-        else:
-            tables = ip.combinational_w(cell, 0.0, ip.REFERENCE_LOAD_PF, ip.REFERENCE_PERIOD_NS)
-        rows[name] = (used[name], ip.opensta_internal_w("sta", liberty, cell, clock), tables)
+        measured = ip.opensta_internal_w("sta", liberty, cell, ip.reference_clock(cell))
+        rows[name] = (used[name], measured, ip.tables_w(cell))
     print(f"{'cell':32s} {'instances':>9s} {'OpenSTA uW':>11s} {'tables uW':>10s} ratio")
     for name, (count, got, tables) in rows.items():
         print(f"{name:32s} {count:9d} {got * 1e6:11.4f} {tables * 1e6:10.4f} {got / tables:5.2f}")

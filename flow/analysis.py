@@ -8,8 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from liberty.parser import parse_liberty
-
 from econflow.config import Config
 from econflow.errors import ArtefactError
 from econflow.flow import blocks, internal_power, power_model
@@ -170,8 +168,7 @@ def power(
 
 def _internal_ratios(lib: Path, used: set[str]) -> dict[str, float]:
     """Cell -> OpenSTA's internal power over the liberty tables' (econflow.flow.internal_power)."""
-    cells = parse_liberty(lib.read_text()).get_groups("cell")
-    library = {str(c.args[0]).strip('"'): c for c in cells}
+    library = internal_power.library(lib)
     found = internal_power.ratios("sta", lib, {name: library[name] for name in used})
     ratios = [r for r in found.values() if r != 1.0]
     if ratios:

@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from liberty.parser import parse_liberty
 from liberty.types import Group
 
 from econflow.errors import FormatError, ToolMissingError
@@ -163,16 +164,33 @@ def opensta_internal_w(sta: str, liberty: Path, cell: Group, clock: str | None) 
     return float(rows[-1][0])
 
 
+def library(liberty: Path) -> dict[str, Group]:
+    """Cell name -> its liberty group, for an unzipped liberty file."""
+    return {_name(c): c for c in parse_liberty(liberty.read_text()).get_groups("cell")}
+
+
+def reference_clock(cell: Group) -> str | None:
+    """The clock pin a sequential cell is measured by (None for combinational cells)."""
+    return clock_pin(cell) if any(cell.get_groups(k) for k in _SEQUENTIAL) else None
+
+
+def tables_w(cell: Group) -> float:
+    """The tables' internal power of ``cell`` at the reference condition: a sequential cell's
+    clock pin, a combinational cell's outputs at one transition per cycle."""
+    clock = reference_clock(cell)
+    if clock:
+        return clock_pin_w(cell, clock, REFERENCE_PERIOD_NS)
+    return combinational_w(cell, 0.0, REFERENCE_LOAD_PF, REFERENCE_PERIOD_NS)
+
+
 def ratios(sta: str, liberty: Path, cells: dict[str, Group]) -> dict[str, float]:
     """Cell name -> OpenSTA's internal power over the tables', for each cell given (1 where
     the tables give none)."""
     found = {}
     for name, cell in cells.items():
-        clock = clock_pin(cell) if any(cell.get_groups(k) for k in _SEQUENTIAL) else None
-        if clock:
-            expected = clock_pin_w(cell, clock, REFERENCE_PERIOD_NS)
-        else:
-            expected = combinational_w(cell, 0.0, REFERENCE_LOAD_PF, REFERENCE_PERIOD_NS)
-        measured = opensta_internal_w(sta, liberty, cell, clock) if expected > 0 else 0.0
+        expected = tables_w(cell)
+        measured = (
+            opensta_internal_w(sta, liberty, cell, reference_clock(cell)) if expected > 0 else 0.0
+        )
         found[name] = measured / expected if expected > 0 and measured > 0 else 1.0
     return found

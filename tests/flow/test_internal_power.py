@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-from liberty.parser import parse_liberty
 
 from econflow.flow import internal_power as ip
 
@@ -16,9 +15,7 @@ FLOP = "sky130_fd_sc_hd__dfrtp_1"
 @pytest.fixture(scope="module")
 def typical(micro_build: Path) -> tuple[Path, dict]:
     lib = next(p for p in (micro_build / "flow" / "liberty").glob("*.lib") if "tt_" in p.name)
-    cells = {
-        str(c.args[0]).strip('"'): c for c in parse_liberty(lib.read_text()).get_groups("cell")
-    }
+    cells = ip.library(lib)
     return lib, cells
 
 
@@ -42,8 +39,13 @@ def test_energy_per_output_transition_lies_between_its_arcs(typical):
 def test_scalar_tables_are_read(typical):
     _, cells = typical
     q = next(p for p in cells[FLOP].get_groups("pin") if ip._name(p) == "Q")
-    for group in q.get_groups("internal_power"):
-        assert ip.mean_energy_pj(group, 0.0, 0.005) == ip.mean_energy_pj(group, 0.0, 0.005)
+    reset = next(
+        g for g in q.get_groups("internal_power") if ip._attr(g, "related_pin") == "RESET_B"
+    )
+    (scalar,) = reset.get_groups("rise_power")  # 'values ("0.0")', no index
+    assert ip._lookup(scalar, 0.3, 0.02) == 0.0
+    (table,) = reset.get_groups("fall_power")
+    assert ip.mean_energy_pj(reset, 0.0, 0.005) == ip._lookup(table, 0.0, 0.005) / 2
 
 
 def test_a_clock_pin_costs_its_rise_and_fall_energy_once_per_cycle(typical):
