@@ -20,6 +20,7 @@ from _common import design_and_build, design_parser, write
 from econflow.flow import internal_power as ip
 from econflow.flow import job
 from econflow.flow.formats import netlist
+from econflow.flow.formats.liberty import library
 from econflow.pdk import load_config
 
 
@@ -31,15 +32,15 @@ def main() -> None:
     pdk_config, _ = load_config(cfg)
     paths = job.flow_paths(cfg, build)
     liberty = next(p for p in paths.liberty.glob("*.lib") if "tt_" in p.name)
-    library = ip.library(liberty)
+    cells = library(liberty)
     used = Counter(i.cell for i in netlist.read(paths.netlist, cfg.design.design.top).instances)
     flop = pdk_config.cells.flip_flop
-    names = [flop] + [c for c, _ in used.most_common() if ip.reference_clock(library[c]) is None][
+    names = [flop] + [c for c, _ in used.most_common() if ip.reference_clock(cells[c]) is None][
         : args.cells
     ]
     rows = {}
     for name in names:
-        cell = library[name]
+        cell = cells[name]
         measured = ip.opensta_internal_w("sta", liberty, cell, ip.reference_clock(cell))
         rows[name] = (used[name], measured, ip.tables_w(cell))
     print(f"{'cell':32s} {'instances':>9s} {'OpenSTA uW':>11s} {'tables uW':>10s} ratio")

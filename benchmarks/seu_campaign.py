@@ -1,4 +1,4 @@
-"""SEU fault-injection campaigns per TMR scope and scrub interval (cocotb on Icarus).
+"""SEU fault-injection campaigns per TMR scope and scrub interval (cocotb, Icarus by default).
 
 Needs the design's models steps. Each scope and scrub interval gets RTL generated with them
 (the pipeline of the design's generated RTL, or none when the rtl step has not run); single
@@ -8,6 +8,8 @@ an upset stayed in its copy (the window a second upset of the same bit would nee
 
 Run: ./bootstrap.sh python benchmarks/seu_campaign.py [design.yaml] [--injections N]
      [--double N] [--scopes config,full,none] [--scrub-intervals 1,64]
+     [--simulator icarus|verilator]
+Verilator runs the same testbench 25 to 150 times faster on tiny (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ def main() -> None:
     parser.add_argument("--double", type=int, default=1_000)
     parser.add_argument("--scopes", default="config,full,none")
     parser.add_argument("--scrub-intervals", default=None, help="default: the design's")
+    parser.add_argument("--simulator", choices=["icarus", "verilator"], default="icarus")
     args = parser.parse_args()
     cfg, build = design_and_build(args)
     models = artefacts.load(build)
@@ -51,8 +54,10 @@ def main() -> None:
         design = cfg.design.model_copy(update={"verification": verification, "hardware": hardware})
         variant = cfg.model_copy(update={"design": design})
         start = time.perf_counter()
-        out = build / "benchmarks" / f"seu_scrub_{scrub}"
-        results = pipeline.run_seu(variant, model, holdout, str(models.quantized), out, points)
+        out = build / "benchmarks" / f"seu_scrub_{scrub}_{args.simulator}"
+        results = pipeline.run_seu(
+            variant, model, holdout, str(models.quantized), out, points, args.simulator
+        )
         seconds = time.perf_counter() - start
         for scope, r in results.items():
             print(
@@ -67,7 +72,9 @@ def main() -> None:
             "scopes": {scope: r.model_dump() for scope, r in results.items()},
         }
     name = f"seu_campaign_{cfg.design.design.name}_scrub_{scrubs.replace(',', '_')}"
-    write(name, {"design": args.design, "campaigns": campaigns})
+    if args.simulator != "icarus":
+        name += f"_{args.simulator}"
+    write(name, {"design": args.design, "simulator": args.simulator, "campaigns": campaigns})
 
 
 if __name__ == "__main__":

@@ -191,6 +191,7 @@ def run_seu(
     source: str,
     out: Path,
     pipeline: list[str],
+    simulator: cocotb_run.Simulator = "icarus",
 ) -> dict[str, SeuScope]:
     """One campaign per TMR scope, each on RTL generated with that scope and the pipeline
     registers (``pipeline``, point names) of the design as generated."""
@@ -216,7 +217,7 @@ def run_seu(
         print(f"  SEU campaign, TMR {scope}: {v.seu_injections} single upsets", flush=True)
         _, campaign = cocotb_run.run(
             design,
-            "icarus",
+            simulator,
             out / f"seu_{scope}" / "cocotb",
             vectors,
             ["seu"],
