@@ -168,7 +168,7 @@ def power(
 
 def _internal_ratios(lib: Path, used: set[str]) -> dict[str, float]:
     """Cell -> OpenSTA's internal power over the liberty tables' (econflow.flow.internal_power)."""
-    library = internal_power.library(lib)
+    library = liberty.library(lib)
     found = internal_power.ratios("sta", lib, {name: library[name] for name in used})
     ratios = [r for r in found.values() if r != 1.0]
     if ratios:

@@ -25,23 +25,16 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from liberty.parser import parse_liberty
 from liberty.types import Group
 
 from econflow.errors import FormatError, ToolMissingError
+from econflow.flow.formats import liberty_function
+from econflow.flow.formats.liberty import attribute, group_name
 
 REFERENCE_PERIOD_NS = 25.0
 REFERENCE_LOAD_PF = 0.005
 _NUMBER = r"([-+0-9.eE]+)"
 _SEQUENTIAL = ("ff", "latch", "statetable")
-
-
-def _name(group: Group) -> str:
-    return str(group.args[0]).strip('"')
-
-
-def _attr(group: Group, key: str) -> str | None:
-    return str(group[key]).strip('"') if key in [a.name for a in group.attributes] else None
 
 
 def _along(x: np.ndarray, y: np.ndarray, at: float) -> float:
@@ -69,23 +62,14 @@ def mean_energy_pj(group: Group, slew_ns: float, load_pf: float) -> float:
     return float(np.mean([_lookup(t, slew_ns, load_pf) for t in tables])) if tables else 0.0
 
 
-def _evaluate(function: str, values: dict[str, bool]) -> bool:
-    """A liberty function (``!``, ``&``, ``|``, ``^``, parentheses) over the given pins."""
-    tokens = re.findall(r"[A-Za-z_][A-Za-z_0-9]*|[!&|^()]", function)
-    words = {"!": " not ", "&": " and ", "|": " or ", "^": " != ", "(": "(", ")": ")"}
-    expression = "".join(words.get(t, str(values.get(t, False))) for t in tokens)
-    return bool(eval(expression, {"__builtins__": {}}))  # only True/False and operators
-
-
 def sensitivity(function: str, inputs: list[str], pin: str) -> float:
     """Probability that toggling ``pin`` toggles ``function`` (other inputs at duty 0.5)."""
+    expr = liberty_function.parse(function)
     others = [i for i in inputs if i != pin]
     flips = 0
     for bits in itertools.product((False, True), repeat=len(others)):
         values = dict(zip(others, bits, strict=True))
-        flips += _evaluate(function, values | {pin: False}) != _evaluate(
-            function, values | {pin: True}
-        )
+        flips += expr.evaluate(values | {pin: False}) != expr.evaluate(values | {pin: True})
     return flips / 2 ** len(others)
 
 
@@ -93,14 +77,14 @@ def combinational_w(cell: Group, slew_ns: float, load_pf: float, period_ns: floa
     """Internal power (W) with each output making one transition per ``period_ns``: per
     output, its arcs' mean energies weighted by their inputs' sensitivities."""
     pins = cell.get_groups("pin")
-    inputs = [_name(p) for p in pins if _attr(p, "direction") == "input"]
+    inputs = [group_name(p) for p in pins if attribute(p, "direction") == "input"]
     total = 0.0
     for pin in pins:
-        function = _attr(pin, "function")
-        if _attr(pin, "direction") != "output" or function is None:
+        function = attribute(pin, "function")
+        if attribute(pin, "direction") != "output" or function is None:
             continue
-        arcs = [g for g in pin.get_groups("internal_power") if _attr(g, "related_pin")]
-        weights = [sensitivity(function, inputs, _attr(g, "related_pin") or "") for g in arcs]
+        arcs = [g for g in pin.get_groups("internal_power") if attribute(g, "related_pin")]
+        weights = [sensitivity(function, inputs, attribute(g, "related_pin") or "") for g in arcs]
         if not sum(weights):
             continue
         for arc, weight in zip(arcs, weights, strict=True):
@@ -112,20 +96,22 @@ def combinational_w(cell: Group, slew_ns: float, load_pf: float, period_ns: floa
 def clock_pin(cell: Group) -> str | None:
     """The sequential cell's clock input (liberty ``clock : true``)."""
     for pin in cell.get_groups("pin"):
-        if _attr(pin, "clock") == "true":
-            return _name(pin)
+        if attribute(pin, "clock") == "true":
+            return group_name(pin)
     return None
 
 
 def clock_pin_w(cell: Group, pin: str, period_ns: float) -> float:
     """A clock pin's internal power: one rising and one falling transition per period."""
-    groups = next(p for p in cell.get_groups("pin") if _name(p) == pin).get_groups("internal_power")
+    groups = next(p for p in cell.get_groups("pin") if group_name(p) == pin).get_groups(
+        "internal_power"
+    )
     return sum(2 * mean_energy_pj(g, 0.0, 0.0) for g in groups) * 1e-12 / (period_ns * 1e-9)
 
 
 def _alone(cell: Group, clock: str | None) -> str:
     """A netlist holding one instance ``u`` of ``cell``, every pin a port (the clock ``clk``)."""
-    pins = [(_name(p), _attr(p, "direction")) for p in cell.get_groups("pin")]
+    pins = [(group_name(p), attribute(p, "direction")) for p in cell.get_groups("pin")]
     pins = [(n, d) for n, d in pins if d in ("input", "output")]
 
     def port(pin: str) -> str:
@@ -133,7 +119,7 @@ def _alone(cell: Group, clock: str | None) -> str:
 
     ports = ", ".join(f"{d} {port(n)}" for n, d in pins)
     connections = ", ".join(f".{n}({port(n)})" for n, _ in pins)
-    return f"module c({ports});\n  {_name(cell)} u ({connections});\nendmodule\n"
+    return f"module c({ports});\n  {group_name(cell)} u ({connections});\nendmodule\n"
 
 
 def opensta_internal_w(sta: str, liberty: Path, cell: Group, clock: str | None) -> float:
@@ -160,13 +146,8 @@ def opensta_internal_w(sta: str, liberty: Path, cell: Group, clock: str | None) 
     row = rf"^\s*{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}\s+u\s*$"
     rows = re.findall(row, run.stdout, re.M)
     if not rows:
-        raise FormatError(f"OpenSTA reported no power for {_name(cell)}: {run.stderr[-300:]}")
+        raise FormatError(f"OpenSTA reported no power for {group_name(cell)}: {run.stderr[-300:]}")
     return float(rows[-1][0])
-
-
-def library(liberty: Path) -> dict[str, Group]:
-    """Cell name -> its liberty group, for an unzipped liberty file."""
-    return {_name(c): c for c in parse_liberty(liberty.read_text()).get_groups("cell")}
 
 
 def reference_clock(cell: Group) -> str | None:

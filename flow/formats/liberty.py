@@ -1,11 +1,14 @@
 """What the flow needs to know about a liberty file's cells: output pins, area, and whether
-the cell holds state."""
+the cell holds state (a fast scan of the text), and each cell's whole group (liberty-parser)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from liberty.parser import parse_liberty
+from liberty.types import Group
 
 _CELL = re.compile(r'^\s*cell\s*\(\s*"?([^")\s]+)"?\s*\)', re.MULTILINE)
 _AREA = re.compile(r"^\s*area\s*:\s*([0-9.eE+-]+)", re.MULTILINE)
@@ -41,3 +44,18 @@ def cells(liberty: Path) -> dict[str, Cell]:
             clock=clocked_on.group(1) if clocked_on else None,
         )
     return found
+
+
+def library(liberty: Path) -> dict[str, Group]:
+    """Cell name -> its liberty group, for an unzipped liberty file."""
+    return {group_name(c): c for c in parse_liberty(liberty.read_text()).get_groups("cell")}
+
+
+def group_name(group: Group) -> str:
+    """A group's first argument: a cell's or a pin's name."""
+    return str(group.args[0]).strip('"')
+
+
+def attribute(group: Group, key: str) -> str | None:
+    """A simple attribute's value without its quotes, None when the group has none."""
+    return str(group[key]).strip('"') if key in [a.name for a in group.attributes] else None

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from econflow.flow import internal_power as ip
+from econflow.flow.formats.liberty import attribute, group_name, library
 
 FLOP = "sky130_fd_sc_hd__dfrtp_1"
 
@@ -15,7 +16,7 @@ FLOP = "sky130_fd_sc_hd__dfrtp_1"
 @pytest.fixture(scope="module")
 def typical(micro_build: Path) -> tuple[Path, dict]:
     lib = next(p for p in (micro_build / "flow" / "liberty").glob("*.lib") if "tt_" in p.name)
-    cells = ip.library(lib)
+    cells = library(lib)
     return lib, cells
 
 
@@ -30,7 +31,9 @@ def test_an_arc_weighs_as_often_as_its_input_toggles_the_output():
 def test_energy_per_output_transition_lies_between_its_arcs(typical):
     _, cells = typical
     for name in ("sky130_fd_sc_hd__nand4_1", "sky130_fd_sc_hd__o21ai_0"):
-        pin = next(p for p in cells[name].get_groups("pin") if ip._attr(p, "direction") == "output")
+        pin = next(
+            p for p in cells[name].get_groups("pin") if attribute(p, "direction") == "output"
+        )
         arcs = [ip.mean_energy_pj(g, 0.0, 0.005) for g in pin.get_groups("internal_power")]
         per_transition = ip.combinational_w(cells[name], 0.0, 0.005, 25.0) * 25e-9 * 1e12
         assert min(arcs) <= per_transition <= max(arcs), name
@@ -38,9 +41,9 @@ def test_energy_per_output_transition_lies_between_its_arcs(typical):
 
 def test_scalar_tables_are_read(typical):
     _, cells = typical
-    q = next(p for p in cells[FLOP].get_groups("pin") if ip._name(p) == "Q")
+    q = next(p for p in cells[FLOP].get_groups("pin") if group_name(p) == "Q")
     reset = next(
-        g for g in q.get_groups("internal_power") if ip._attr(g, "related_pin") == "RESET_B"
+        g for g in q.get_groups("internal_power") if attribute(g, "related_pin") == "RESET_B"
     )
     (scalar,) = reset.get_groups("rise_power")  # 'values ("0.0")', no index
     assert ip._lookup(scalar, 0.3, 0.02) == 0.0
