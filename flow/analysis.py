@@ -107,7 +107,7 @@ def power(
     pdk: Pdk,
     node: Path,
     analysed: tuple[Path, Path],
-    cells_activity: CellActivity,
+    activities: list[CellActivity],
     origin: str,
     design: RtlDesign,
 ) -> Power:
@@ -115,7 +115,9 @@ def power(
     weighted by its toggles, each flip-flop by its clock edges and each clock gate's output
     net by the gated clock's edges, in total, for sequential
     and combinational cells and per block of the encoder. ``analysed`` is the netlist the
-    node read (the activity is keyed by its instance names) and the liberty."""
+    node read (the activity is keyed by its instance names) and the liberty. ``activities``
+    are the whole window's, then any parts of it (the halves), whose totals show how much
+    the figure depends on the vectors."""
     figures = read_json(node / "reports" / "sta.json")["reports"]
     gate_netlist, lib = analysed
     cells = liberty.cells(lib)
@@ -128,19 +130,22 @@ def power(
     by_block = blocks.attribute(gates, cells, design, gate.cell if gate else None)
     active = power_model.read_cells(Path(figures["active"]["file"]))
     idle = power_model.read_cells(Path(figures["idle"]["file"]))
-    toggles, clocks = cells_activity.toggles, cells_activity.clocks
-    gated = {  # a gated clock's rising edges per cycle: two toggles each
-        i.name: toggles.get(i.name, 0.0) / 2
-        for i in gates.instances
-        if gate is not None and i.cell == gate.cell
-    }
-    reported = power_model.combine(active, idle, toggles, {}, clocks, gated)["total"]["internal"]
+    gates_of = [i.name for i in gates.instances if gate is not None and i.cell == gate.cell]
+
+    def combine(measured: CellActivity, groups: dict[str, str]) -> dict[str, dict[str, float]]:
+        toggles = measured.toggles
+        gated = {name: toggles.get(name, 0.0) / 2 for name in gates_of}  # rising edges
+        return power_model.combine(active, idle, toggles, groups, measured.clocks, gated)
+
+    whole, *parts = activities
+    reported = combine(whole, {})["total"]["internal"]
     ratios = _internal_ratios(lib, {i.cell for i in gates.instances})
     of = {i.name: i.cell for i in gates.instances}
     active = power_model.scale_internal(active, {c: 1 / ratios[of[c]] for c in active})
     idle = power_model.scale_internal(idle, {c: 1 / ratios[of[c]] for c in idle})
-    groups = power_model.combine(active, idle, toggles, kinds, clocks, gated)
-    per_block = power_model.combine(active, idle, toggles, by_block, clocks, gated)
+    groups = combine(whole, kinds)
+    per_block = combine(whole, by_block)
+    parts_mw = [_significant(combine(p, {})["total"]["total"] * 1e3) for p in parts]
     total = groups["total"]
     energy_nj = total["total"] / (cfg.design.hardware.clock_mhz * 1e6) * 1e9
     print(
@@ -163,6 +168,8 @@ def power(
         inferences_per_s=cfg.design.hardware.clock_mhz * 1e6,
         reports={name: r["file"] for name, r in figures.items()},
         opensta_internal_mw=_significant(reported * 1e3),
+        halves_mw=parts_mw,
+        spread_mw=_significant(abs(parts_mw[0] - parts_mw[-1]) / 2) if parts_mw else None,
     )
 
 

@@ -34,6 +34,11 @@ class FlowPaths:
         """Folder of the liberty files prepared for OpenSTA."""
         return self.out / "liberty"
 
+    @property
+    def activity_halves(self) -> tuple[Path, Path]:
+        """The toggles of the first and of the second half of the vectors, apart."""
+        return tuple(self.activity.with_suffix(f".half{k}.tsv") for k in (1, 2))  # type: ignore[return-value]
+
 
 @dataclass(frozen=True)
 class LayoutPaths:

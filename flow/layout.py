@@ -129,10 +129,11 @@ def _project(cfg: Config, build: Path) -> tuple[Pdk, Project, LayoutSettings]:
     return pdk, project, layout
 
 
-def _activity(cfg: Config, build: Path) -> activity.CellActivity:
-    """The gate-level activity keyed by the placed instance names."""
-    measured = activity.read(flow_paths(cfg, build).activity)
-    return measured.renamed(instance_map(layout_paths(cfg, build).instances))
+def _activities(cfg: Config, build: Path) -> list[activity.CellActivity]:
+    """The gate-level activity, whole then by halves, keyed by the placed instance names."""
+    paths = flow_paths(cfg, build)
+    names = instance_map(layout_paths(cfg, build).instances)
+    return [activity.read(p).renamed(names) for p in (paths.activity, *paths.activity_halves)]
 
 
 def _analysis(
@@ -148,7 +149,7 @@ def _analysis(
         pdk,
         project.node_dir(f"{stage}_power"),
         (paths.netlist, power_lib),
-        _activity(cfg, build),
+        _activities(cfg, build),
         f"{origin}; cell toggles from the gate-level simulation",
         design,
     )
@@ -357,7 +358,7 @@ def _openroad(project: Project, step: str) -> tuple[str, dict[str, float]]:
 
 def _flow_inputs(cfg: Config, build: Path) -> list[Path]:
     flow = flow_paths(cfg, build)
-    return [flow.netlist, flow.sdc, flow.activity, pdk_config_file(cfg)]
+    return [flow.netlist, flow.sdc, flow.activity, *flow.activity_halves, pdk_config_file(cfg)]
 
 
 def _place_inputs(cfg: Config, build: Path) -> list[Path]:

@@ -39,6 +39,7 @@ from econflow.pdk import Pdk, open_pdk
 from econflow.rtl import artefacts as rtl_artefacts
 from econflow.stage import Step
 from econflow.verification import bulk
+from econflow.verification.bulk import CLOCK_PERIOD_NS
 from econflow.verification.pipeline import load_subject, regression_vectors
 
 ORIGIN = (
@@ -102,10 +103,10 @@ def _sta(cfg: Config, build: Path) -> StaResult:
 
 
 def _whole_scrub_periods(charges: np.ndarray, scrub_interval: int) -> np.ndarray:
-    """``charges`` repeated to a whole number of scrub intervals: the activity window then
-    sees the gated configuration clocks tick at their steady rate, one cycle in N (a window
-    shorter than N could see no tick at all)."""
-    n = -(-len(charges) // scrub_interval) * scrub_interval
+    """``charges`` repeated to an even number of scrub intervals: each half of the activity
+    window then sees the gated configuration clocks tick at their steady rate, one cycle in
+    N (a window shorter than N could see no tick at all)."""
+    n = -(-len(charges) // (2 * scrub_interval)) * 2 * scrub_interval
     return charges[np.arange(n) % len(charges)]
 
 
@@ -142,20 +143,26 @@ def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
             f"(first at vector {counts.first_mismatch}); log: {work / 'sim.log'}"
         )
     print(f"  gate level: 0 mismatches in {len(charges)} vectors ({seconds:.0f} s)")
-    measured = activity.read_vcd(work / "activity.vcd", len(charges))
+    halves = activity.read_vcd_parts(work / "activity.vcd", len(charges), 2, CLOCK_PERIOD_NS)
     cells = _cells(pdk, paths)
     gates = netlist.read(paths.netlist, design.top)
-    toggles = activity.per_cell(
-        measured, gates.outputs({name: cell.outputs for name, cell in cells.items()})
-    )
+    outputs = gates.outputs({name: cell.outputs for name, cell in cells.items()})
     clock_nets = {}
     for inst in gates.instances:
         pin = cells[inst.cell].clock
         bit = netlist.net_bit(inst.pins.get(pin, "")) if pin else None
         if bit is not None:
             clock_nets[inst.name] = bit
-    clocks = activity.clock_edges(measured, clock_nets)
-    activity.write(activity.CellActivity(toggles, clocks), paths.activity)
+    written = []
+    for measured, path in zip(
+        [activity.joined(halves), *halves], [paths.activity, *paths.activity_halves], strict=True
+    ):
+        cell_activity = activity.CellActivity(
+            activity.per_cell(measured, outputs), activity.clock_edges(measured, clock_nets)
+        )
+        activity.write(cell_activity, path)
+        written.append(cell_activity)
+    toggles, clocks = written[0].toggles, written[0].clocks
     (work / "activity.vcd").unlink()
     return GateLevelResult(
         origin="gate-level simulation of the synthesized netlist (Icarus, zero delay)",
@@ -186,7 +193,7 @@ def _power(cfg: Config, build: Path) -> PowerResult:
         pdk,
         project.node_dir("power"),
         (paths.netlist, power_liberty(pdk, paths)),
-        activity.read(paths.activity),
+        [activity.read(p) for p in (paths.activity, *paths.activity_halves)],
         f"{ORIGIN}; cell toggles from the gate-level simulation",
         design,
     )
@@ -214,7 +221,7 @@ def _gatesim_inputs(cfg: Config, build: Path) -> list[Path]:
 
 
 def _power_inputs(cfg: Config, build: Path) -> list[Path]:
-    return [*_netlist_inputs(cfg, build), flow_paths(cfg, build).activity]
+    return [*_netlist_inputs(cfg, build), *_gatesim_outputs(cfg, build)]
 
 
 def _synth_outputs(cfg: Config, build: Path) -> list[Path]:
@@ -227,7 +234,8 @@ def _no_outputs(_cfg: Config, _build: Path) -> list[Path]:
 
 
 def _gatesim_outputs(cfg: Config, build: Path) -> list[Path]:
-    return [flow_paths(cfg, build).activity]
+    paths = flow_paths(cfg, build)
+    return [paths.activity, *paths.activity_halves]
 
 
 STEPS: tuple[Step, ...] = (

@@ -88,6 +88,9 @@ class Power(Result):
     reports: dict[str, str]  # OpenSTA's per-cell reports (active, idle)
     # internal power as OpenSTA reported it, before econflow.flow.internal_power's correction
     opensta_internal_mw: float | None = None
+    # total power with the toggles of each half of the vectors; spread: half their difference
+    halves_mw: list[float] = []
+    spread_mw: float | None = None
 
 
 class PowerResult(StepResult, Power):

@@ -351,6 +351,13 @@ def _power(flow: FlowMetrics, figures: Path) -> Section:
         f"{power(p.internal_mw)} / {power(p.switching_mw)} / {power(p.leakage_mw)}",
         origin,
     )
+    if p.spread_mw is not None:
+        s.add(
+            "dependence on the vectors",
+            f"± {power(p.spread_mw)} (first / second half of the vectors: "
+            f"{' / '.join(power(h) for h in p.halves_mw)})",
+            f"{origin}; half the difference between the halves' totals",
+        )
     if p.opensta_internal_mw is not None:
         s.add(
             "internal power as OpenSTA reported it",

@@ -19,42 +19,98 @@ class _Signal:
     bits: list[NetBit]
     value: str = ""
     toggles: list[int] = field(default_factory=list)
+    rises: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Activity:
     cycles: int
     toggles: dict[NetBit, int]
+    rises: dict[NetBit, int]  # 0 -> 1 transitions: a clock's edges, whatever the window's ends
 
     def density(self, bit: NetBit) -> float:
         return self.toggles[bit] / self.cycles
 
 
+def joined(parts: list[Activity]) -> Activity:
+    """Consecutive windows as one."""
+    toggles: dict[NetBit, int] = {}
+    rises: dict[NetBit, int] = {}
+    for part in parts:
+        for bit, count in part.toggles.items():
+            toggles[bit] = toggles.get(bit, 0) + count
+        for bit, count in part.rises.items():
+            rises[bit] = rises.get(bit, 0) + count
+    return Activity(sum(p.cycles for p in parts), toggles, rises)
+
+
+_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "ps": 1e-12, "fs": 1e-15}
+
+
 def read_vcd(path: Path, cycles: int) -> Activity:
     """Transitions of every dumped bit, from ``$dumpvars`` to ``$dumpoff``."""
+    return read_vcd_parts(path, cycles, 1, 0.0)[0]
+
+
+def read_vcd_parts(path: Path, cycles: int, parts: int, period_ns: float) -> list[Activity]:
+    """The same, counted apart in ``parts`` consecutive windows of ``cycles / parts`` clock
+    cycles of ``period_ns`` from the ``$dumpvars`` time: the spread between windows measures
+    how far the activity (and the power weighted with it) depends on the vectors chosen."""
     signals: dict[str, _Signal] = {}
+    tick_s = 1e-12
     with path.open() as handle:
+        header = ""
         for line in handle:
+            header += line if header or line.startswith("$timescale") else ""
+            if header and "$end" in header:
+                tick_s = _tick_seconds(header)
+                header = ""
             if line.startswith("$var"):
-                _declare(line.split(), signals)
+                _declare(line.split(), signals, parts)
             elif line.startswith("$enddefinitions"):
                 break
+        window = cycles // parts * period_ns * 1e-9 / tick_s
+        start, part = None, 0
         for line in handle:
             head = line[:1]
-            if head == "$" and line.startswith("$dumpoff"):
+            if head == "#":
+                now = int(line[1:])
+                start = now if start is None else start
+                part = min(parts - 1, int((now - start) // window)) if parts > 1 else 0
+            elif head == "$" and line.startswith("$dumpoff"):
                 break
-            if head == "b":
+            elif head == "b":
                 value, ident = line[1:].split()
-                _change(signals.get(ident), value)
+                _change(signals.get(ident), value, part)
             elif head in "01xz" and line.strip():
-                _change(signals.get(line[1:].strip()), head)
-    toggles = {
-        bit: signal.toggles[k] for signal in signals.values() for k, bit in enumerate(signal.bits)
-    }
-    return Activity(cycles, toggles)
+                _change(signals.get(line[1:].strip()), head, part)
+    lengths = [cycles // parts] * (parts - 1) + [cycles - cycles // parts * (parts - 1)]
+    return [
+        Activity(
+            length,
+            {
+                bit: signal.toggles[p * len(signal.bits) + k]
+                for signal in signals.values()
+                for k, bit in enumerate(signal.bits)
+            },
+            {
+                bit: signal.rises[p * len(signal.bits) + k]
+                for signal in signals.values()
+                for k, bit in enumerate(signal.bits)
+            },
+        )
+        for p, length in enumerate(lengths)
+    ]
 
 
-def _declare(words: list[str], signals: dict[str, _Signal]) -> None:
+def _tick_seconds(header: str) -> float:
+    """``$timescale 1ps $end`` (or over several lines) in seconds."""
+    text = header.replace("$timescale", "").replace("$end", "").replace(" ", "").strip()
+    number = text.rstrip("afmnpsu")
+    return float(number or 1) * _UNITS[text[len(number) :]]
+
+
+def _declare(words: list[str], signals: dict[str, _Signal], parts: int) -> None:
     """``$var wire 8 ! name [7:0] $end`` (Icarus) or ``$var wire 1 " \\esc[3] $end``."""
     width, ident, name = int(words[2]), words[3], words[4]
     if width == 1:
@@ -64,10 +120,12 @@ def _declare(words: list[str], signals: dict[str, _Signal]) -> None:
         low = int(words[5].strip("[]").split(":")[1]) if len(words) > 6 else 0
         bits = [(name, low + k) for k in range(width)]  # LSB first
     if bits:
-        signals[ident] = _Signal(bits, toggles=[0] * len(bits))
+        signals[ident] = _Signal(
+            bits, toggles=[0] * len(bits) * parts, rises=[0] * len(bits) * parts
+        )
 
 
-def _change(signal: _Signal | None, value: str) -> None:
+def _change(signal: _Signal | None, value: str, part: int) -> None:
     if signal is None:
         return
     width = len(signal.bits)
@@ -77,7 +135,8 @@ def _change(signal: _Signal | None, value: str) -> None:
         for k in range(width):
             before, after = old[width - 1 - k], new[width - 1 - k]
             if before != after and before in "01" and after in "01":
-                signal.toggles[k] += 1
+                signal.toggles[part * width + k] += 1
+                signal.rises[part * width + k] += after == "1"
     signal.value = new
 
 
@@ -109,10 +168,8 @@ class CellActivity:
 
 
 def clock_edges(activity: Activity, clocks: dict[str, NetBit]) -> dict[str, float]:
-    """Flip-flop -> rising edges of its clock pin per clock cycle (two transitions each)."""
-    return {
-        cell: activity.toggles.get(bit, 0) / (2 * activity.cycles) for cell, bit in clocks.items()
-    }
+    """Flip-flop -> rising edges of its clock pin per clock cycle."""
+    return {cell: activity.rises.get(bit, 0) / activity.cycles for cell, bit in clocks.items()}
 
 
 def write(cells: CellActivity, path: Path) -> None:

@@ -156,6 +156,16 @@ def test_power_split_and_energy(micro_build):
     )
 
 
+def test_power_is_measured_on_each_half_of_the_vectors(micro_build):
+    power = flow_metrics(micro_build)["power"]
+    first, second = power["halves_mw"]
+    assert first != second, "both halves gave the same activity"
+    # power is linear in the toggles: the whole window's is the mean of its halves'
+    assert (first + second) / 2 == pytest.approx(power["total_mw"], rel=2e-3)
+    assert power["spread_mw"] == pytest.approx(abs(first - second) / 2, rel=1e-3)
+    assert "dependence on the vectors" in (micro_build / "report" / "report.md").read_text()
+
+
 def test_report_has_every_section(micro_build):
     report = micro_build / "report"
     md = (report / "report.md").read_text()
@@ -357,6 +367,27 @@ def test_adder_cells_are_mapped_when_the_pdk_config_asks(micro_build, micro_conf
         config = found.config.model_copy(update={"synthesis": synthesis})
         built = project.Project(design, replace(found, config=config), sdc, micro_build / "flow")
         assert ASICSynthesis.find_task(built.asic).get("var", "map_adders") is wanted
+
+
+def test_activity_is_counted_apart_in_consecutive_windows(tmp_path):
+    vcd = tmp_path / "c.vcd"
+    vcd.write_text(  # 1 ns ticks, 10 ns cycles; gclk runs in the first cycle only
+        "$timescale\n\t1ns\n$end\n$scope module dut $end\n$var wire 1 ! clk $end\n"
+        "$var wire 1 # gclk $end\n$upscope $end\n$enddefinitions $end\n#100\n$dumpvars\n"
+        "0!\n0#\n$end\n"
+        + "".join(
+            f"#{100 + 10 * k + 5}\n1!\n{'1#' if k == 0 else ''}\n#{100 + 10 * k + 10}\n0!\n"
+            f"{'0#' if k == 0 else ''}\n"
+            for k in range(4)
+        )  # fmt: skip
+        + "#140\n$dumpoff\n$end\n"
+    )
+    halves = activity.read_vcd_parts(vcd, 4, 2, period_ns=10.0)
+    clocks = {"ff": ("clk", None), "gated": ("gclk", None)}
+    edges = [activity.clock_edges(h, clocks) for h in halves]
+    assert [h.cycles for h in halves] == [2, 2]
+    assert edges == [{"ff": 1.0, "gated": 0.5}, {"ff": 1.0, "gated": 0.0}]
+    assert activity.joined(halves).toggles == activity.read_vcd(vcd, cycles=4).toggles
 
 
 def test_clock_edges_follow_each_flip_flops_clock_pin(tmp_path):
