@@ -59,16 +59,23 @@ def _cpus() -> int:
 
 
 def run_variant(
-    cfg: Config, build: Path, name: str, hardware: dict[str, Any], steps: str
+    cfg: Config,
+    build: Path,
+    name: str,
+    hardware: dict[str, Any],
+    steps: str,
+    sections: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[BuildResults, float]:
-    """The design with ``hardware`` keys changed, through ``steps`` (``sc flow run``) in its
-    own build directory holding a copy of the design's models stage; its results and the
-    wall time (s). Needs the models steps of the design to have run in ``build``."""
+    """The design with ``hardware`` keys (and those of other ``sections``) changed, through
+    ``steps`` (``sc flow run``) in its own build directory holding a copy of the design's
+    models stage; its results and the wall time (s). Needs the models steps of the design
+    to have run in ``build``."""
     out = build / "benchmarks" / name
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(build / "models", out / "models")
     raw = yaml.safe_load(cfg.path.read_text())
-    variant = {**raw, "hardware": {**raw.get("hardware", {}), **hardware}}
+    changed = {"hardware": hardware, **(sections or {})}
+    variant = {**raw, **{key: {**raw.get(key, {}), **keys} for key, keys in changed.items()}}
     if "csv" in variant.get("data", {}):  # the variant file lives in the build directory
         variant["data"]["csv"] = [str(p) for p in cfg.csv_paths()]
     design = out / f"{cfg.design.design.name}_{name}.yaml"

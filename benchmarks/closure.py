@@ -11,7 +11,8 @@ level activity of the design's held-out modules (``gate_level.vectors`` of the d
 Needs the models steps of the design to have run in its build directory.
 
 Run: ./bootstrap.sh python benchmarks/closure.py [design.yaml] [--depths 0,2,auto]
-     [--scrubs 1,64] [--build-dir DIR]
+     [--scrubs 1,64] [--build-dir DIR] [--gate-vectors N]
+(``--gate-vectors`` replaces the design's ``gate_level.vectors``: a quick table on tiny.)
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def main() -> None:
     parser = design_parser(__doc__)
     parser.add_argument("--depths", default="0,auto")
     parser.add_argument("--scrubs", default="1,64")
+    parser.add_argument("--gate-vectors", type=int, default=None)
     args = parser.parse_args()
     cfg, build = design_and_build(args)
     results = {}
@@ -88,7 +90,9 @@ def main() -> None:
         for scrub in (int(s) for s in args.scrubs.split(",")):
             name = f"depth_{depth}_scrub_{scrub}"
             hardware = {"pipeline_depth": depth if depth == "auto" else int(depth)}
-            r, seconds = run_variant(cfg, build, name, {**hardware, "scrub_interval": scrub}, STEPS)
+            hardware["scrub_interval"] = scrub
+            gate = {"gate_level": {"vectors": args.gate_vectors}} if args.gate_vectors else {}
+            r, seconds = run_variant(cfg, build, name, hardware, STEPS, gate)
             results[name] = {"scrub_interval": scrub, **_figures(r, seconds)}
             print(json.dumps(results[name], indent=1), flush=True)
     write(f"closure_{cfg.design.design.name}", {"design": args.design, "variants": results})
