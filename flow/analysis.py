@@ -175,8 +175,7 @@ def power(
 
 def _internal_ratios(lib: Path, used: set[str]) -> dict[str, float]:
     """Cell -> OpenSTA's internal power over the liberty tables' (econflow.flow.internal_power)."""
-    library = liberty.library(lib)
-    found = internal_power.ratios("sta", lib, {name: library[name] for name in used})
+    found = internal_power.cached_ratios("sta", lib, used)
     ratios = [r for r in found.values() if r != 1.0]
     if ratios:
         print(

@@ -19,6 +19,7 @@ evaluates liberty internal power (liberty-parser reads the tables), hence this m
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import subprocess
 import tempfile
@@ -29,7 +30,7 @@ from liberty.types import Group
 
 from econflow.errors import FormatError, ToolMissingError
 from econflow.flow.formats import liberty_function
-from econflow.flow.formats.liberty import attribute, group_name
+from econflow.flow.formats.liberty import attribute, group_name, library
 
 REFERENCE_PERIOD_NS = 25.0
 REFERENCE_LOAD_PF = 0.005
@@ -175,3 +176,29 @@ def ratios(sta: str, liberty: Path, cells: dict[str, Group]) -> dict[str, float]
         )
         found[name] = measured / expected if expected > 0 and measured > 0 else 1.0
     return found
+
+
+def cached_ratios(sta: str, liberty: Path, used: set[str]) -> dict[str, float]:
+    """:func:`ratios` of the ``used`` cells, kept beside ``liberty`` per OpenSTA version
+    (``<liberty>.internal_ratios.json``): the power and layout steps of a build, and later
+    runs, then spend one OpenSTA run per cell type once instead of every time."""
+    cache = liberty.with_suffix(".internal_ratios.json")
+    version = _opensta_version(sta)
+    known: dict[str, float] = {}
+    if cache.is_file():
+        saved = json.loads(cache.read_text())
+        known = saved["ratios"] if saved.get("opensta") == version else {}
+    missing = sorted(used - set(known))
+    if missing:
+        cells = library(liberty)
+        known |= ratios(sta, liberty, {name: cells[name] for name in missing})
+        cache.write_text(json.dumps({"opensta": version, "ratios": known}, indent=1) + "\n")
+    return {name: known[name] for name in used}
+
+
+def _opensta_version(sta: str) -> str:
+    try:
+        run = subprocess.run([sta, "-version"], capture_output=True, text=True)
+    except FileNotFoundError as exc:
+        raise ToolMissingError(f"OpenSTA ({sta}) not found: install Debian's opensta") from exc
+    return run.stdout.strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,17 @@ def test_a_clock_pin_costs_its_rise_and_fall_energy_once_per_cycle(typical):
     )
     by_hand = (rise + fall) * 1e-12 / 25e-9  # first index point: the ideal clock's slew is ~0
     assert ip.clock_pin_w(cells[FLOP], "CLK", 25.0) == pytest.approx(by_hand, rel=0.02)
+
+
+def test_ratios_are_kept_beside_the_liberty_per_opensta_version(typical, tmp_path, monkeypatch):
+    source, _ = typical
+    lib = tmp_path / source.name
+    shutil.copy(source, lib)
+    used = {"sky130_fd_sc_hd__inv_1", "sky130_fd_sc_hd__nand2_1"}
+    first = ip.cached_ratios("sta", lib, used)
+    assert set(first) == used and all(r >= 1.99 for r in first.values())  # Debian's doubles
+    monkeypatch.setattr(ip, "ratios", lambda *args: pytest.fail("a cached ratio was recomputed"))
+    assert ip.cached_ratios("sta", lib, used) == first
+    monkeypatch.setattr(ip, "_opensta_version", lambda sta: "another OpenSTA")
+    monkeypatch.setattr(ip, "ratios", lambda sta, liberty, cells: dict.fromkeys(cells, 1.0))
+    assert ip.cached_ratios("sta", lib, used) == dict.fromkeys(used, 1.0)
