@@ -55,10 +55,9 @@ def _transition(enc: Encoder, point: Point) -> tuple[float, int | None]:
     the value it leaves in carry-save form (None when it leaves a binary value)."""
     if point.kind == "input":
         return 0.0, None
-    if point.kind == "norm_sum":
-        return CSA_LEVEL * math.ceil(math.log2(len(enc.tc_pixels))) + CARRY_PER_BIT * (
-            enc.sum_width
-        ), None
+    if point.kind == "norm_sum":  # one many-operand sum: 3:2 compressors, a third per level
+        levels = math.ceil(math.log(max(len(enc.tc_pixels) / 2, 1)) / math.log(1.5))
+        return CSA_LEVEL * levels + CARRY_PER_BIT * enc.sum_width, None
     if point.kind == "norm_log2":
         return 3 * math.ceil(math.log2(max(enc.sum_width, 2))) + 4, None
     if point.kind == "norm":
