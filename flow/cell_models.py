@@ -195,10 +195,14 @@ def model(cell: Group) -> Model:
     return found
 
 
-def verilog(cells: Iterable[Group], prefix: str = "") -> str:
-    """Models of ``cells`` as one Verilog file; ``prefix`` renames the modules (a proof bench
-    holds them beside the PDK's own)."""
-    models = sorted((model(c) for c in cells), key=lambda m: m.name)
+def models(cells: Iterable[Group]) -> list[Model]:
+    """The models of ``cells``, by name."""
+    return sorted((model(c) for c in cells), key=lambda m: m.name)
+
+
+def verilog(models: list[Model], prefix: str = "") -> str:
+    """``models`` as one Verilog file; ``prefix`` renames the modules (a proof bench holds
+    them beside the PDK's own)."""
     return (
         environment("econflow.flow")
         .get_template("cell_models.v.j2")
@@ -206,13 +210,13 @@ def verilog(cells: Iterable[Group], prefix: str = "") -> str:
     )
 
 
-def proof_bench(cells: Iterable[Group], prefix: str, steps: int = 400, seed: int = 1) -> str:
+def proof_bench(models: list[Model], prefix: str, steps: int = 400, seed: int = 1) -> str:
     """An Icarus testbench instantiating each cell's generated model (``prefix`` + name) and
     the PDK's side by side, driving the same inputs and comparing all outputs (4-state, so
     X must match X): every input combination of a combinational cell; ``steps`` random
     single-input changes of a sequential one. Prints ``PROVED <cell>`` or ``DIFFER <cell>``."""
     benches = []
-    for k, m in enumerate(sorted((model(c) for c in cells), key=lambda m: m.name)):
+    for k, m in enumerate(models):
         if not m.outputs:
             continue  # nothing to compare (a diode, a tap)
         inputs = [f".{p}(in{k}[{i}])" for i, p in enumerate(m.inputs)]
@@ -237,7 +241,7 @@ def proof_bench(cells: Iterable[Group], prefix: str, steps: int = 400, seed: int
 
 
 def prove(
-    cells: Iterable[Group], pdk_models: list[Path], work: Path, defines: tuple[str, ...] = ()
+    models: list[Model], pdk_models: list[Path], work: Path, defines: tuple[str, ...] = ()
 ) -> dict[str, bool]:
     """Run the proof bench on Icarus: cell name -> whether its generated model equals the
     PDK's (``pdk_models``, compiled with ``defines``). Cells without outputs are left out.
@@ -245,10 +249,9 @@ def prove(
     Raises:
         FormatError: Icarus did not report every cell (the message names the log).
     """
-    cells = list(cells)
     work.mkdir(parents=True, exist_ok=True)
-    (work / "models.v").write_text(verilog(cells, prefix=_PROOF_PREFIX))
-    (work / "proof_tb.v").write_text(proof_bench(cells, prefix=_PROOF_PREFIX))
+    (work / "models.v").write_text(verilog(models, prefix=_PROOF_PREFIX))
+    (work / "proof_tb.v").write_text(proof_bench(models, prefix=_PROOF_PREFIX))
     iverilog = tools.find("iverilog", "the cell models are proved on Icarus Verilog")
     vvp = tools.find("vvp", "the cell models are proved on Icarus Verilog")
     flags = [f"-D{d}" for d in defines]
@@ -261,7 +264,7 @@ def prove(
     )
     output = tools.run([vvp, "-n", "proof.vvp"], work / "proof.log", "vvp", cwd=work)
     verdicts = {name: kind == "PROVED" for kind, name in _VERDICT.findall(output)}
-    expected = {m.name for m in map(model, cells) if m.outputs}
+    expected = {m.name for m in models if m.outputs}
     if set(verdicts) != expected:
         missing = sorted(expected - set(verdicts))
         raise FormatError(
@@ -284,7 +287,7 @@ def for_netlist(
     missing = sorted(cells - set(groups))
     if missing:
         raise FormatError(f"netlist cells {missing[:5]} are not in the liberty {liberty}")
-    chosen = [groups[c] for c in sorted(cells)]
+    chosen = models(groups[c] for c in cells)
     proof = work / "proof"
     verdicts = prove(chosen, pdk_models, proof, defines)
     differ = sorted(name for name, proved in verdicts.items() if not proved)

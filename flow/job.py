@@ -37,7 +37,7 @@ class FlowPaths:
     @property
     def activity_halves(self) -> tuple[Path, Path]:
         """The toggles of the first and of the second half of the vectors, apart."""
-        return tuple(self.activity.with_suffix(f".half{k}.tsv") for k in (1, 2))  # type: ignore[return-value]
+        return self.activity.with_suffix(".half1.tsv"), self.activity.with_suffix(".half2.tsv")
 
 
 @dataclass(frozen=True)
