@@ -57,12 +57,12 @@ def test_every_modelled_cell_equals_the_pdk_model(sky130, tmp_path):
 def test_a_wrong_model_is_caught(sky130, tmp_path):
     cells, models = sky130
     names = ["sky130_fd_sc_hd__dfrtp_1", "sky130_fd_sc_hd__nand2_1", "sky130_fd_sc_hd__inv_1"]
-    flop, nand, inverter = cell_models.models(cells[n] for n in names)
-    block = flop.blocks[0]  # the clear sets instead of clearing
+    by_name = {m.name: m for m in cell_models.models(cells[n] for n in names)}
+    block = by_name[names[0]].blocks[0]  # the clear sets instead of clearing
     condition, _ = block.branches[0]
     block.branches[0] = (condition, [("IQ", "1'b1"), ("IQ_N", "1'b0")])
-    nand.assigns[0] = ("Y", "~(A | B)")
-    verdicts = cell_models.prove([flop, nand, inverter], models, tmp_path, GATE_LEVEL_DEFINES)
+    by_name[names[1]].assigns[0] = ("Y", "~(A | B)")  # a nand2 turned nor2
+    verdicts = cell_models.prove(list(by_name.values()), models, tmp_path, GATE_LEVEL_DEFINES)
     assert verdicts == dict(zip(names, [False, False, True], strict=True))
 
 
