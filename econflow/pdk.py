@@ -63,12 +63,21 @@ class ClockGate(_Strict):
     gated: str
 
 
+class Buffer(_Strict):
+    """A non-inverting buffer and its pins."""
+
+    cell: str
+    input: str
+    output: str
+
+
 class CellRoles(_Strict):
     """Cells econflow refers to by what they do."""
 
     gate: str  # a two-input NAND: the pipeline planner's unit of delay
     flip_flop: str  # the registers' flip-flop: its clock-to-output and setup times
     clock_gate: ClockGate | None = None  # without it, no clock gating
+    buffer: Buffer  # drives the top module's nets into the kept sum modules
 
 
 class SynthesisSettings(_Strict):
@@ -80,6 +89,12 @@ class SynthesisSettings(_Strict):
     # Full and half adders found in the logic mapped to the library's adder cells (Yosys
     # extract_fa and the library's adder map) instead of being left to ABC as NAND gates
     map_adders: bool = False
+    # Input capacitance (the liberty's unit) one net of the top module may drive inside the
+    # sum modules before it is split behind buffers (econflow.flow.fanout)
+    max_load: float = Field(gt=0)
+    # The load ABC sizes every module output for (fF): in the top module these drive the sum
+    # modules' ports, whose pins ABC does not see
+    output_load_ff: float = Field(gt=0)
 
 
 class RoutingLayer(_Strict):

@@ -59,34 +59,39 @@ def timing(cfg: Config, pdk: Pdk, node: Path, origin: str, design: RtlDesign) ->
 
 
 _BIT = re.compile(r"\[\d+\]$")
-_ACC = re.compile(r"(\w+)_acc_\d+")
+_SUM = re.compile(r"u_(\w+)_\d+")  # a sum module's instance (econflow.rtl.naming)
+_ACCUMULATOR = "acc"  # a sum module's name for its tree's last level
 
 
 def locate(name: str, design: RtlDesign) -> str:
     """The pipeline point whose register a path's start or end is (by the register's name,
     which synthesis keeps), ``inputs`` for the input ports, ``configuration`` for a weight,
     ``configuration read`` for the read-data register, the registered last tree level of a
-    layer for a flip-flop named after the layer's sum; ``?`` where synthesis renamed the
+    layer for a flip-flop named after a sum's accumulator; ``?`` where synthesis renamed the
     register."""
-    base = _BIT.sub("", name.split("$")[0]).split("/")[0]
-    base = _BIT.sub("", base).removeprefix(naming.REGISTER_PREFIX)
+    parts = [_BIT.sub("", part) for part in _BIT.sub("", name.split("$")[0]).split("/")]
     points = dict(enumerate(design.description.points, start=1))
-    registers = {r.name: r for r in design.registers}
-    register = registers.get(base)
-    if register is not None and register.kind == "pipeline":
-        index = int(base.rsplit("_s", 1)[1])
-        return points.get(index, f"point {index}")
-    if register is not None and register.kind == "config":
-        return "configuration"
+    local = {
+        r.instance.rsplit("/", 1)[-1].removeprefix(naming.REGISTER_PREFIX): r
+        for r in design.registers
+    }
+    for part in parts:
+        register = local.get(part.removeprefix(naming.REGISTER_PREFIX))
+        if register is not None and register.kind == "pipeline":
+            index = int(part.rsplit("_s", 1)[1])
+            return points.get(index, f"point {index}")
+        if register is not None and register.kind == "config":
+            return "configuration"
+    base = parts[0]
     if base in ("charges", "in_valid", "cfg_we", "cfg_addr", "cfg_wdata"):
         return "inputs"
     if base in ("latent", "out_valid", "module_sum"):
         return "out"
-    if base == "cfg_rdata":
+    if base == "cfg_rdata" or base == naming.instance("cfg_rdata"):
         return "configuration read"
-    accumulator = _ACC.fullmatch(base)  # a layer's sum, named by the RTL's alias of its bits
-    if accumulator:
-        levels = [p for p in points.values() if p.startswith(f"{accumulator[1]}_t")]
+    layer = _SUM.fullmatch(base)
+    if layer and parts[-1] == _ACCUMULATOR:
+        levels = [p for p in points.values() if p.startswith(f"{layer[1]}_t")]
         if levels and levels[-1] in design.description.pipeline:
             return levels[-1]
     return "?"
@@ -128,8 +133,10 @@ def power(
     }
     gate = pdk.config.cells.clock_gate
     by_block = blocks.attribute(gates, cells, design, gate.cell if gate else None)
-    active = power_model.read_cells(Path(figures["active"]["file"]))
-    idle = power_model.read_cells(Path(figures["idle"]["file"]))
+    of = {i.name: i.cell for i in gates.instances}
+    # report_power lists the sum modules' instances besides their cells: leaves only
+    active = power_model.read_cells(Path(figures["active"]["file"]), of)
+    idle = power_model.read_cells(Path(figures["idle"]["file"]), of)
     gates_of = [i.name for i in gates.instances if gate is not None and i.cell == gate.cell]
 
     def combine(measured: CellActivity, groups: dict[str, str]) -> dict[str, dict[str, float]]:
@@ -140,7 +147,6 @@ def power(
     whole, *parts = activities
     reported = combine(whole, {})["total"]["internal"]
     ratios = _internal_ratios(lib, {i.cell for i in gates.instances})
-    of = {i.name: i.cell for i in gates.instances}
     active = power_model.scale_internal(active, {c: 1 / ratios[of[c]] for c in active})
     idle = power_model.scale_internal(idle, {c: 1 / ratios[of[c]] for c in idle})
     groups = combine(whole, kinds)

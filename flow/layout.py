@@ -248,10 +248,10 @@ def _place(cfg: Config, build: Path) -> PlaceResult:
 
 
 def _tmr_separation(build: Path, paths: LayoutPaths) -> TmrSeparation:
-    protected = rtl_artefacts.load(build).protected_registers
+    registers = rtl_artefacts.load(build).registers
     text = paths.placed.read_text()
     found = tmr.separation(
-        defdata.components(text), instance_map(paths.instances), protected, defdata.units(text)
+        defdata.components(text), instance_map(paths.instances), registers, defdata.units(text)
     )
     if found.triplets:
         print(

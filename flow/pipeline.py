@@ -16,7 +16,7 @@ import numpy as np
 
 from econflow.config import Config
 from econflow.errors import ArtefactError, EconflowError
-from econflow.flow import analysis, tmr
+from econflow.flow import analysis, fanout, tmr
 from econflow.flow.formats import activity, liberty, netlist
 from econflow.flow.job import (
     FlowPaths,
@@ -58,8 +58,12 @@ def _synth(cfg: Config, build: Path) -> SynthResult:
     paths = flow_paths(cfg, build)
     print(f"  SiliconCompiler: elaborate (slang) and synthesize (Yosys) {design.top} on {pdk.name}")
     project.run("elaborate", "synth")
-    shutil.copyfile(project.netlist(), paths.netlist)
     cells = _cells(pdk, paths)
+    max_load = pdk.config.synthesis.max_load
+    buffers = fanout.buffer(project.netlist(), design.top, pdk.config.cells.buffer, max_load, cells)
+    if buffers:
+        print(f"  {buffers} buffers on top-level nets into the sums above {max_load} pF")
+    shutil.copyfile(project.netlist(), paths.netlist)
     synthesized = netlist.read(paths.netlist, design.top)
     instances, counts = synthesized.instances, synthesized.cell_counts()
     unknown = sorted(set(counts) - set(cells))
@@ -69,7 +73,7 @@ def _synth(cfg: Config, build: Path) -> SynthResult:
     flops = {c: n for c, n in counts.items() if cells[c].sequential}
     ff_area = sum(cells[c].area_um2 * n for c, n in flops.items())
     sequential = [i.name for i in instances if cells[i.cell].sequential]
-    tmr.check_kept(sequential, design.protected_registers, str(paths.netlist))
+    tmr.check_kept(sequential, design.registers, str(paths.netlist))
     mean_ff = ff_area / max(1, sum(flops.values()))
     result = SynthResult(
         origin="synthesis (Yosys through SiliconCompiler)",
@@ -123,6 +127,7 @@ def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
     work = paths.out / "gatesim"
     print(f"  Icarus: {len(charges)} vectors through the {pdk.name} netlist with cell models")
     start = time.perf_counter()
+    gates = netlist.read(paths.netlist, design.top)
     counts = bulk.run(
         design,
         model,
@@ -133,6 +138,7 @@ def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
         sources=[paths.netlist, *pdk.sim_models()],
         defines=GATE_LEVEL_DEFINES,
         vcd="activity.vcd",
+        dump_scopes=gates.scopes,
         label="gate level",
     )
     seconds = time.perf_counter() - start
@@ -145,7 +151,6 @@ def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
     print(f"  gate level: 0 mismatches in {len(charges)} vectors ({seconds:.0f} s)")
     halves = activity.read_vcd_parts(work / "activity.vcd", len(charges), 2, CLOCK_PERIOD_NS)
     cells = _cells(pdk, paths)
-    gates = netlist.read(paths.netlist, design.top)
     outputs = gates.outputs({name: cell.outputs for name, cell in cells.items()})
     clock_nets = {}
     for inst in gates.instances:

@@ -10,6 +10,7 @@ the idle figure.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from pathlib import Path
 
 _NUMBER = r"([-+0-9.eE]+)"
@@ -17,11 +18,13 @@ _ROW = re.compile(rf"^\s*{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}\s+(\S+)\s
 COMPONENTS = ("internal", "switching", "leakage")
 
 
-def read_cells(report: Path) -> dict[str, tuple[float, float, float]]:
-    """Cell -> (internal, switching, leakage) watts, from ``report_power -instances``."""
+def read_cells(report: Path, leaves: Container[str]) -> dict[str, tuple[float, float, float]]:
+    """Cell -> (internal, switching, leakage) watts, from ``report_power -instances``, for
+    the cells named in ``leaves`` (the report also sums up module instances)."""
     return {
         m.group(5): (float(m.group(1)), float(m.group(2)), float(m.group(3)))
         for m in _ROW.finditer(report.read_text())
+        if m.group(5) in leaves
     }
 
 

@@ -168,6 +168,7 @@ class Project:
         synthesis.set_environmentalvariable(ABC_SCRIPT_VARIABLE, pdk.config.synthesis.abc_script)
         synthesis.set_environmentalvariable(MAP_SCRIPT_VARIABLE, pdk.config.synthesis.map_script)
         synthesis.set_yosys_mapadders(pdk.config.synthesis.map_adders)
+        synthesis.set_yosys_abcconstraintload(pdk.config.synthesis.output_load_ff)
         asic.set("option", "builddir", str((work / "sc").resolve()))
         asic.set("option", "jobname", JOB)
         asic.set("option", "quiet", True)

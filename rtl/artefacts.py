@@ -21,7 +21,7 @@ from econflow.errors import ArtefactError
 STAGE = "rtl"
 DESIGN = "design.json"
 FORMAT_NAME = "econflow-rtl"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 REGISTER_MAP_FORMAT = "econflow-register-map"
 REGISTER_MAP_VERSION = 1
 
@@ -49,19 +49,21 @@ class Ports(_Doc):
 
 
 class RegisterBank(_Doc):
-    """A register of the design; ``protected`` ones are held in three copies."""
+    """A register of the design; ``protected`` ones are held in three copies. ``instance``
+    is the path of its register primitive from the top module, ``/`` between levels."""
 
     name: str
     width: int
     kind: RegisterKind
     protected: bool
+    instance: str
 
 
 class RtlDescription(_Doc):
     """The content of ``design.json``."""
 
     format: Literal["econflow-rtl"]
-    version: Literal[1]
+    version: Literal[2]
     econflow_version: str
     source: str  # the quantized model file it was generated from
     top: str

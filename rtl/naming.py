@@ -1,10 +1,12 @@
 """Names the generated Verilog gives its registers, which the testbench (to inject upsets) and
 the layout checks (to find the three copies of a bit) look up.
 
-A register bank ``<name>`` is the instance ``r_<name>`` of a register primitive; a protected
-bank holds its copies in the primitive's registers ``copy_a``, ``copy_b`` and ``copy_c``, an
-unprotected one drives its value on ``q``. Synthesis keeps the hierarchy in the flip-flop
-names (``r_<name>.copy_a[3]``, ``r_<name>/copy_a[3]`` after flattening).
+A register bank ``<name>`` is the instance ``r_<name>`` of a register primitive, in the top
+module or, for the adder-tree levels of sum ``j`` of a layer, in that sum's module instance
+``u_<layer>_<j>``; the design description records each bank's path. A protected bank holds
+its copies in the primitive's registers ``copy_a``, ``copy_b`` and ``copy_c``, an unprotected
+one drives its value on ``q``. Synthesis keeps the hierarchy in the flip-flop names
+(``u_dense_3/r_dense_t2_s14/copy_a[3]`` once flattened with ``/``).
 """
 
 from __future__ import annotations
@@ -21,9 +23,13 @@ def instance(register: str) -> str:
     return f"{REGISTER_PREFIX}{register}"
 
 
+def sum_instance(layer: str, index: int) -> str:
+    """The instance of the module computing sum ``index`` of ``layer``."""
+    return f"u_{layer}_{index}"
+
+
 def copy_pattern() -> re.Pattern[str]:
-    """Matches a synthesized flip-flop of a protected copy: groups ``reg``, ``copy``, ``bit``."""
+    """Matches a synthesized flip-flop of a protected copy: groups ``instance`` (the register
+    primitive's path, ``/`` between levels), ``copy`` and ``bit``."""
     copies = "|".join(re.escape(c) for c in COPIES)
-    return re.compile(
-        rf"^{re.escape(REGISTER_PREFIX)}(?P<reg>.+?)[./](?P<copy>{copies})(?:\[(?P<bit>\d+)\])?\$"
-    )
+    return re.compile(rf"^(?P<instance>.+?)[./](?P<copy>{copies})(?:\[(?P<bit>\d+)\])?\$")

@@ -169,7 +169,13 @@ def _description(enc: Encoder, files: list[Path], source: str) -> RtlDescription
             error_count_bits=structure.ERROR_COUNT_BITS,
         ),
         registers=[
-            RegisterBank(name=r.name, width=r.width, kind=r.kind, protected=r.protected)
+            RegisterBank(
+                name=r.name,
+                width=r.width,
+                kind=r.kind,
+                protected=r.protected,
+                instance=r.instance,
+            )
             for r in enc.registers
         ],
     )

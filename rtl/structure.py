@@ -25,6 +25,7 @@ from econflow.errors import ArtefactError, EconflowError
 from econflow.models.geometry import N_TC
 from econflow.models.quantized import Layer, QuantizedModel
 from econflow.pdk import ClockGate
+from econflow.rtl import naming
 from econflow.rtl.artefacts import RegisterKind, TmrScope, WeightMode
 
 ERROR_COUNT_BITS = 16
@@ -92,6 +93,7 @@ class Node:
     right: int | None = None
     source: int | None = None
     parameter: Parameter | None = None
+    owner: int = 0  # the sum whose tree holds the node
 
 
 @dataclass(frozen=True)
@@ -120,15 +122,41 @@ class MacLayer:
         last = self.levels[level][-1]
         return last.offset + last.width
 
+    def tree(self, owner: int) -> tuple[tuple[Node, ...], ...]:
+        """Sum ``owner``'s adder tree alone, its nodes' offsets and operands counted from its
+        own first node of each level (a sum's nodes are consecutive on every level)."""
+        tree: list[tuple[Node, ...]] = []
+        first_below = 0
+        for level in self.levels:
+            first = next(k for k, n in enumerate(level) if n.owner == owner)
+            mine = [n for n in level if n.owner == owner]
+            base = mine[0].offset
+            tree.append(
+                tuple(
+                    replace(
+                        n,
+                        offset=n.offset - base,
+                        left=None if n.left is None else n.left - first_below,
+                        right=None if n.right is None else n.right - first_below,
+                    )
+                    for n in mine
+                )
+            )
+            first_below = first
+        return tuple(tree)
+
 
 @dataclass(frozen=True)
 class Register:
-    """A register bank of the design; ``protected`` banks are triplicated."""
+    """A register bank of the design; ``protected`` banks are triplicated. ``instance`` is
+    the path of its register primitive from the top module, ``/`` between levels (see
+    :mod:`econflow.rtl.naming`)."""
 
     name: str
     width: int
     kind: RegisterKind
     protected: bool = False
+    instance: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,6 +168,8 @@ class Signal:
 
 
 PointKind = Literal["input", "norm_sum", "norm_log2", "norm", "products", "level", "requant", "out"]
+# Points inside the layers' adder trees: what crosses them is held in each sum's own module.
+TREE_KINDS = ("products", "level")
 
 
 @dataclass(frozen=True)
@@ -319,7 +349,7 @@ def with_registers(enc: Encoder) -> Encoder:
         registers.append(Register("cfg_rdata", enc.data_width, "status"))
     for p in enc.points:
         if p.registered:
-            registers += [Register(f"{s.name}_s{p.index}", s.width, "pipeline") for s in p.signals]
+            registers += _pipeline_registers(enc, p)
     if enc.gated:
         registers.append(Register("scrub_count", enc.scrub_width, "status"))
     if enc.tmr != "none":
@@ -327,7 +357,31 @@ def with_registers(enc: Encoder) -> Encoder:
             Register("tmr_error", 1, "status"),
             Register("tmr_error_count", ERROR_COUNT_BITS, "status"),
         ]
-    return replace(enc, registers=tuple(registers))
+    placed = (replace(r, instance=r.instance or naming.instance(r.name)) for r in registers)
+    return replace(enc, registers=tuple(placed))
+
+
+def _pipeline_registers(enc: Encoder, point: Point) -> list[Register]:
+    """A registered point's banks: the signals passing it in the top module, and the level of
+    each sum's adder tree it cuts, inside that sum's module."""
+    found = []
+    for s in point.signals:
+        if point.kind in TREE_KINDS and s.name == point.produced:
+            layer = enc.layer(point.layer or "")
+            for j in range(len(layer.sums)):
+                width = sum(n.width for n in layer.tree(j)[point.level or 0])
+                local = naming.instance(f"{s.name}_s{point.index}")
+                found.append(
+                    Register(
+                        f"{s.name}_s{point.index}_{j}",
+                        width,
+                        "pipeline",
+                        instance=f"{naming.sum_instance(layer.name, j)}/{local}",
+                    )
+                )
+        else:
+            found.append(Register(f"{s.name}_s{point.index}", s.width, "pipeline"))
+    return found
 
 
 def _fold_zeros(layer: MacLayer) -> MacLayer:
@@ -429,10 +483,16 @@ def _trees(layer: MacLayer, input_max: int, programmable: bool) -> MacLayer:
     """The adder trees of every sum: bias first, then the products, added in pairs."""
     operands: list[tuple[int, int, dict]] = []  # every sum's level-0 nodes, sum after sum
     members: list[list[int]] = []  # per sum, its nodes' indices in the current level
-    for s in layer.sums:
+    for owner, s in enumerate(layer.sums):
         low, high = s.bias.range(programmable)
         mine = [len(operands)]
-        operands.append((low << layer.bias_shift, high << layer.bias_shift, {"parameter": s.bias}))
+        operands.append(
+            (
+                low << layer.bias_shift,
+                high << layer.bias_shift,
+                {"parameter": s.bias, "owner": owner},
+            )
+        )
         for t in s.terms:
             w_low, w_high = t.weight.range(programmable)
             corners = (0, input_max * w_low, input_max * w_high)
@@ -441,7 +501,7 @@ def _trees(layer: MacLayer, input_max: int, programmable: bool) -> MacLayer:
                 (
                     min(corners) << layer.product_shift,
                     max(corners) << layer.product_shift,
-                    {"source": t.source, "parameter": t.weight},
+                    {"source": t.source, "parameter": t.weight, "owner": owner},
                 )
             )
         members.append(mine)
@@ -450,7 +510,7 @@ def _trees(layer: MacLayer, input_max: int, programmable: bool) -> MacLayer:
         below = levels[-1]
         nodes: list[tuple[int, int, dict]] = []
         next_members = []
-        for m in members:
+        for owner, m in enumerate(members):
             mine = []
             for k in range(0, len(m), 2):
                 left, right = m[k], (m[k + 1] if k + 1 < len(m) else None)
@@ -458,7 +518,7 @@ def _trees(layer: MacLayer, input_max: int, programmable: bool) -> MacLayer:
                 if right is not None:
                     low, high = low + below[right].low, high + below[right].high
                 mine.append(len(nodes))
-                nodes.append((low, high, {"left": left, "right": right}))
+                nodes.append((low, high, {"left": left, "right": right, "owner": owner}))
             next_members.append(mine)
         levels.append(_level(nodes))
         members = next_members

@@ -72,14 +72,16 @@ def run(
     sources: list[Path] | None = None,
     defines: tuple[str, ...] = (),
     vcd: str | None = None,
+    dump_scopes: tuple[str, ...] = (),
     label: str = "bulk",
 ) -> BulkCounts:
     """Simulate ``charges`` through the RTL with ``image`` loaded and count mismatches.
 
     ``sources`` replaces the RTL's files (a gate-level netlist and its cell models, with
     ``defines``); ``vcd`` names a value-change dump of the design's own nets while vectors
-    stream, one clock cycle per vector. Progress (weights loaded, vectors streamed) is printed
-    in tenths under ``label``.
+    stream, one clock cycle per vector, with those of the module instances ``dump_scopes``
+    (paths below the top, ``/`` between levels). Progress (weights loaded, vectors
+    streamed) is printed in tenths under ``label``.
 
     Returns the counts the testbench made itself.
     """
@@ -117,6 +119,7 @@ def run(
             files=files,
             unmapped=_unmapped_address(ports, len(image or [])),
             vcd=vcd,
+            dump_scopes=dump_scopes,
             weight_step=max(1, len(image or []) // 10),
             vector_step=max(1, len(charges) // 10),
         )

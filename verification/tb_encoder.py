@@ -398,7 +398,9 @@ class Upset:
 
 def _copies(bench: Bench, reg: RegisterBank) -> dict[str, Any]:
     """The simulator handles of a register's copies (its value alone when unprotected)."""
-    bank = getattr(bench.dut, naming.instance(reg.name))
+    bank = bench.dut
+    for level in reg.instance.split("/"):
+        bank = getattr(bank, level)
     names = naming.COPIES if reg.protected else (naming.VALUE,)
     return {name: getattr(bank, name) for name in names}
 

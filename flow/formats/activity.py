@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from econflow.flow.formats.netlist import NetBit, net_bit
+from econflow.flow.formats.netlist import HIERARCHY_SEPARATOR, NetBit, net_bit
 
 
 @dataclass
 class _Signal:
     bits: list[NetBit]
+    aliases: list[list[NetBit]] = field(default_factory=list)  # the same value, elsewhere
     value: str = ""
     toggles: list[int] = field(default_factory=list)
     rises: list[int] = field(default_factory=list)
@@ -58,6 +59,8 @@ def read_vcd_parts(path: Path, cycles: int, parts: int, period_ns: float) -> lis
     how far the activity (and the power weighted with it) depends on the vectors chosen."""
     signals: dict[str, _Signal] = {}
     tick_s = 1e-12
+    scopes: list[str] = []
+    root: int | None = None  # depth of the first scope with variables: the design's top
     with path.open() as handle:
         header = ""
         for line in handle:
@@ -65,8 +68,14 @@ def read_vcd_parts(path: Path, cycles: int, parts: int, period_ns: float) -> lis
             if header and "$end" in header:
                 tick_s = _tick_seconds(header)
                 header = ""
-            if line.startswith("$var"):
-                _declare(line.split(), signals, parts)
+            if line.startswith("$scope"):
+                scopes.append(line.split()[2])
+            elif line.startswith("$upscope"):
+                scopes.pop()
+            elif line.startswith("$var"):
+                root = len(scopes) if root is None else root
+                prefix = "".join(f"{s}{HIERARCHY_SEPARATOR}" for s in scopes[root:])
+                _declare(line.split(), signals, parts, prefix)
             elif line.startswith("$enddefinitions"):
                 break
         window = cycles // parts * period_ns * 1e-9 / tick_s
@@ -91,12 +100,14 @@ def read_vcd_parts(path: Path, cycles: int, parts: int, period_ns: float) -> lis
             {
                 bit: signal.toggles[p * len(signal.bits) + k]
                 for signal in signals.values()
-                for k, bit in enumerate(signal.bits)
+                for names in (signal.bits, *signal.aliases)
+                for k, bit in enumerate(names)
             },
             {
                 bit: signal.rises[p * len(signal.bits) + k]
                 for signal in signals.values()
-                for k, bit in enumerate(signal.bits)
+                for names in (signal.bits, *signal.aliases)
+                for k, bit in enumerate(names)
             },
         )
         for p, length in enumerate(lengths)
@@ -110,16 +121,20 @@ def _tick_seconds(header: str) -> float:
     return float(number or 1) * _UNITS[text[len(number) :]]
 
 
-def _declare(words: list[str], signals: dict[str, _Signal], parts: int) -> None:
-    """``$var wire 8 ! name [7:0] $end`` (Icarus) or ``$var wire 1 " \\esc[3] $end``."""
+def _declare(words: list[str], signals: dict[str, _Signal], parts: int, prefix: str) -> None:
+    """``$var wire 8 ! name [7:0] $end`` (Icarus) or ``$var wire 1 " \\esc[3] $end``, in
+    a module instance ``prefix`` (``u_dense_3/``) below the top."""
     width, ident, name = int(words[2]), words[3], words[4]
+    name = prefix + name.removeprefix("\\")
     if width == 1:
-        bit = net_bit(name) if not name.startswith("\\") else (name[1:], None)
+        bit = net_bit(name) if not words[4].startswith("\\") else (name, None)
         bits = [bit] if bit else []
     else:
         low = int(words[5].strip("[]").split(":")[1]) if len(words) > 6 else 0
         bits = [(name, low + k) for k in range(width)]  # LSB first
-    if bits:
+    if bits and ident in signals and len(signals[ident].bits) == len(bits):
+        signals[ident].aliases.append(bits)  # a module's port: the net it connects to
+    elif bits:
         signals[ident] = _Signal(
             bits, toggles=[0] * len(bits) * parts, rises=[0] * len(bits) * parts
         )

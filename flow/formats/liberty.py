@@ -1,5 +1,6 @@
-"""What the flow needs to know about a liberty file's cells: output pins, area, and whether
-the cell holds state (a fast scan of the text), and each cell's whole group (liberty-parser)."""
+"""What the flow needs to know about a liberty file's cells: output pins, input pin
+capacitances, area, and whether the cell holds state (a fast scan of the text), and each
+cell's whole group (liberty-parser)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ _CELL = re.compile(r'^\s*cell\s*\(\s*"?([^")\s]+)"?\s*\)', re.MULTILINE)
 _AREA = re.compile(r"^\s*area\s*:\s*([0-9.eE+-]+)", re.MULTILINE)
 _SEQUENTIAL = re.compile(r"^\s*(ff|latch)\s*\(", re.MULTILINE)
 _CLOCKED_ON = re.compile(r'^\s*clocked_on\s*:\s*"?(\w+)', re.MULTILINE)
-_PIN = re.compile(
-    r'^\s*pin\s*\(\s*"?([^")\s]+)"?\s*\)\s*\{[^{}]*?direction\s*:\s*"?(\w+)"?', re.MULTILINE
-)
+_PIN = re.compile(r'^\s*pin\s*\(\s*"?([^")\s]+)"?\s*\)\s*\{([^{}]*)', re.MULTILINE)
+_DIRECTION = re.compile(r'direction\s*:\s*"?(\w+)"?')
+_CAPACITANCE = re.compile(r"(?<![_\w])capacitance\s*:\s*([0-9.eE+-]+)")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Cell:
     outputs: frozenset[str]
     sequential: bool
     clock: str | None  # a flip-flop's clock pin
+    capacitance: dict[str, float]  # input pin -> capacitance (the library's unit, pF in sky130)
 
 
 def cells(liberty: Path) -> dict[str, Cell]:
@@ -35,15 +37,25 @@ def cells(liberty: Path) -> dict[str, Cell]:
     for (start, name), (end, _) in zip(starts, [*starts[1:], (len(text), "")], strict=True):
         area = _AREA.search(text, start, end)
         clocked_on = _CLOCKED_ON.search(text, start, end)
+        heads = {m.group(1): m.group(2) for m in _PIN.finditer(text, start, end)}
+        direction = {pin: _value(_DIRECTION, head) for pin, head in heads.items()}
         found[name] = Cell(
             area_um2=float(area.group(1)) if area else 0.0,
-            outputs=frozenset(
-                m.group(1) for m in _PIN.finditer(text, start, end) if m.group(2) == "output"
-            ),
+            outputs=frozenset(p for p, d in direction.items() if d == "output"),
             sequential=_SEQUENTIAL.search(text, start, end) is not None,
             clock=clocked_on.group(1) if clocked_on else None,
+            capacitance={
+                p: float(_value(_CAPACITANCE, heads[p]) or 0.0)
+                for p, d in direction.items()
+                if d == "input"
+            },
         )
     return found
+
+
+def _value(pattern: re.Pattern[str], text: str) -> str | None:
+    found = pattern.search(text)
+    return found.group(1) if found else None
 
 
 def library(liberty: Path) -> dict[str, Group]:

@@ -16,10 +16,11 @@ import pytest
 from econflow import pdk
 from econflow.cli import main
 from econflow.config import load_config
-from econflow.errors import ConfigError, PdkDataError, ToolMissingError
-from econflow.flow import analysis, job, pipeline, power_model, project, tmr
+from econflow.errors import ConfigError, FormatError, PdkDataError, ToolMissingError
+from econflow.flow import analysis, fanout, job, pipeline, power_model, project, tmr
 from econflow.flow.formats import activity, liberty, netlist
 from econflow.models import artefacts as model_artefacts
+from econflow.pdk import Buffer
 from econflow.rtl import artefacts as rtl_artefacts
 from econflow.verification import bulk
 from econflow.verification.pipeline import second_model
@@ -61,7 +62,7 @@ def test_tmr_copies_are_checked_by_name(micro_build):
     design = rtl_artefacts.load(micro_build)
     gates = netlist.read(micro_build / "flow" / "micro_encoder.vg", design.top)
     flops = [i.name for i in gates.instances if "df" in i.cell]
-    protected = design.protected_registers
+    protected = design.registers
     assert tmr.check_kept(flops, protected, "x.vg") == design.protected_bits == 135
     unprotected = [f for f in flops if "copy_" not in f]
     assert unprotected and tmr.check_kept(
@@ -231,6 +232,129 @@ def test_vcd_toggles_per_cell(tmp_path):
     assert activity.per_cell(measured, outputs) == {"_1_": 1.0, "odd[1]$_DFF_": 1.0}
 
 
+def test_kept_modules_are_flattened_with_their_instance_path(tmp_path):
+    """A module synthesis kept (a sum) is read as its cells under the instance's path, its
+    ports joined to the nets the instance connects, constants included; the activity of its
+    nets, dumped in its own scope, lands on the same names."""
+    text = (
+        "module top(a, y);\n  input [1:0] a;\n  output [2:0] y;\n"
+        "  sum u_s_0 (\n    .x({ \\a[1] , a[0] }),\n    .q({ 1'h0, \\y[1] , y[0] })\n  );\n"
+        "endmodule\n"
+        "module sum(x, q);\n  input [1:0] x;\n  output [2:0] q;\n  wire _1_;\n"
+        "  sky130_fd_sc_hd__nand2_1 _2_ (\n    .A(x[0]),\n    .B(x[1]),\n    .Y(_1_)\n  );\n"
+        "  sky130_fd_sc_hd__inv_1 _3_ (\n    .A(_1_),\n    .Y(q[1])\n  );\n"
+        "  sky130_fd_sc_hd__inv_1 _4_ (\n    .A(q[2]),\n    .Y(q[0])\n  );\n"
+        "endmodule\n"
+    )
+    path = tmp_path / "top.vg"
+    path.write_text(text)
+    parsed = netlist.read(path, "top")
+    assert parsed.scopes == ("u_s_0",)
+    by_name = {i.name: i for i in parsed.instances}
+    assert set(by_name) == {"u_s_0/_2_", "u_s_0/_3_", "u_s_0/_4_"}
+    pins = {p: netlist.net_bit(e) for p, e in by_name["u_s_0/_2_"].pins.items()}
+    assert pins == {"A": ("a", 0), "B": ("a[1]", None), "Y": ("u_s_0/_1_", None)}
+    assert netlist.net_bit(by_name["u_s_0/_3_"].pins["Y"]) == ("y[1]", None)
+    assert netlist.net_bit(by_name["u_s_0/_4_"].pins["A"]) is None  # the constant
+    vcd = tmp_path / "a.vcd"
+    vcd.write_text(
+        "$timescale 1ps $end\n$scope module tb $end\n$scope module dut $end\n"
+        "$var wire 2 ! a [1:0] $end\n$scope module u_s_0 $end\n$var wire 2 ! x [1:0] $end\n"
+        '$var wire 1 " _1_ $end\n$upscope $end\n$upscope $end\n$upscope $end\n'
+        '$enddefinitions $end\n#0\n$dumpvars\nb00 !\n1"\n$end\n#10\nb11 !\n0"\n'
+    )
+    measured = activity.read_vcd(vcd, cycles=1)
+    assert measured.toggles == {
+        ("a", 0): 1, ("a", 1): 1, ("u_s_0/x", 0): 1, ("u_s_0/x", 1): 1, ("u_s_0/_1_", None): 1
+    }  # fmt: skip
+    outputs = parsed.outputs({"sky130_fd_sc_hd__nand2_1": frozenset({"Y"})})
+    assert activity.per_cell(measured, outputs) == {"u_s_0/_2_": 1.0}
+    assert netlist.bits_of("{ c[3:2] , 2'h1 }") == ["1'b1", "1'b0", "c[2]", "c[3]"]
+    assert netlist.bits_of("c", {"c": (1, 0)}) == ["c[0]", "c[1]"]  # a whole vector
+    path.write_text(text.replace("{ 1'h0, ", "{ "))
+    with pytest.raises(FormatError, match="connects 2 bits to port q of sum"):
+        netlist.read(path, "top")
+
+
+def test_a_one_bit_vector_read_whole_is_its_bit(tmp_path):
+    """Yosys declares a one-bit port ``[0:0]`` and reads it as ``en``: the same net bit as the
+    ``en[0]`` the instance connects."""
+    path = tmp_path / "top.vg"
+    path.write_text(
+        "module top(v);\n  input v;\n  s u_s_0 (\n    .en({ \\v  })\n  );\nendmodule\n"
+        "module s(en);\n  input [0:0] en;\n  wire [0:0] en;\n"
+        "  sky130_fd_sc_hd__inv_1 _1_ (\n    .A(en),\n    .Y(_2_)\n  );\nendmodule\n"
+    )
+    (inv,) = netlist.read(path, "top").instances
+    assert netlist.net_bit(inv.pins["A"]) == ("v", None)
+
+
+def test_nets_into_kept_modules_are_buffered_above_the_load_limit(tmp_path):
+    """A top-level net is split behind buffers, whole module instances per buffer, when the
+    input capacitance behind the ports it feeds exceeds the limit; a net under it stays."""
+    readers = "".join(
+        f"  sky130_fd_sc_hd__inv_1 _{k}_ (\n    .A(x[0]),\n    .Y(q[{k}])\n  );\n"
+        for k in range(10)
+    )
+    sums = "".join(
+        f"  sum u_s_{j} (\n    .x({{ \\a[1] , a[0] }}),\n"
+        f"    .q({{ {' , '.join(f'y{j}[{k}]' for k in range(10))} }})\n  );\n"
+        for j in range(3)
+    )
+    text = (
+        "module top(a);\n  input [1:0] a;\n" + sums + "endmodule\n"
+        "module sum(x, q);\n  input [1:0] x;\n  output [9:0] q;\n" + readers + "endmodule\n"
+    )
+    path = tmp_path / "top.vg"
+    path.write_text(text)
+    buffer = Buffer(cell="sky130_fd_sc_hd__buf_6", input="A", output="X")
+    cells = {
+        name: liberty.Cell(1.0, frozenset({out}), False, None, {"A": cap})
+        for name, out, cap in (
+            ("sky130_fd_sc_hd__inv_1", "Y", 0.002),  # 10 per sum instance: 0.02 pF
+            ("sky130_fd_sc_hd__buf_6", "X", 0.0046),
+        )
+    }
+    assert fanout.buffer(path, "top", buffer, 0.045, cells) == 2  # 0.02 + 0.02, then 0.02
+    parsed = netlist.read(path, "top")
+    buffers = {i.name: i for i in parsed.instances if i.cell == buffer.cell}
+    assert sorted(buffers) == ["a[0]$fanout0$buf", "a[0]$fanout1$buf"]
+    assert {netlist.net_bit(b.pins["A"]) for b in buffers.values()} == {("a", 0)}
+    driven = {
+        i.name.split("/")[0]: netlist.net_bit(i.pins["A"])
+        for i in parsed.instances
+        if i.cell != buffer.cell
+    }
+    assert driven == {
+        "u_s_0": ("a[0]$fanout0", None),
+        "u_s_1": ("a[0]$fanout0", None),
+        "u_s_2": ("a[0]$fanout1", None),
+    }
+    assert "\\a[1] " in path.read_text()  # 3 instances, no pins behind x[1]: unbuffered
+    assert fanout.buffer(path, "top", buffer, 0.045, cells) == 0  # already split
+    path.write_text(text)  # 0.01 pF, two buffer inputs: three buffers, then two above them
+    assert fanout.buffer(path, "top", buffer, 0.01, cells) == 5
+    drivers = {
+        i.name: netlist.net_bit(i.pins["A"])
+        for i in netlist.read(path, "top").instances
+        if i.cell == buffer.cell
+    }
+    assert drivers == {
+        "a[0]$fanout_l1_0$buf": ("a", 0),
+        "a[0]$fanout_l1_1$buf": ("a", 0),
+        "a[0]$fanout0$buf": ("a[0]$fanout_l1_0", None),
+        "a[0]$fanout1$buf": ("a[0]$fanout_l1_0", None),
+        "a[0]$fanout2$buf": ("a[0]$fanout_l1_1", None),
+    }
+    top_cells = "".join(
+        f"  sky130_fd_sc_hd__inv_1 _t{k}_ (\n    .A(a[0]),\n    .Y(z[{k}])\n  );\n"
+        for k in range(3)
+    )
+    path.write_text(text.replace("endmodule", top_cells + "endmodule", 1))
+    # the net drives its 3 cells and one buffer: three, two above them, one above those
+    assert fanout.buffer(path, "top", buffer, 0.01, cells) == 6
+
+
 def test_prepared_liberty_names_the_supply_and_knows_the_flops(micro_config, tmp_path):
     data = pdk.open_pdk(micro_config, tmp_path)
     lib = data.prepared_liberty("typical", tmp_path / "liberty")
@@ -241,6 +365,8 @@ def test_prepared_liberty_names_the_supply_and_knows_the_flops(micro_config, tmp
     assert cells["sky130_fd_sc_hd__dfrtp_1"].clock == "CLK"
     assert not cells["sky130_fd_sc_hd__nand2_1"].sequential
     assert cells["sky130_fd_sc_hd__nand2_1"].outputs == {"Y"}
+    assert set(cells["sky130_fd_sc_hd__nand2_1"].capacitance) == {"A", "B"}
+    assert 0.001 < cells["sky130_fd_sc_hd__nand2_1"].capacitance["A"] < 0.01  # pF
     assert cells["sky130_fd_sc_hd__fa_1"].outputs == {"COUT", "SUM"}
 
 
@@ -419,14 +545,19 @@ def test_path_ends_are_named_by_their_pipeline_point(micro_build):
     index = int(stage.name.rsplit("_s", 1)[1])
     assert analysis.locate(f"{stage.name}[0]$_DFFE_PN0P_", design) == points[index - 1]
     assert analysis.locate(f"r_{stage.name}/q[1]$_DFFE_PN0P_", design) == points[index - 1]
+    tree = next(r for r in design.registers if "/" in r.instance)  # a level inside a sum
+    local = tree.instance.split("/")[1].removeprefix("r_")
+    index = int(local.rsplit("_s", 1)[1])
+    assert analysis.locate(f"u_conv_3/{local}[2]$_DFFE_PN0P_", design) == points[index - 1]
+    assert analysis.locate(f"{tree.instance}/q[2]$_DFFE_PN0P_", design) == points[index - 1]
     assert analysis.locate("charges[57]", design) == "inputs"
     assert analysis.locate("latent[3]$_DFFE_PN0P_", design) == "out"
     weight = next(r.name for r in design.registers if r.kind == "config")
     assert analysis.locate(f"r_{weight}/copy_b[0]$_DFF_PN0_", design) == "configuration"
     assert analysis.locate("cfg_rdata[5]", design) == "configuration read"
     assert analysis.locate("r_cfg_rdata/q[2]$_DFF_PN0_", design) == "configuration read"
-    assert analysis.locate("conv_acc_0[3]$_DFFE_PN0P_", design) == "conv_t4"  # micro: registered
-    assert analysis.locate("dense_acc_1[3]$_DFFE_PN0P_", design) == "?"  # micro: not registered
+    assert analysis.locate("u_conv_0/acc[3]$_DFFE_PN0P_", design) == "conv_t4"  # micro: registered
+    assert analysis.locate("u_dense_1/acc[3]$_DFFE_PN0P_", design) == "?"  # micro: not registered
     assert analysis.locate("_12345_", design) == "?"
     first, second = design.description.pipeline[:2]  # micro: two stages, then the outputs
     assert analysis._stage("inputs", "?", design) == f"inputs -> {first}"

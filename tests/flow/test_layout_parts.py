@@ -13,6 +13,7 @@ from econflow.flow import tmr
 from econflow.flow.formats import defdata, layout_netlist, lef, netlist, parasitics
 from econflow.flow.tasks.qrouter import RouteError, unrouted_nets, without_unnamed_loads
 from econflow.rtl import naming
+from econflow.rtl.artefacts import RegisterBank
 
 PDK = Path(__file__).parents[3] / "shared" / "pdks" / "lambdapdk" / "sky130"
 TECH_LEF = PDK / "base" / "apr" / "sky130_fd_sc.tlef"
@@ -220,11 +221,15 @@ def test_tmr_separation_is_the_closest_two_copies_of_each_protected_bit():
         for bit in (0, 1)
     }
     instances["ff_q"] = "r_out/q[0]$_DFF_PN0_"  # unprotected: not counted
-    found = tmr.separation(placed, instances, {"w_0": 2, "w_1": 1}, 200)
+    banks = [
+        RegisterBank(name=n, width=w, kind="config", protected=True, instance=naming.instance(n))
+        for n, w in (("w_0", 2), ("w_1", 1))
+    ]
+    found = tmr.separation(placed, instances, banks, 200)
     assert found.triplets == 2 and found.protected_bits == 3
     assert found.min_um == found.median_um == 2.72
     assert found.closest_bit == "w_0[0]"
-    none = tmr.separation(placed, {}, {"w_0": 2}, 200)
+    none = tmr.separation(placed, {}, banks[:1], 200)
     assert (none.triplets, none.protected_bits, none.min_um) == (0, 2, None)
 
 
