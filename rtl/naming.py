@@ -28,6 +28,12 @@ def sum_instance(layer: str, index: int) -> str:
     return f"u_{layer}_{index}"
 
 
+def tree_register(layer: str, level: int, point: int) -> str:
+    """The register bank cutting level ``level`` of a sum's adder tree at pipeline point
+    ``point``, as its sum module names it; sum ``j``'s bank is this name with ``_<j>``."""
+    return f"{layer}_t{level}_s{point}"
+
+
 def copy_pattern() -> re.Pattern[str]:
     """Matches a synthesized flip-flop of a protected copy: groups ``instance`` (the register
     primitive's path, ``/`` between levels), ``copy`` and ``bit``."""

@@ -139,7 +139,9 @@ def sum_modules(enc: Encoder, header: str) -> dict[str, str]:
         }
         cuts = dict(module.cuts)
         nets = [
-            _LevelNets(f"{module.layer.name}_t{k}_n", f"{module.layer.name}_t{k}_s{cuts[k]}")
+            _LevelNets(
+                f"{module.layer.name}_t{k}_n", naming.tree_register(module.layer.name, k, cuts[k])
+            )
             if k in cuts
             else _LevelNets(f"{module.layer.name}_t{k}_n", f"{module.layer.name}_t{k}_v")
             for k in range(len(module.tree))

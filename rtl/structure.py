@@ -370,13 +370,13 @@ def _pipeline_registers(enc: Encoder, point: Point) -> list[Register]:
             layer = enc.layer(point.layer or "")
             for j in range(len(layer.sums)):
                 width = sum(n.width for n in layer.tree(j)[point.level or 0])
-                local = naming.instance(f"{s.name}_s{point.index}")
+                local = naming.tree_register(layer.name, point.level or 0, point.index)
                 found.append(
                     Register(
-                        f"{s.name}_s{point.index}_{j}",
+                        f"{local}_{j}",
                         width,
                         "pipeline",
-                        instance=f"{naming.sum_instance(layer.name, j)}/{local}",
+                        instance=f"{naming.sum_instance(layer.name, j)}/{naming.instance(local)}",
                     )
                 )
         else:

@@ -105,10 +105,12 @@ def modules(found: list[SumInstance]) -> list[SumModule]:
 
 
 def _bank(layer: MacLayer, level: int, index: int, j: int) -> str:
-    return f"{layer.name}_t{level}_s{index}_{j}"
+    return f"{naming.tree_register(layer.name, level, index)}_{j}"
 
 
 def register(module: SumModule, level: int, index: int) -> Register:
     """The register bank of a cut inside ``module`` (as the module sees it)."""
     width = sum(n.width for n in module.tree[level])
-    return Register(f"{module.layer.name}_t{level}_s{index}", width, "pipeline", module.protected)
+    return Register(
+        naming.tree_register(module.layer.name, level, index), width, "pipeline", module.protected
+    )
