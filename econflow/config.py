@@ -32,6 +32,7 @@ StepName = Literal[
     "rtl",
     "verify",
     "synth",
+    "equiv",
     "sta",
     "gatesim",
     "power",

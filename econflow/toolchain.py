@@ -41,8 +41,8 @@ TOOLS = (
     Tool(
         "yosys",
         ("--version",),
-        "synthesis, SiliconCompiler's Yosys task (synth)",
-        "step synth fails; nothing after it runs",
+        "synthesis, SiliconCompiler's Yosys task (synth); miters and its ABC for the proof (equiv)",
+        "steps synth and equiv fail; nothing after synth runs",
     ),
     Tool(
         "sta",

@@ -16,7 +16,7 @@ import numpy as np
 
 from econflow.config import Config
 from econflow.errors import ArtefactError, EconflowError
-from econflow.flow import analysis, fanout, tmr
+from econflow.flow import analysis, equivalence, fanout, tmr
 from econflow.flow.formats import activity, liberty, netlist
 from econflow.flow.job import (
     FlowPaths,
@@ -28,6 +28,7 @@ from econflow.flow.job import (
 )
 from econflow.flow.results import (
     Activity,
+    EquivalenceResult,
     FlowMetrics,
     GateLevelResult,
     PowerResult,
@@ -92,6 +93,33 @@ def _synth(cfg: Config, build: Path) -> SynthResult:
         f"  {result.cells} cells, {result.area_um2 / 1e6:.3f} mm2, {result.flip_flops} "
         f"flip-flops; all 3 copies of the {design.protected_bits} protected bits kept"
     )
+    return result
+
+
+def _equiv(cfg: Config, build: Path) -> EquivalenceResult:
+    design = rtl_artefacts.load(build)
+    paths = flow_paths(cfg, build)
+    pdk = open_pdk(cfg, paths.out)
+    work = paths.out / "equiv"
+    if work.exists():
+        shutil.rmtree(work)
+    print(f"  Yosys + ABC: the {pdk.name} netlist against the RTL, one proof per kept module")
+    result = equivalence.prove(
+        design.top,
+        [f for f in design.files if f.suffix == ".v"],
+        paths.netlist,
+        power_liberty(pdk, paths),
+        pdk.sim_models(),
+        GATE_LEVEL_DEFINES,
+        work,
+    )
+    differ = [m.module for m in result.modules if not m.equivalent]
+    if differ:
+        raise EconflowError(
+            f"netlist {paths.netlist} differs from the RTL in {differ}: "
+            f"{[m.verdict for m in result.modules if not m.equivalent][0]}; "
+            f"see {work / differ[0] / 'abc.log'}"
+        )
     return result
 
 
@@ -218,6 +246,10 @@ def _netlist_inputs(cfg: Config, build: Path) -> list[Path]:
     return [paths.netlist, paths.sdc, pdk_config_file(cfg)]
 
 
+def _netlist_and_rtl_inputs(cfg: Config, build: Path) -> list[Path]:
+    return [*_netlist_inputs(cfg, build), *_rtl_inputs(cfg, build)]
+
+
 def _gatesim_inputs(cfg: Config, build: Path) -> list[Path]:
     models = model_artefacts.at(build)
     rtl = rtl_artefacts.directory(build) / rtl_artefacts.DESIGN
@@ -245,6 +277,9 @@ def _gatesim_outputs(cfg: Config, build: Path) -> list[Path]:
 
 STEPS: tuple[Step, ...] = (
     Step("synth", FlowMetrics, "synth", ("hardware", "pdk"), _rtl_inputs, _synth_outputs, _synth),
+    Step(
+        "equiv", FlowMetrics, "equivalence", ("pdk",), _netlist_and_rtl_inputs, _no_outputs, _equiv
+    ),
     Step("sta", FlowMetrics, "sta", ("hardware", "pdk"), _netlist_inputs, _no_outputs, _sta),
     Step(
         "gatesim",

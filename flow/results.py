@@ -29,6 +29,25 @@ class SynthResult(StepResult):
     netlist: str
 
 
+class ModuleProof(Result):
+    module: str
+    instances: int  # how often the netlist instantiates it (1 for the top)
+    equivalent: bool
+    verdict: str  # ABC's own line
+    and_nodes: int  # the miter's size as ABC read it
+    latches: int
+    seconds: float
+
+
+class EquivalenceResult(StepResult):
+    origin: str
+    modules: list[ModuleProof]
+
+    @property
+    def equivalent(self) -> bool:
+        return all(m.equivalent for m in self.modules)
+
+
 class WorstPath(Result):
     """The path with the least slack: where it starts and ends, in which pipeline stage."""
 
@@ -119,6 +138,7 @@ class FlowMetrics(StageMetrics):
     STAGE: ClassVar[str] = "flow"
 
     synth: SynthResult | None = None
+    equivalence: EquivalenceResult | None = None
     sta: StaResult | None = None
     gate_level: GateLevelResult | None = None
     power: PowerResult | None = None

@@ -241,6 +241,15 @@ def _exactness(
             f"{run.mismatches} / {run.vectors:,}",
             "verify/verify (bulk)",
         )
+    e = flow.equivalence
+    if e:
+        proved = sum(m.equivalent for m in e.modules)
+        s.add(
+            "netlist vs RTL, formal equivalence",
+            f"{proved} / {len(e.modules)} modules proved "
+            f"({'equivalent' if e.equivalent else 'NOT equivalent'})",
+            f"flow/equiv: {e.origin}; {', '.join(m.module for m in e.modules)}",
+        )
     g = flow.gate_level
     if g:
         s.add(

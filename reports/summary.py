@@ -85,6 +85,10 @@ def _implementation(r: BuildResults) -> list[tuple[str, str]]:
         if corner is not None:
             lines.append((f"worst stage ({timing.timing_corner})", corner.worst_path.stage))
         lines.append(("latency (cycles)", str(timing.latency_cycles)))
+    proof = r.flow.equivalence
+    if proof:
+        verdict = "equivalent" if proof.equivalent else "NOT equivalent"
+        lines.append(("netlist vs RTL (formal)", f"{verdict}, {len(proof.modules)} modules"))
     gate = r.flow.gate_level
     if gate:
         lines.append(("gate-level mismatches / vectors", f"{gate.mismatches} / {gate.vectors}"))

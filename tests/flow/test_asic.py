@@ -16,7 +16,13 @@ import pytest
 from econflow import pdk
 from econflow.cli import main
 from econflow.config import load_config
-from econflow.errors import ConfigError, FormatError, PdkDataError, ToolMissingError
+from econflow.errors import (
+    ConfigError,
+    EconflowError,
+    FormatError,
+    PdkDataError,
+    ToolMissingError,
+)
 from econflow.flow import analysis, fanout, job, pipeline, power_model, project, tmr
 from econflow.flow.formats import activity, liberty, netlist
 from econflow.models import artefacts as model_artefacts
@@ -108,6 +114,39 @@ def test_a_clock_the_design_cannot_meet_is_reported(
     typical = result.corners["typical"]
     assert not typical.meets and typical.violating_endpoints > 0
     assert "2000 MHz NOT met" in capsys.readouterr().out
+
+
+def test_netlist_is_proved_equivalent_to_its_rtl(micro_build):
+    """Each kept sum module once, then the top with the sums cut out; all sequential."""
+    proof = flow_metrics(micro_build)["equivalence"]
+    design = rtl_artefacts.load(micro_build)
+    modules = {m["module"]: m for m in proof["modules"]}
+    text = (micro_build / "flow" / "micro_encoder.vg").read_text()
+    assert set(modules) == set(netlist.modules(text)) and len(modules) > 1
+    assert all(m["equivalent"] and m["and_nodes"] > 0 for m in modules.values())
+    top = modules.pop(design.top)
+    assert top["instances"] == 1 and top["latches"] > 3 * design.protected_bits
+    assert sum(m["instances"] for m in modules.values()) == len(netlist.read(
+        micro_build / "flow" / "micro_encoder.vg", design.top).scopes)  # fmt: skip
+
+
+@pytest.mark.parametrize("where", ["sum", "top"])
+def test_a_netlist_with_one_cell_swapped_is_refused(micro_build, micro_config, tmp_path, where):
+    """One NAND made a NOR, in a kept sum or in the top: the proof names the module."""
+    build = tmp_path / "build"
+    shutil.copytree(micro_build / "rtl", build / "rtl")
+    shutil.copytree(micro_build / "flow" / "liberty", build / "flow" / "liberty")
+    design = rtl_artefacts.load(micro_build)
+    source = micro_build / "flow" / "micro_encoder.vg"
+    text = source.read_text()
+    kept = sorted(set(netlist.modules(text)) - {design.top})
+    module = design.top if where == "top" else kept[0]
+    start, end = netlist.module_body(text, module)
+    at = text.index("sky130_fd_sc_hd__nand2_1 ", start, end)
+    swapped = text[:at] + "sky130_fd_sc_hd__nor2_1 " + text[at + len("sky130_fd_sc_hd__nand2_1 ") :]
+    (build / "flow" / source.name).write_text(swapped)
+    with pytest.raises(EconflowError, match=rf"differs from the RTL in \['{module}'\]"):
+        next(s for s in pipeline.STEPS if s.name == "equiv").run(micro_config, build)
 
 
 def test_gate_level_netlist_is_bit_exact(micro_build):
