@@ -52,13 +52,14 @@ def _abc() -> str:
 
 
 def _verdict(output: str, log: Path) -> tuple[bool, str]:
-    """ABC's verdict: sequential miters end in "Networks are equivalent" or "NOT EQUIVALENT",
+    """ABC's verdict: sequential miters end in "Networks are equivalent" or "... NOT
+    EQUIVALENT ..." (or "not equivalent" after a counterexample "asserted in frame N"),
     combinational ones (proved by SAT sweeping) in "UNSATISFIABLE" or "SATISFIABLE"."""
     for line in output.splitlines():
         text = line.strip()
         if "Networks are equivalent" in text or text.startswith("UNSATISFIABLE"):
             return True, text
-        if "NOT EQUIVALENT" in text or text.startswith("SATISFIABLE"):
+        if "not equivalent" in text.lower() or text.startswith(("SATISFIABLE", "Output ")):
             return False, text
     raise EconflowError(f"ABC decided nothing on the miter; see {log}")
 

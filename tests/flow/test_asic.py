@@ -23,7 +23,16 @@ from econflow.errors import (
     PdkDataError,
     ToolMissingError,
 )
-from econflow.flow import analysis, fanout, job, pipeline, power_model, project, tmr
+from econflow.flow import (
+    analysis,
+    equivalence,
+    fanout,
+    job,
+    pipeline,
+    power_model,
+    project,
+    tmr,
+)
 from econflow.flow.formats import activity, liberty, netlist
 from econflow.models import artefacts as model_artefacts
 from econflow.pdk import Buffer
@@ -128,6 +137,26 @@ def test_netlist_is_proved_equivalent_to_its_rtl(micro_build):
     assert top["instances"] == 1 and top["latches"] > 3 * design.protected_bits
     assert sum(m["instances"] for m in modules.values()) == len(netlist.read(
         micro_build / "flow" / "micro_encoder.vg", design.top).scopes)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("tail", "equivalent"),
+    [
+        ("Networks are equivalent.  Time =    13.69 sec", True),
+        ("UNSATISFIABLE  Time =     0.83 sec", True),
+        ("Networks are NOT EQUIVALENT after simulation.   Time =    20.99 sec", False),
+        (
+            'Output 0 of miter "miter" was asserted in frame 1. Time = 0.02 sec\nNetworks are not equivalent.',
+            False,
+        ),
+        ("SATISFIABLE    Time =     0.95 sec", False),
+    ],
+)
+def test_abc_verdicts_are_read_in_every_form_it_prints(tail, equivalent, tmp_path):
+    output = "Reached local conflict limit (2000).\n" + tail
+    assert equivalence._verdict(output, tmp_path / "abc.log")[0] is equivalent
+    with pytest.raises(EconflowError, match="ABC decided nothing on the miter; see .*abc.log"):
+        equivalence._verdict("Reached local conflict limit (2000).", tmp_path / "abc.log")
 
 
 @pytest.mark.parametrize("where", ["sum", "top"])
