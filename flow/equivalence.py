@@ -150,8 +150,8 @@ def prove(
         raise FormatError(f"{netlist}: no module {top}")
     cells = {i.cell for m in found.values() for i in m.instances} - set(found)
     models = cell_models.for_netlist(liberty, cells, pdk_models, work, defines)
-    uses = {name: sum(i.cell == name for i in found[top].instances) for name in found}
     kept = sorted(name for name in found if name != top)
+    uses = {name: sum(i.cell == name for i in found[top].instances) for name in kept}
     stubs = "".join(_stub(name, found[name]) for name in kept)
     proofs = []
     for name in [*kept, top]:

@@ -113,12 +113,11 @@ def _equiv(cfg: Config, build: Path) -> EquivalenceResult:
         GATE_LEVEL_DEFINES,
         work,
     )
-    differ = [m.module for m in result.modules if not m.equivalent]
+    differ = [m for m in result.modules if not m.equivalent]
     if differ:
         raise EconflowError(
-            f"netlist {paths.netlist} differs from the RTL in {differ}: "
-            f"{[m.verdict for m in result.modules if not m.equivalent][0]}; "
-            f"see {work / differ[0] / 'abc.log'}"
+            f"netlist {paths.netlist} differs from the RTL in {[m.module for m in differ]}: "
+            f"{differ[0].verdict}; see {work / differ[0].module / 'abc.log'}"
         )
     return result
 
