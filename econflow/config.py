@@ -237,11 +237,12 @@ class PdkSection(_Section):
 
 
 class GateLevelSection(_Section):
-    """Gate-level simulation of the synthesized netlist (step ``power``): bit-exactness
+    """Gate-level simulation of the synthesized netlist (step ``gatesim``): bit-exactness
     against the fixed-point model, and the switching activity power analysis uses."""
 
-    vectors: int = Field(1000, ge=10)  # held-out modules
+    vectors: int = Field(10000, ge=10)  # held-out modules, on the cycle simulator
     corner_cases: bool = True  # then the corner cases (94 for 16-bit charges)
+    icarus_vectors: int = Field(20, ge=0)  # the first ones again on Icarus, the PDK's models
 
 
 class FlowSection(_Section):

@@ -16,7 +16,7 @@ import numpy as np
 
 from econflow.config import Config
 from econflow.errors import ArtefactError, EconflowError
-from econflow.flow import analysis, equivalence, fanout, tmr
+from econflow.flow import analysis, equivalence, fanout, gate_bench, gate_graph, tmr
 from econflow.flow.formats import activity, liberty, netlist
 from econflow.flow.job import (
     FlowPaths,
@@ -40,8 +40,8 @@ from econflow.pdk import Pdk, open_pdk
 from econflow.rtl import artefacts as rtl_artefacts
 from econflow.stage import Step
 from econflow.verification import bulk
-from econflow.verification.bulk import CLOCK_PERIOD_NS
 from econflow.verification.pipeline import load_subject, regression_vectors
+from econflow.verification.results import BulkRun
 
 ORIGIN = (
     "post-synthesis (Yosys netlist; pin capacitance and the liberty wire-load model, which for "
@@ -133,14 +133,6 @@ def _sta(cfg: Config, build: Path) -> StaResult:
     return StaResult(**figures.model_dump())
 
 
-def _whole_scrub_periods(charges: np.ndarray, scrub_interval: int) -> np.ndarray:
-    """``charges`` repeated to an even number of scrub intervals: each half of the activity
-    window then sees the gated configuration clocks tick at their steady rate, one cycle in
-    N (a window shorter than N could see no tick at all)."""
-    n = -(-len(charges) // (2 * scrub_interval)) * 2 * scrub_interval
-    return charges[np.arange(n) % len(charges)]
-
-
 def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
     subject = load_subject(build)
     design, model = subject.design, subject.model
@@ -150,59 +142,51 @@ def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
     charges = regression_vectors(
         subject.holdout, gate.vectors, model.charge_bits, gate.corner_cases
     )
-    charges = _whole_scrub_periods(charges, design.description.scrub_interval)
-    work = paths.out / "gatesim"
-    print(f"  Icarus: {len(charges)} vectors through the {pdk.name} netlist with cell models")
     start = time.perf_counter()
-    gates = netlist.read(paths.netlist, design.top)
-    counts = bulk.run(
-        design,
-        model,
-        charges,
-        design.load_image(),
-        work,
-        "icarus",
-        sources=[paths.netlist, *pdk.sim_models()],
-        defines=GATE_LEVEL_DEFINES,
-        vcd="activity.vcd",
-        dump_scopes=gates.scopes,
-        label="gate level",
+    print(f"  cycle simulator: the {pdk.name} netlist as and-inverter logic of its liberty")
+    graph = gate_graph.build(
+        netlist.read(paths.netlist, design.top),
+        liberty.library(power_liberty(pdk, paths)),
+        paths.netlist,
     )
+    built = time.perf_counter() - start
+    print(
+        f"  cycle simulator: {len(graph.fanins):,} and-nodes, {len(graph.flops.state):,} "
+        f"flip-flops, {len(graph.gates.node):,} clock gates ({built:.0f} s)"
+    )
+    run = gate_bench.run(
+        graph, design, model, charges, design.load_image(),
+        window=design.description.scrub_interval,
+    )  # fmt: skip
     seconds = time.perf_counter() - start
+    counts = run.counts
     if not counts.exact:
         raise EconflowError(
             f"gate-level netlist {paths.netlist} is not bit-exact: {counts.mismatches} "
-            f"mismatches, {counts.readback_errors} read-back errors in {len(charges)} vectors "
-            f"(first at vector {counts.first_mismatch}); log: {work / 'sim.log'}"
+            f"mismatches, {counts.readback_errors} read-back errors, {counts.received} of "
+            f"{counts.vectors} outputs in the cycle simulator (first at held-out vector "
+            f"{counts.first_mismatch})"
         )
-    print(f"  gate level: 0 mismatches in {len(charges)} vectors ({seconds:.0f} s)")
-    halves = activity.read_vcd_parts(work / "activity.vcd", len(charges), 2, CLOCK_PERIOD_NS)
-    cells = _cells(pdk, paths)
-    outputs = gates.outputs({name: cell.outputs for name, cell in cells.items()})
-    clock_nets = {}
-    for inst in gates.instances:
-        pin = cells[inst.cell].clock
-        bit = netlist.net_bit(inst.pins.get(pin, "")) if pin else None
-        if bit is not None:
-            clock_nets[inst.name] = bit
-    written = []
+    print(
+        f"  gate level: 0 mismatches in {counts.vectors:,} vectors ({len(charges):,} distinct) "
+        f"on {run.lanes} lanes, {run.cycles:,} cycles ({seconds:.0f} s)"
+    )
     for measured, path in zip(
-        [activity.joined(halves), *halves], [paths.activity, *paths.activity_halves], strict=True
+        [run.activity, *run.halves], [paths.activity, *paths.activity_halves], strict=True
     ):
-        cell_activity = activity.CellActivity(
-            activity.per_cell(measured, outputs), activity.clock_edges(measured, clock_nets)
-        )
-        activity.write(cell_activity, path)
-        written.append(cell_activity)
-    toggles, clocks = written[0].toggles, written[0].clocks
-    (work / "activity.vcd").unlink()
+        activity.write(measured, path)
+    toggles, clocks = run.activity.toggles, run.activity.clocks
     return GateLevelResult(
-        origin="gate-level simulation of the synthesized netlist (Icarus, zero delay)",
-        vectors=len(charges),
+        origin="cycle simulation of the synthesized netlist (liberty functions, zero delay)",
+        vectors=counts.vectors,
+        distinct_vectors=len(charges),
+        lanes=run.lanes,
+        cycles=run.cycles,
         mismatches=counts.mismatches,
         readback_errors=counts.readback_errors,
+        build_seconds=round(built, 1),
         seconds=round(seconds, 1),
-        vectors_per_s=round(len(charges) / seconds, 2),
+        vectors_per_s=round(counts.vectors / run.seconds, 1),
         activity=Activity(
             cells=len(toggles),
             mean_toggles_per_cycle=round(sum(toggles.values()) / max(1, len(toggles)), 4),
@@ -210,7 +194,40 @@ def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
             mean_clock_edges_per_cycle=round(sum(clocks.values()) / max(1, len(clocks)), 4),
             file=str(paths.activity),
         ),
+        icarus=_icarus_check(cfg, build, charges[: gate.icarus_vectors]) if gate.icarus_vectors
+        else None,
+    )  # fmt: skip
+
+
+def _icarus_check(cfg: Config, build: Path, charges: np.ndarray) -> BulkRun:
+    """The first vectors again on Icarus with the PDK's own cell models: the cross-check of
+    the cycle simulator and of the liberty functions it evaluates."""
+    subject = load_subject(build)
+    paths = flow_paths(cfg, build)
+    pdk = open_pdk(cfg, paths.out)
+    print(f"  Icarus: {len(charges)} vectors through the netlist with the PDK's cell models")
+    start = time.perf_counter()
+    counts = bulk.run(
+        subject.design,
+        subject.model,
+        charges,
+        subject.design.load_image(),
+        paths.out / "gatesim",
+        "icarus",
+        sources=[paths.netlist, *pdk.sim_models()],
+        defines=GATE_LEVEL_DEFINES,
+        label="Icarus gate level",
     )
+    seconds = time.perf_counter() - start
+    if not counts.exact:
+        raise EconflowError(
+            f"gate-level netlist {paths.netlist} is not bit-exact on Icarus with the PDK's "
+            f"models: {counts.mismatches} mismatches, {counts.readback_errors} read-back "
+            f"errors in {len(charges)} vectors (first at vector {counts.first_mismatch}); log: "
+            f"{paths.out / 'gatesim' / 'sim.log'}"
+        )
+    return BulkRun(**counts.model_dump(), seconds=round(seconds, 1),
+                   vectors_per_s=round(len(charges) / seconds, 3))  # fmt: skip
 
 
 def _power(cfg: Config, build: Path) -> PowerResult:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from econflow.results import Result, StageMetrics, StepResult
+from econflow.verification.results import BulkRun
 
 Engine = Literal["openroad", "qflow"]
 
@@ -125,13 +126,21 @@ class Activity(Result):
 
 
 class GateLevelResult(StepResult):
+    """The netlist on the cycle simulator (every lane its own vectors), and optionally the
+    first vectors on Icarus with the PDK's own cell models."""
+
     origin: str
-    vectors: int
+    vectors: int  # streamed over all lanes
+    distinct_vectors: int  # held-out modules and corner cases, each streamed at least once
+    lanes: int
+    cycles: int  # reset, configuration, read-back, stream and flush
     mismatches: int
     readback_errors: int
-    seconds: float
-    vectors_per_s: float
+    build_seconds: float  # reading the netlist and liberty into the simulator's graph
+    seconds: float  # building included
+    vectors_per_s: float  # simulation alone
     activity: Activity
+    icarus: BulkRun | None = None
 
 
 class FlowMetrics(StageMetrics):

@@ -4,23 +4,13 @@ come from (econflow.flow.formats.liberty_function)."""
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pytest
 
-from econflow import pdk
 from econflow.errors import FormatError
 from econflow.flow import cell_models
 from econflow.flow.formats import liberty_function
-from econflow.flow.formats.liberty import library
 from econflow.flow.pipeline import GATE_LEVEL_DEFINES
-
-
-@pytest.fixture(scope="module")
-def sky130(micro_config, tmp_path_factory) -> tuple[dict, list[Path]]:
-    work = tmp_path_factory.mktemp("pdk")
-    data = pdk.open_pdk(micro_config, work)
-    return library(data.prepared_liberty("typical", work / "liberty")), data.sim_models()
 
 
 @pytest.mark.parametrize(
