@@ -46,23 +46,15 @@ def lanes_of(words: np.ndarray) -> np.ndarray:
 class _Bench:
     def __init__(self, sim: CycleSim, design: RtlDesign) -> None:
         self.sim, self.ports, self.words = sim, design.ports, sim.words
-        self.idle = {
-            port: np.zeros((len(nodes), sim.words), np.uint64)
-            for port, nodes in sim.graph.inputs.items()
-        }
         self.cycles = 0
         self.early_outputs = 0
 
     def drive(self, count: bool = False, **values: int | np.ndarray) -> None:
-        """One cycle with ports at ``values`` (an int: on every lane; an array: (bits,
-        words) words), the others at 0; outputs must not be valid yet."""
-        inputs = dict(self.idle)
+        """One cycle with ports set to ``values`` (an int: on every lane; an array: (bits,
+        words) words); the others hold their last value, as a testbench's registers do."""
         for port, value in values.items():
             bits = len(self.sim.graph.inputs[port])
-            inputs[port] = (
-                value if isinstance(value, np.ndarray) else uniform(value, bits, self.words)
-            )
-        for port, words in inputs.items():
+            words = value if isinstance(value, np.ndarray) else uniform(value, bits, self.words)
             self.sim.set(port, words)
         self.sim.settle()
         if count:
@@ -74,17 +66,17 @@ class _Bench:
         errors), a register counting once whatever the lanes it failed on."""
         readback = unmapped_errors = 0
         for address, value in enumerate(image):
-            self._step(rst_n=1, cfg_we=1, cfg_addr=address, cfg_wdata=value)
+            self._step(cfg_we=1, cfg_addr=address, cfg_wdata=value)
         for address in range(len(image) + 1):  # read data comes one edge after the address
-            self.drive(rst_n=1, cfg_addr=min(address, len(image) - 1))
+            self.drive(cfg_we=0, cfg_addr=min(address, len(image) - 1))
             if address and (self._rdata() != image[address - 1]).any():
                 readback += 1
             self._edge()
         if unmapped is not None:
             ones = 2**self.ports.data_bits - 1
-            self._step(rst_n=1, cfg_we=1, cfg_addr=unmapped, cfg_wdata=ones)
-            self._step(rst_n=1, cfg_addr=unmapped)
-            self.drive(rst_n=1, cfg_addr=unmapped)
+            self._step(cfg_we=1, cfg_addr=unmapped, cfg_wdata=ones)
+            self._step(cfg_we=0)
+            self.drive()
             unmapped_errors = int((self._rdata() != 0).any())
             self._edge()
         return readback, unmapped_errors
@@ -143,9 +135,9 @@ def run(
     for slot in range(per_lane + flush):
         streaming = slot < per_lane
         if streaming:
-            bench.drive(count=True, rst_n=1, in_valid=1, charges=streams[slot])
+            bench.drive(count=True, in_valid=1, charges=streams[slot])
         else:
-            bench.drive(rst_n=1)
+            bench.drive(in_valid=0)
         observed.append(
             [sim.read(p) for p in ("out_valid", "latent", "module_sum") if p in graph.outputs]
         )

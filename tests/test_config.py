@@ -28,7 +28,17 @@ def test_shipped_default_is_the_econt_design():
 def test_defaults_fill_missing_sections(tmp_path):
     cfg = load_config(write(tmp_path, "design: {name: d}\n"))
     assert cfg.design.flow.steps == list(STEPS)
-    assert STEPS[-9:] == ("synth", "equiv", "sta", "gatesim", "power", "place", "route", "gds", "report")
+    assert STEPS[-9:] == (
+        "synth",
+        "equiv",
+        "sta",
+        "gatesim",
+        "power",
+        "place",
+        "route",
+        "gds",
+        "report",
+    )
     assert cfg.design.pdk.name == "sky130hd" and not cfg.design.pdk.download
     assert cfg.design.hardware.tmr == "config" and cfg.design.hardware.clock_mhz == 40.0
 

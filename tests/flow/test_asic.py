@@ -39,6 +39,7 @@ from econflow.flow.formats import activity, liberty, netlist
 from econflow.models import artefacts as model_artefacts
 from econflow.pdk import Buffer
 from econflow.rtl import artefacts as rtl_artefacts
+from econflow.verification import bulk
 from econflow.verification.pipeline import second_model
 
 MICRO = Path(__file__).parents[1] / "configs" / "micro.yaml"
@@ -215,6 +216,48 @@ def test_gate_level_check_sees_a_wrong_model(micro_build, micro_graph):
     assert run.counts.received == 64 and run.counts.mismatches > 0
     right = gate_bench.run(micro_graph, design, model, holdout[:64], design.load_image())
     assert right.counts.exact and right.counts.mismatches == 0
+
+
+def test_cycle_simulator_toggles_agree_with_icarus(micro_build, micro_graph, sky130, tmp_path):
+    """Every lane streams the same 48 vectors, which Icarus streams with the PDK's models
+    and dumps: a flip-flop's toggles agree to the one edge Icarus sees after the last
+    vector; any other cell toggles no more than in Icarus (give or take a window's end),
+    which also counts the changes half a cycle after each edge, before the testbench's
+    inputs follow (zero-delay glitches of its timing)."""
+    models = model_artefacts.load(micro_build)
+    model, (_, holdout) = models.load_quantized(), models.load_dataset()
+    design = rtl_artefacts.load(micro_build)
+    charges = holdout[:48]
+    source = micro_build / "flow" / "micro_encoder.vg"
+    gates = netlist.read(source, design.top)
+    run = gate_bench.run(micro_graph, design, model, charges, design.load_image(), window=48)
+    counts = bulk.run(design, model, charges, design.load_image(), tmp_path, "icarus",
+                      sources=[source, *sky130[1]], defines=pipeline.GATE_LEVEL_DEFINES,
+                      vcd="activity.vcd", dump_scopes=gates.scopes)  # fmt: skip
+    assert counts.exact and run.counts.exact and run.counts.vectors == 64 * 48
+    measured = activity.read_vcd(tmp_path / "activity.vcd", 48)
+    cells = liberty.cells(next((micro_build / "flow" / "liberty").glob("*.lib")))
+    icarus = activity.per_cell(measured, gates.outputs({n: c.outputs for n, c in cells.items()}))
+    ours = run.activity.toggles
+    common = set(icarus) & set(ours)
+    assert len(common) > 0.95 * len(ours)
+    one = 1 / 48 + 1e-9
+    flops = set(micro_graph.flops.names)
+    assert all(0 <= icarus[c] - ours[c] <= one for c in common & flops)
+    assert all(ours[c] <= icarus[c] + one for c in common)  # a clock's last edge: one more
+    assert sum(ours[c] for c in common) > 0.7 * sum(icarus[c] for c in common)
+    edges = activity.clock_edges(measured, _clock_pins(gates, cells))
+    assert all(abs(edges[f] - run.activity.clocks[f]) <= one for f in flops)
+
+
+def _clock_pins(gates: netlist.Netlist, cells: dict) -> dict:
+    found = {}
+    for inst in gates.instances:
+        pin = cells[inst.cell].clock
+        bit = netlist.net_bit(inst.pins.get(pin, "")) if pin else None
+        if bit is not None:
+            found[inst.name] = bit
+    return found
 
 
 def test_a_netlist_with_one_cell_swapped_fails_the_gate_level_step(
