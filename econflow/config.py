@@ -243,6 +243,9 @@ class GateLevelSection(_Section):
     vectors: int = Field(10000, ge=10)  # held-out modules, on the cycle simulator
     corner_cases: bool = True  # then the corner cases (94 for 16-bit charges)
     icarus_vectors: int = Field(20, ge=0)  # the first ones again on Icarus, the PDK's models
+    seu_upsets: int = Field(1000, ge=0)  # flip-flop upsets injected into the netlist
+    seu_transients: int = Field(63, ge=0)  # transients on each kind of shared or voter net
+    seu_targets: list[str] = []  # flip-flop instance names (shell patterns) to upset, if not all
 
 
 class FlowSection(_Section):

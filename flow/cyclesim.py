@@ -38,8 +38,13 @@ def _popcount(x: np.uint64) -> np.int64:  # pragma: no cover (compiled)
 
 
 @numba.njit(cache=False)
-def _settle(values, fanins, first_and, gate_node, gate_enable, gate_source):  # pragma: no cover
+def _settle(
+    values, fanins, first_and, gate_node, gate_enable, gate_source, flip_node, flip_mask
+):  # pragma: no cover
+    """``flip_node`` (ascending) are and-nodes or gated clocks inverted on the lanes of
+    ``flip_mask`` once computed: transients."""
     words = values.shape[1]
+    f = 0
     for k in range(fanins.shape[0]):
         a = fanins[k, 0]
         b = fanins[k, 1]
@@ -50,10 +55,19 @@ def _settle(values, fanins, first_and, gate_node, gate_enable, gate_source):  # 
         node = first_and + k
         for w in range(words):
             values[node, w] = (values[na, w] ^ ia) & (values[nb, w] ^ ib)
+        while f < flip_node.shape[0] and flip_node[f] < node:
+            f += 1
+        if f < flip_node.shape[0] and flip_node[f] == node:
+            for w in range(words):
+                values[node, w] ^= flip_mask[f, w]
     for g in range(gate_node.shape[0]):
         e = gate_enable[g]
         for w in range(words):
             values[gate_node[g], w] = (values[e >> 1, w] ^ _MASK[e & 1]) & values[gate_source[g], w]
+        for i in range(flip_node.shape[0]):
+            if flip_node[i] == gate_node[g]:
+                for w in range(words):
+                    values[gate_node[g], w] ^= flip_mask[i, w]
 
 
 @numba.njit(cache=False)
@@ -107,6 +121,11 @@ class CycleSim:
         self.toggles = np.zeros((len(graph.watched), 2), np.int64)
         self.clock_edges = np.zeros((len(graph.flops.state), 2), np.int64)
         self.counted_cycles = 0
+        self._gated = set(graph.gates.node.tolist())
+        self._clock_of = dict(
+            zip(graph.flops.state.tolist(), graph.flops.clock.tolist(), strict=True)
+        )
+        self._inverted: dict[int, np.ndarray] = {}
         lanes = np.arange(64 * words)
         first = np.packbits(lanes < 32 * words, bitorder="little").view(np.uint64)
         self._halves = np.stack([first, ~first])
@@ -119,9 +138,22 @@ class CycleSim:
         """Drive input ``port``: (bits, words) uint64, bit k of word w is lane 64 w + k."""
         self.values[self.graph.inputs[port]] = words
 
-    def settle(self) -> None:
+    def settle(self, flips: dict[int, np.ndarray] | None = None) -> None:
+        """Evaluate the logic; ``flips`` (node -> (words,) lane mask) are transients: the
+        node reads inverted on those lanes until this cycle's edge (an input port or a
+        flip-flop's output net: the flip-flop keeps its own state)."""
         g = self.graph
-        _settle(self.values, g.fanins, g.first_and, g.gates.node, g.gates.enable, g.gates.source)
+        flips = flips or {}
+        sources = {n: m for n, m in flips.items() if n < g.first_and and n not in self._gated}
+        for node, mask in sources.items():
+            self.values[node] ^= mask
+        computed = sorted(n for n in flips if n not in sources)
+        masks = np.array([flips[n] for n in computed], np.uint64).reshape(-1, self.words)
+        _settle(
+            self.values, g.fanins, g.first_and, g.gates.node, g.gates.enable, g.gates.source,
+            np.array(computed, np.int64), masks,
+        )  # fmt: skip
+        self._inverted = sources
 
     def read(self, port: str) -> np.ndarray:
         """Output ``port`` after :meth:`settle`: (bits, words) uint64."""
@@ -149,6 +181,11 @@ class CycleSim:
     def edge(self) -> None:
         f = self.graph.flops
         _edge(self.values, f.state, f.clock, f.next_state, f.clear, f.preset, self._scratch)
+        for node, mask in self._inverted.items():
+            clock = self._clock_of.get(node)
+            held = ~self.values[clock] if clock is not None else ONES
+            self.values[node] ^= mask & held  # a flip-flop that took new data keeps it
+        self._inverted = {}
 
     def cycle(self, inputs: dict[str, np.ndarray], count: bool = False) -> None:
         """Set ``inputs``, settle, count activity if asked, clock edge."""

@@ -34,6 +34,7 @@ class GateRun:
     streamed: int  # vectors streamed over all lanes (each of ``counts.vectors`` at least once)
     cycles: int
     seconds: float
+    sim: CycleSim  # after the run: configured, the pipeline drained
 
 
 def lanes_of(words: np.ndarray) -> np.ndarray:
@@ -129,7 +130,7 @@ def run(
     per_lane = -(-len(charges) // sim.lanes)
     per_lane = -(-per_lane // window) * window
     index = np.arange(sim.lanes * per_lane).reshape(sim.lanes, per_lane) % len(charges)
-    streams = _charge_words(charges, index, ports.charge_bits, words)
+    streams = charge_words(charges, index, ports.charge_bits, words)
     observed = []
     flush = design.latency_cycles + 2
     for slot in range(per_lane + flush):
@@ -158,10 +159,11 @@ def run(
         sim.lanes * per_lane,
         bench.cycles,
         time.perf_counter() - start,
+        sim,
     )
 
 
-def _charge_words(charges: np.ndarray, index: np.ndarray, bits: int, words: int) -> np.ndarray:
+def charge_words(charges: np.ndarray, index: np.ndarray, bits: int, words: int) -> np.ndarray:
     """(slots, n_tc * bits, words) uint64: slot s of lane j carries ``charges[index[j, s]]``."""
     per_lane = index.shape[1]
     values = np.asarray(charges, np.int64)[index.T]  # (slots, lanes, n_tc)

@@ -16,7 +16,16 @@ import numpy as np
 
 from econflow.config import Config
 from econflow.errors import ArtefactError, EconflowError
-from econflow.flow import analysis, equivalence, fanout, gate_bench, gate_graph, tmr
+from econflow.flow import (
+    analysis,
+    equivalence,
+    fanout,
+    gate_bench,
+    gate_graph,
+    netlist_seu,
+    tmr,
+)
+from econflow.flow.cyclesim import CycleSim
 from econflow.flow.formats import activity, liberty, netlist
 from econflow.flow.job import (
     FlowPaths,
@@ -31,6 +40,7 @@ from econflow.flow.results import (
     EquivalenceResult,
     FlowMetrics,
     GateLevelResult,
+    NetlistSeu,
     PowerResult,
     StaResult,
     SynthResult,
@@ -38,6 +48,7 @@ from econflow.flow.results import (
 from econflow.models import artefacts as model_artefacts
 from econflow.pdk import Pdk, open_pdk
 from econflow.rtl import artefacts as rtl_artefacts
+from econflow.rtl.artefacts import RtlDesign
 from econflow.stage import Step
 from econflow.verification import bulk
 from econflow.verification.pipeline import load_subject, regression_vectors
@@ -144,11 +155,8 @@ def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
     )
     start = time.perf_counter()
     print(f"  cycle simulator: the {pdk.name} netlist as and-inverter logic of its liberty")
-    graph = gate_graph.build(
-        netlist.read(paths.netlist, design.top),
-        liberty.library(power_liberty(pdk, paths)),
-        paths.netlist,
-    )
+    gates = netlist.read(paths.netlist, design.top)
+    graph = gate_graph.build(gates, liberty.library(power_liberty(pdk, paths)), paths.netlist)
     built = time.perf_counter() - start
     print(
         f"  cycle simulator: {len(graph.fanins):,} and-nodes, {len(graph.flops.state):,} "
@@ -176,6 +184,9 @@ def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
     ):
         activity.write(measured, path)
     toggles, clocks = run.activity.toggles, run.activity.clocks
+    seu = None
+    if gate.seu_upsets or gate.seu_transients:
+        seu = _netlist_seu(cfg, run.sim, gates, design, charges, paths.netlist)
     return GateLevelResult(
         origin="cycle simulation of the synthesized netlist (liberty functions, zero delay)",
         vectors=counts.vectors,
@@ -196,7 +207,41 @@ def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
         ),
         icarus=_icarus_check(cfg, build, charges[: gate.icarus_vectors]) if gate.icarus_vectors
         else None,
+        seu=seu,
     )  # fmt: skip
+
+
+def _netlist_seu(
+    cfg: Config, sim: CycleSim, gates: netlist.Netlist, design: RtlDesign, charges: np.ndarray,
+    source: Path,
+) -> NetlistSeu:  # fmt: skip
+    """The upset and transient campaign on the netlist; TMR must mask every upset of a copy
+    (the ``none`` scope must show corruption, or the injector is not working)."""
+    gate = cfg.design.gate_level
+    slots = np.arange(min(len(charges), 256))[None, :].repeat(sim.lanes, axis=0)
+    stream = gate_bench.charge_words(charges, slots, design.ports.charge_bits, sim.words)
+    print(f"  netlist SEU campaign (TMR {design.description.tmr}): {gate.seu_upsets} upsets, "
+          f"{gate.seu_transients} transients per kind of net")  # fmt: skip
+    seu = netlist_seu.run(
+        sim, gates, design, design.load_image(), stream, gate.seu_upsets, gate.seu_transients,
+        cfg.design.verification.seed, progress=lambda line: print(f"  netlist SEU: {line}"),
+        targets=gate.seu_targets,
+    )  # fmt: skip
+    upsets = seu.upsets
+    if gate.seu_targets:
+        return seu  # the upsets hit what the design file named: reported, not judged
+    if upsets and design.description.tmr != "none":
+        if upsets.corrupted or seu.upsets_persisting:
+            raise EconflowError(
+                f"{source}: TMR {design.description.tmr} let {upsets.corrupted} of "
+                f"{upsets.injections} upsets of a protected copy reach the outputs and "
+                f"{seu.upsets_persisting} stay after scrubbing (synthesis merged copies or "
+                "removed a voter?)"
+            )
+    elif upsets and not upsets.corrupted:
+        raise EconflowError(f"{source}: TMR none: no upset changed an output (the injector "
+                            "is not working)")  # fmt: skip
+    return seu
 
 
 def _icarus_check(cfg: Config, build: Path, charges: np.ndarray) -> BulkRun:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from econflow.results import Result, StageMetrics, StepResult
-from econflow.verification.results import BulkRun
+from econflow.verification.results import BulkRun, SeuCampaign
 
 Engine = Literal["openroad", "qflow"]
 
@@ -125,6 +125,24 @@ class Activity(Result):
     file: str
 
 
+class TransientCount(Result):
+    injections: int
+    corrupted: int  # an output differed from the reference lane's
+    flagged: int  # tmr_error rose
+    persisting: int  # state still wrong after slow control rewrote the registers hit
+
+
+class NetlistSeu(Result):
+    """Upsets and transients injected into the synthesized netlist (cycle simulator)."""
+
+    tmr: str
+    upsets: SeuCampaign | None = None
+    upsets_persisting: int = 0  # state still wrong after scrubbing and slow control
+    transients: dict[str, TransientCount] = {}  # per kind of net
+    window_cycles: int  # observed after each hit
+    seconds: float
+
+
 class GateLevelResult(StepResult):
     """The netlist on the cycle simulator (every lane its own vectors), and optionally the
     first vectors on Icarus with the PDK's own cell models."""
@@ -141,6 +159,7 @@ class GateLevelResult(StepResult):
     vectors_per_s: float  # simulation alone
     activity: Activity
     icarus: BulkRun | None = None
+    seu: NetlistSeu | None = None
 
 
 class FlowMetrics(StageMetrics):

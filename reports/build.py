@@ -12,7 +12,7 @@ from typing import Any
 
 from econflow import __version__
 from econflow.config import Config
-from econflow.flow.results import FlowMetrics, Power, Timing
+from econflow.flow.results import FlowMetrics, NetlistSeu, Power, Timing
 from econflow.hls.results import HlsMetrics
 from econflow.models.results import ModelsMetrics
 from econflow.reports import layout, plots
@@ -135,6 +135,27 @@ def headline(cfg: Config, r: BuildResults) -> Section:
     if not s.rows:
         s.note = "No step has run yet."
     return s
+
+
+def _netlist_seu(s: Section, seu: NetlistSeu | None) -> None:
+    if seu is None:
+        return
+    where = f"flow/gatesim: cycle simulator, {seu.window_cycles}-cycle window after each hit"
+    up = seu.upsets
+    if up:
+        s.add(
+            f"netlist SEU, TMR {seu.tmr}: corrupted / flagged / upsets",
+            f"{up.corrupted} / {up.flagged} / {up.injections:,} "
+            f"({seu.upsets_persisting} persisting)",
+            f"{where}; corrected within {up.correction_cycles_max} cycles"
+            if up.corrected else where,
+        )  # fmt: skip
+    for kind, t in seu.transients.items():
+        s.add(
+            f"netlist SET on {kind}: corrupted / flagged / transients",
+            f"{t.corrupted} / {t.flagged} / {t.injections} ({t.persisting} persisting)",
+            where,
+        )
 
 
 def _design(cfg: Config) -> Section:
@@ -264,6 +285,7 @@ def _exactness(
                 f"{g.icarus.mismatches} / {g.icarus.vectors:,}",
                 f"flow/gatesim: the first vectors again, {g.icarus.seconds:.0f} s",
             )
+        _netlist_seu(s, g.seu)
     for scope, seu in (v.seu if v else {}).items():
         s.add(
             f"SEU TMR {scope}: corrupted / flagged / injections",

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from econflow import pdk
@@ -30,6 +31,7 @@ from econflow.flow import (
     gate_bench,
     gate_graph,
     job,
+    netlist_seu,
     pipeline,
     power_model,
     project,
@@ -43,6 +45,7 @@ from econflow.verification import bulk
 from econflow.verification.pipeline import second_model
 
 MICRO = Path(__file__).parents[1] / "configs" / "micro.yaml"
+NANO = Path(__file__).parents[1] / "configs" / "nano.yaml"
 SECTIONS = (
     "Headline",
     "Design",
@@ -258,6 +261,66 @@ def _clock_pins(gates: netlist.Netlist, cells: dict) -> dict:
         if bit is not None:
             found[inst.name] = bit
     return found
+
+
+def test_tmr_masks_every_upset_of_a_copy_in_the_netlist(micro_build):
+    """micro (TMR config, scrub 16): 1,000 upsets of weight copies in the netlist: none
+    reaches an output, each raises tmr_error, is counted once and is scrubbed within 16
+    cycles. The shared nets are the single points of failure one-voter TMR leaves."""
+    seu = flow_metrics(micro_build)["gate_level"]["seu"]
+    up = seu["upsets"]
+    assert seu["tmr"] == "config" and up["injections"] == 1000
+    assert up["corrupted"] == 0 and up["flagged"] == 1000 and seu["upsets_persisting"] == 0
+    assert up["protected_injections"] == up["corrected"] == up["counted_once"] == 1000
+    assert 0 < up["correction_cycles_max"] <= 16
+    sets = seu["transients"]
+    assert set(sets) == {"voter output", "voter input", "write enable", "write data", "reset",
+                         "clock gate"}  # fmt: skip
+    assert all(t["injections"] == 63 for t in sets.values())
+    assert sets["voter input"]["corrupted"] == 0 and sets["voter input"]["flagged"] == 63
+    assert sets["write enable"]["corrupted"] > 0 and sets["write enable"]["persisting"] == 0
+    assert sets["reset"]["persisting"] == 63  # a reset transient clears every copy
+
+
+def test_an_upset_target_that_is_no_flip_flop_is_named(micro_build, micro_graph):
+    design = rtl_artefacts.load(micro_build)
+    run = gate_bench.run(micro_graph, design, model_artefacts.load(micro_build).load_quantized(),
+                         model_artefacts.load(micro_build).load_dataset()[1][:64],
+                         design.load_image())  # fmt: skip
+    gates = netlist.read(micro_build / "flow" / "micro_encoder.vg", design.top)
+    stream = gate_bench.charge_words(
+        model_artefacts.load(micro_build).load_dataset()[1][:64],
+        np.zeros((64, 64), np.int64) + np.arange(64), design.ports.charge_bits, 1,
+    )  # fmt: skip
+    campaign = netlist_seu.Campaign(run.sim, gates, design, design.load_image(), stream, 1)
+    nand = next(i.name for i in gates.instances if "nand2" in i.cell)
+    with pytest.raises(netlist_seu.SeuTargetError, match="a cell that is not a flip-flop"):
+        campaign.upset_targets([nand])
+    with pytest.raises(netlist_seu.SeuTargetError, match=r"'r_nothing\*' names no flip-flop"):
+        campaign.upset_targets(["r_nothing*"])
+    assert len(campaign.upset_targets(["r_conv_b_0/copy_a*"])) > 0
+
+
+@pytest.mark.parametrize("scope", ["none", "full"])
+def test_netlist_upsets_without_tmr_corrupt_and_with_full_tmr_do_not(nano_build, tmp_path, scope):
+    """nano's netlist synthesized again without TMR (the control: upsets reach the outputs)
+    and with every register triplicated (pipeline copies masked too)."""
+    text = NANO.read_text().replace("hardware:\n", f"hardware:\n  tmr: {scope}\n")
+    text = text.replace("  icarus_vectors: 20", "  icarus_vectors: 0\n  seu_upsets: 300")
+    design_file = tmp_path / "nano.yaml"
+    design_file.write_text(text)
+    build = tmp_path / "build"
+    shutil.copytree(nano_build / "models", build / "models")
+    assert main(["flow", "run", str(design_file), "--build-dir", str(build),
+                 "--steps", "rtl,synth,gatesim"]) == 0  # fmt: skip
+    seu = flow_metrics(build)["gate_level"]["seu"]
+    assert seu["tmr"] == scope and seu["upsets"]["injections"] == 300
+    if scope == "none":
+        assert seu["upsets"]["corrupted"] > 0 and seu["upsets"]["flagged"] == 0
+        assert seu["upsets"]["protected_injections"] == 0
+    else:
+        assert seu["upsets"]["corrupted"] == 0 and seu["upsets_persisting"] == 0
+        assert {"config", "pipeline"} <= set(seu["upsets"]["by_kind"])
 
 
 def test_a_netlist_with_one_cell_swapped_fails_the_gate_level_step(

@@ -140,3 +140,28 @@ def test_a_netlist_the_simulator_cannot_take_is_refused_by_name(tmp_path, sky130
     text = f"module top(a, y);\n  input a;\n  output y;\n  {body}\nendmodule\n"
     with pytest.raises(FormatError, match=message):
         _graph(tmp_path, text, sky130)
+
+
+def test_a_transient_reaches_what_the_edge_captures_and_no_further(tmp_path, sky130):
+    """Inverting the data input for one cycle on one lane: the flip-flop captures it (if its
+    clock ticks). Inverting the flip-flop's output net: its reader sees it, its state stays."""
+    graph = _graph(tmp_path, GATED, sky130)
+    sim = CycleSim(graph)
+    ones = pack(np.ones(64), 1, 1)
+    sim.cycle({"rst_n": ones, "en": ones, "d": ones})  # q = !d = 0 on every lane
+    lane3 = np.array([np.uint64(1) << np.uint64(3)], np.uint64)
+    d_node = int(graph.inputs["d"][0])
+    sim.settle({d_node: lane3})
+    sim.edge()
+    sim.settle()
+    q = np.unpackbits(sim.read("q").view(np.uint8), bitorder="little")
+    assert q[3] == 1 and q.sum() == 1
+    sim.set("en", pack(np.zeros(64), 1, 1))  # hold: the state only changes by a flip now
+    state = int(graph.flops.state[0])
+    sim.settle({state: lane3})
+    qn = np.unpackbits(sim.read("qn").view(np.uint8), bitorder="little")
+    assert qn[3] == 1  # the output net read inverted: q back to 0 for its reader
+    sim.edge()
+    sim.settle()
+    q = np.unpackbits(sim.read("q").view(np.uint8), bitorder="little")
+    assert q[3] == 1 and q.sum() == 1  # the flip-flop kept its 1
