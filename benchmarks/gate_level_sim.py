@@ -96,7 +96,7 @@ def main() -> None:
         if not counts.exact:
             raise SystemExit(f"{candidate}: the netlist is not bit-exact; see {folder}")
     write(
-        f"gate_level_sim_{cfg.design.design.name}_{args.vectors}",
+        f"gate_level_sim_{cfg.design.design.name}_{args.vectors}_{'_'.join(candidates)}",
         {
             "design": args.design,
             "netlist_cells": len(gates.instances),

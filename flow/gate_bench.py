@@ -67,7 +67,7 @@ class _Bench:
         errors), a register counting once whatever the lanes it failed on."""
         readback = unmapped_errors = 0
         for address, value in enumerate(image):
-            self._step(cfg_we=1, cfg_addr=address, cfg_wdata=value)
+            self.step(cfg_we=1, cfg_addr=address, cfg_wdata=value)
         for address in range(len(image) + 1):  # read data comes one edge after the address
             self.drive(cfg_we=0, cfg_addr=min(address, len(image) - 1))
             if address and (self._rdata() != image[address - 1]).any():
@@ -75,8 +75,8 @@ class _Bench:
             self._edge()
         if unmapped is not None:
             ones = 2**self.ports.data_bits - 1
-            self._step(cfg_we=1, cfg_addr=unmapped, cfg_wdata=ones)
-            self._step(cfg_we=0)
+            self.step(cfg_we=1, cfg_addr=unmapped, cfg_wdata=ones)
+            self.step(cfg_we=0)
             self.drive()
             unmapped_errors = int((self._rdata() != 0).any())
             self._edge()
@@ -90,7 +90,7 @@ class _Bench:
         self.early_outputs += int(lanes_of(valid).sum())
         self.sim.edge()
 
-    def _step(self, **values: int) -> None:
+    def step(self, **values: int) -> None:
         self.drive(**values)
         self._edge()
 
@@ -116,13 +116,13 @@ def run(
     sim = CycleSim(graph, words)
     bench = _Bench(sim, design)
     for _ in range(RESET_CYCLES):
-        bench._step()
-    bench._step(rst_n=1)
+        bench.step()
+    bench.step(rst_n=1)
     readback = unmapped = 0
     if design.programmable:
         if image is None:
             raise ValueError(f"{design.top} has programmable weights: give a weight image")
-        readback, unmapped = bench.configure(image, bulk._unmapped_address(ports, len(image)))
+        readback, unmapped = bench.configure(image, bulk.unmapped_address(ports, len(image)))
         print(
             f"  {label}: {len(image)} registers written and read back on {sim.lanes} lanes",
             flush=True,

@@ -117,7 +117,7 @@ def run(
             sum_bits=ports.sum_bits,
             half_period_ns=CLOCK_PERIOD_NS / 2,
             files=files,
-            unmapped=_unmapped_address(ports, len(image or [])),
+            unmapped=unmapped_address(ports, len(image or [])),
             vcd=vcd,
             dump_scopes=dump_scopes,
             weight_step=max(1, len(image or []) // 10),
@@ -141,7 +141,7 @@ def _progress_printer(label: str) -> Callable[[str], None]:
     return show
 
 
-def _unmapped_address(ports: Ports, n_registers: int) -> int | None:
+def unmapped_address(ports: Ports, n_registers: int) -> int | None:
     """The highest address when the map leaves it free (its writes must be ignored)."""
     top = 2**ports.address_bits - 1
     return top if ports.address_bits and n_registers <= top else None
