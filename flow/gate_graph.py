@@ -381,10 +381,9 @@ class _Parts:
                 connected = ids >= 0
                 watched.append(self.net_lit[ids[connected]])
                 watched_cell.append(kind.index[connected])
-        order = _topological(fanins, self.first_and)
-        if len(order) < len(fanins):
-            stuck = np.setdiff1d(np.arange(len(fanins)), order)[0]
-            name = self.gates.instances[int(owner[stuck])].name
+        order, loop = _depth_first(fanins, self.first_and)
+        if loop >= 0:
+            name = self.gates.instances[int(owner[loop])].name
             raise FormatError(f"{self.nets.source}: a combinational loop through {name}")
         rank = np.empty(len(fanins), np.int64)
         rank[order] = np.arange(len(fanins))
@@ -429,40 +428,39 @@ def _source_first(node: np.ndarray, source: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=False)
-def _topological(fanins: np.ndarray, first_and: int) -> np.ndarray:  # pragma: no cover
-    """Kahn's order of the and-nodes (indices into ``fanins``); shorter when a loop remains."""
+def _depth_first(fanins: np.ndarray, first_and: int) -> tuple[np.ndarray, int]:  # pragma: no cover
+    """A topological order of the and-nodes in which each node follows its fanin cone
+    (depth-first, post-order): the nodes one evaluation reads are mostly the last ones it
+    wrote, which keeps them in the processor's caches. Returns the order and -1, or the
+    order so far and an and-node on a combinational loop."""
     n = fanins.shape[0]
-    pending = np.zeros(n, np.int64)
-    fanout_count = np.zeros(n + 1, np.int64)
-    for k in range(n):
-        for side in range(2):
-            source = (fanins[k, side] >> 1) - first_and
-            if source >= 0:
-                pending[k] += 1
-                fanout_count[source + 1] += 1
-    start = np.cumsum(fanout_count)
-    fill = start.copy()
-    fanout = np.zeros(start[n], np.int64)
-    for k in range(n):
-        for side in range(2):
-            source = (fanins[k, side] >> 1) - first_and
-            if source >= 0:
-                fanout[fill[source]] = k
-                fill[source] += 1
-    order = np.zeros(n, np.int64)
-    head = 0
-    tail = 0
-    for k in range(n):
-        if pending[k] == 0:
-            order[tail] = k
-            tail += 1
-    while head < tail:
-        k = order[head]
-        head += 1
-        for f in range(start[k], start[k + 1]):
-            target = fanout[f]
-            pending[target] -= 1
-            if pending[target] == 0:
-                order[tail] = target
-                tail += 1
-    return order[:tail]
+    state = np.zeros(n, np.int8)  # 0 unseen, 1 on the stack, 2 ordered
+    order = np.empty(n, np.int64)
+    stack = np.empty(n, np.int64)
+    count = 0
+    for root in range(n):
+        if state[root]:
+            continue
+        top = 0
+        stack[0] = root
+        state[root] = 1
+        while top >= 0:
+            k = stack[top]
+            descended = False
+            for side in range(2):
+                source = (fanins[k, side] >> 1) - first_and
+                if source < 0 or state[source] == 2:
+                    continue
+                if state[source] == 1:
+                    return order[:count], source
+                state[source] = 1
+                top += 1
+                stack[top] = source
+                descended = True
+                break
+            if not descended:
+                order[count] = k
+                count += 1
+                state[k] = 2
+                top -= 1
+    return order, -1
