@@ -134,9 +134,13 @@ class CycleSim:
     def lanes(self) -> int:
         return 64 * self.words
 
-    def set(self, port: str, words: np.ndarray) -> None:
-        """Drive input ``port``: (bits, words) uint64, bit k of word w is lane 64 w + k."""
-        self.values[self.graph.inputs[port]] = words
+    def set(self, port: str, value: int | np.ndarray) -> None:
+        """Drive input ``port``: (bits, words) uint64, bit k of word w is lane 64 w + k; an
+        int is the same value on every lane."""
+        nodes = self.graph.inputs[port]
+        if not isinstance(value, np.ndarray):
+            value = uniform(value, len(nodes), self.words)
+        self.values[nodes] = value
 
     def settle(self, flips: dict[int, np.ndarray] | None = None) -> None:
         """Evaluate the logic; ``flips`` (node -> (words,) lane mask) are transients: the
@@ -207,9 +211,11 @@ def pack(values: np.ndarray, bits: int, words: int) -> np.ndarray:
 
 
 def unpack(words: np.ndarray) -> np.ndarray:
-    """(bits, words) uint64 as one unsigned integer per lane (int64); bits < 63."""
-    planes = np.unpackbits(words.view(np.uint8), axis=1, bitorder="little").astype(np.int64)
-    return (planes << np.arange(len(words))[:, None]).sum(axis=0)
+    """(..., bits, words) uint64 as one unsigned integer per lane: (..., 64 * words) int64;
+    bits < 63."""
+    planes = np.unpackbits(words.view(np.uint8), axis=-1, bitorder="little").astype(np.int64)
+    shifts = np.arange(words.shape[-2], dtype=np.int64)[:, None]
+    return (planes << shifts).sum(axis=-2)
 
 
 def uniform(value: int, bits: int, words: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from econflow.flow.cyclesim import CycleSim, uniform
+from econflow.flow.cyclesim import CycleSim, unpack
 from econflow.flow.formats.activity import CellActivity
 from econflow.flow.gate_graph import GateGraph
 from econflow.models.quantized import QuantizedModel
@@ -37,13 +37,6 @@ class GateRun:
     sim: CycleSim  # after the run: configured, the pipeline drained
 
 
-def lanes_of(words: np.ndarray) -> np.ndarray:
-    """(..., bits, words) uint64 as one unsigned integer per lane: (..., 64 * words) int64."""
-    planes = np.unpackbits(words.view(np.uint8), axis=-1, bitorder="little").astype(np.int64)
-    shifts = np.arange(words.shape[-2], dtype=np.int64)[:, None]
-    return (planes << shifts).sum(axis=-2)
-
-
 class _Bench:
     def __init__(self, sim: CycleSim, design: RtlDesign) -> None:
         self.sim, self.ports, self.words = sim, design.ports, sim.words
@@ -54,9 +47,7 @@ class _Bench:
         """One cycle with ports set to ``values`` (an int: on every lane; an array: (bits,
         words) words); the others hold their last value, as a testbench's registers do."""
         for port, value in values.items():
-            bits = len(self.sim.graph.inputs[port])
-            words = value if isinstance(value, np.ndarray) else uniform(value, bits, self.words)
-            self.sim.set(port, words)
+            self.sim.set(port, value)
         self.sim.settle()
         if count:
             self.sim.count()
@@ -83,11 +74,11 @@ class _Bench:
         return readback, unmapped_errors
 
     def _rdata(self) -> np.ndarray:
-        return lanes_of(self.sim.read("cfg_rdata"))
+        return unpack(self.sim.read("cfg_rdata"))
 
     def _edge(self) -> None:
         valid = self.sim.read("out_valid")
-        self.early_outputs += int(lanes_of(valid).sum())
+        self.early_outputs += int(unpack(valid).sum())
         self.sim.edge()
 
     def step(self, **values: int) -> None:
@@ -148,7 +139,7 @@ def run(
     counts = _compare(
         observed, index, charges, design, model, readback, unmapped, bench.early_outputs
     )
-    final = lanes_of(sim.read("tmr_error_count")) if "tmr_error_count" in graph.outputs else [0]
+    final = unpack(sim.read("tmr_error_count")) if "tmr_error_count" in graph.outputs else [0]
     counts = counts.model_copy(update={"tmr_error_count": int(np.max(final))})
     activity, halves = _activity(sim, graph)
     return GateRun(
@@ -185,16 +176,16 @@ def _compare(
     ports = design.ports
     latent, sums = bulk.expected_outputs(model, design, charges)
     out_mask = (1 << ports.output_bits) - 1
-    valid = lanes_of(np.stack([o[0] for o in observed]))  # (cycles, lanes)
+    valid = unpack(np.stack([o[0] for o in observed]))  # (cycles, lanes)
     fields = np.stack([o[1] for o in observed])  # (cycles, latent bits, words)
     got = np.stack(
         [
-            lanes_of(fields[:, k * ports.output_bits : (k + 1) * ports.output_bits])
+            unpack(fields[:, k * ports.output_bits : (k + 1) * ports.output_bits])
             for k in range(ports.latent_size)
         ],
         axis=-1,
     )  # (cycles, lanes, latent)
-    got_sum = lanes_of(np.stack([o[2] for o in observed])) if ports.sum_bits else None
+    got_sum = unpack(np.stack([o[2] for o in observed])) if ports.sum_bits else None
     wrong = np.zeros(len(charges), bool)
     received = mismatches = extra = 0
     for lane in range(index.shape[0]):

@@ -290,6 +290,12 @@ class _Parts:
     ) -> None:
         self.gates, self.kinds, self.net_lit, self.nets = gates, kinds, net_lit, nets
         self.input_nodes, self.first_and = input_nodes, first_and
+        gated = [
+            k.first_source + np.arange(len(k.index))
+            for k in kinds
+            if k.template.role == "clock_gate"
+        ]  # what a clock pin may read: an input port or a gated clock
+        self.clock_capable = np.concatenate([*input_nodes.values(), *gated, np.zeros(0, np.int64)])
 
     def _clock_nodes(self, kind: _Kind) -> np.ndarray:
         lits = _resolved(
@@ -299,14 +305,7 @@ class _Parts:
             self.nets,
         )
         nodes = lits >> 1
-        ports = np.concatenate([*self.input_nodes.values(), np.zeros(0, np.int64)])
-        gated = [
-            k.first_source + np.arange(len(k.index))
-            for k in self.kinds
-            if k.template.role == "clock_gate"
-        ]
-        clock = np.isin(nodes, np.concatenate([ports, *gated]))
-        bad = (lits & 1).astype(bool) | ~clock
+        bad = (lits & 1).astype(bool) | ~np.isin(nodes, self.clock_capable)
         if bad.any():
             name = self.gates.instances[int(kind.index[np.flatnonzero(bad)[0]])].name
             raise FormatError(

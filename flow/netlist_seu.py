@@ -30,7 +30,7 @@ import numpy as np
 
 from econflow.errors import EconflowError
 from econflow.flow import tmr
-from econflow.flow.cyclesim import CycleSim, uniform
+from econflow.flow.cyclesim import CycleSim, unpack
 from econflow.flow.formats import netlist
 from econflow.flow.gate_graph import GateGraph
 from econflow.flow.results import NetlistSeu, TransientCount
@@ -103,8 +103,7 @@ class Campaign:
             self._set({"charges": self.stream[cycle % len(self.stream)]})
             self.sim.settle()
             self.sim.edge()
-        state = self.sim.values[self.graph.flops.state, 0]
-        apart = state ^ (np.uint64(0) - (state & np.uint64(1)))
+        apart = _apart(self.sim.values[self.graph.flops.state, 0])
         if apart.any():
             name = self.graph.flops.names[int(np.flatnonzero(apart)[0])]
             raise ValueError(
@@ -247,8 +246,9 @@ class Campaign:
                         corrected[j] = cycle - hit.cycle
             sim.edge()
         self._rewrite({h.register.name for h in hits if h.register and h.register.kind == "config"})
-        state = sim.values[self.graph.flops.state[self.compared], 0]
-        persisting = np.bitwise_or.reduce(state ^ (np.uint64(0) - (state & np.uint64(1))))
+        persisting = np.bitwise_or.reduce(
+            _apart(sim.values[self.graph.flops.state[self.compared], 0])
+        )
         counts = self._counts()
         lanes = np.arange(1, n + 1, dtype=np.uint64)
 
@@ -263,20 +263,17 @@ class Campaign:
         )  # fmt: skip
 
     def _set(self, values: dict[str, int | np.ndarray]) -> None:
+        """Drive the ``values`` the netlist has ports for (hardwired weights: no cfg_*)."""
         for port, value in values.items():
             if port in self.graph.inputs:
-                bits = len(self.graph.inputs[port])
-                words = value if isinstance(value, np.ndarray) else uniform(value, bits, 1)
-                self.sim.set(port, words)
+                self.sim.set(port, value)
 
     def _differs(self) -> np.ndarray:
         """Lanes whose observed outputs differ from lane 0's."""
         found = np.zeros(1, np.uint64)
         for port in _OBSERVED:
             if port in self.graph.outputs:
-                words = self.sim.read(port)[:, 0]
-                reference = np.uint64(0) - (words & np.uint64(1))
-                found |= np.bitwise_or.reduce(words ^ reference)
+                found |= np.bitwise_or.reduce(_apart(self.sim.read(port)[:, 0]))
         return found
 
     def _rewrite(self, registers: set[str]) -> None:
@@ -296,9 +293,12 @@ class Campaign:
     def _counts(self) -> np.ndarray:
         if "tmr_error_count" not in self.graph.outputs:
             return np.zeros(64, np.int64)
-        words = self.sim.read("tmr_error_count")
-        planes = np.unpackbits(words.view(np.uint8), axis=1, bitorder="little").astype(np.int64)
-        return (planes << np.arange(len(words))[:, None]).sum(axis=0)
+        return unpack(self.sim.read("tmr_error_count"))
+
+
+def _apart(words: np.ndarray) -> np.ndarray:
+    """One-word rows (uint64) with bit j set where lane j differs from lane 0."""
+    return words ^ (np.uint64(0) - (words & np.uint64(1)))
 
 
 def _flop_registers(names: list[str], registers: list[RegisterBank]) -> list[RegisterBank | None]:
@@ -332,14 +332,13 @@ def _voters(
                 copy_net[q[0].strip()] = (bit, copy)
             inputs.append((state_of[flop], register_of[flop]))
     output_of = dict(zip(graph.watched_cell.tolist(), (graph.watched >> 1).tolist(), strict=True))
-    index = {i.name: k for k, i in enumerate(gates.instances)}
     voters = []
-    for inst in gates.instances:
+    for k, inst in enumerate(gates.instances):
         read = [copy_net.get(e.strip()) for e in inst.pins.values()]
         bits = {r[0] for r in read if r}
         if len(bits) == 1 and len({r[1] for r in read if r}) == 3 and inst.name not in state_of:
             reg_name = next(iter(bits))[0]
-            node = output_of.get(index[inst.name])
+            node = output_of.get(k)
             if node is not None and node >= graph.first_and:
                 reg = next(r for r in protected if r.name == reg_name)
                 voters.append((node, reg))

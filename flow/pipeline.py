@@ -51,7 +51,7 @@ from econflow.rtl import artefacts as rtl_artefacts
 from econflow.rtl.artefacts import RtlDesign
 from econflow.stage import Step
 from econflow.verification import bulk
-from econflow.verification.pipeline import load_subject, regression_vectors
+from econflow.verification.pipeline import Subject, load_subject, regression_vectors
 from econflow.verification.results import BulkRun
 
 ORIGIN = (
@@ -205,8 +205,8 @@ def _gatesim(cfg: Config, build: Path) -> GateLevelResult:
             mean_clock_edges_per_cycle=round(sum(clocks.values()) / max(1, len(clocks)), 4),
             file=str(paths.activity),
         ),
-        icarus=_icarus_check(cfg, build, charges[: gate.icarus_vectors]) if gate.icarus_vectors
-        else None,
+        icarus=_icarus_check(subject, pdk, paths, charges[: gate.icarus_vectors])
+        if gate.icarus_vectors else None,
         seu=seu,
     )  # fmt: skip
 
@@ -244,12 +244,9 @@ def _netlist_seu(
     return seu
 
 
-def _icarus_check(cfg: Config, build: Path, charges: np.ndarray) -> BulkRun:
+def _icarus_check(subject: Subject, pdk: Pdk, paths: FlowPaths, charges: np.ndarray) -> BulkRun:
     """The first vectors again on Icarus with the PDK's own cell models: the cross-check of
     the cycle simulator and of the liberty functions it evaluates."""
-    subject = load_subject(build)
-    paths = flow_paths(cfg, build)
-    pdk = open_pdk(cfg, paths.out)
     print(f"  Icarus: {len(charges)} vectors through the netlist with the PDK's cell models")
     start = time.perf_counter()
     counts = bulk.run(
