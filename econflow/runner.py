@@ -1,4 +1,5 @@
-"""Runs flow steps in order, skipping a step whose configuration and inputs are unchanged.
+"""Runs flow steps in order, skipping a step whose configuration and inputs are unchanged;
+a step marked ``beside`` runs in a thread while the rest of its stage goes on.
 
 Each stage directory (``<build-dir>/models``, ``<build-dir>/hls``, ...) holds
 ``manifest.json``: per step, a fingerprint of the configuration sections and input files it
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from econflow import __version__
+from econflow import __version__, tools
 from econflow.config import STEPS, Config
 from econflow.errors import ArtefactError, ConfigError
 from econflow.flow.layout import STEPS as LAYOUT_STEPS
@@ -79,6 +82,7 @@ class Runner:
         self.cfg = cfg
         self.build_dir = build_dir
         self.steps = all_steps()
+        self._lock = threading.Lock()  # manifests and metrics, shared with steps run beside
 
     def _manifest_path(self, step: Step) -> Path:
         return self.build_dir / step.stage / MANIFEST
@@ -149,23 +153,57 @@ class Runner:
         return list(dict.fromkeys(self.steps[name].metrics for name in names))
 
     def run(self, names: list[str], force: bool = False) -> list[StepReport]:
-        reports = []
-        for index, name in enumerate(names, start=1):
-            step = self.steps[name]
-            tag = f"[{index}/{len(names)}] {name}"
+        """Run ``names`` in order; a step ``beside`` runs in the background until a step of
+        another stage (or the end) needs the cores or its figures."""
+        reports: list[StepReport] = []
+        background: list[tuple[Step, Future[StepReport]]] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="beside") as pool:
+            try:
+                for index, name in enumerate(names, start=1):
+                    step = self.steps[name]
+                    if any(b.stage != step.stage for b, _ in background):
+                        reports.extend(self._join(background))
+                    tag = f"[{index}/{len(names)}] {name}"
+                    later = [self.steps[n] for n in names[index:]]
+                    if step.beside and any(s.stage == step.stage for s in later):
+                        background.append((step, pool.submit(self._run_step, step, tag, force)))
+                        continue
+                    reports.append(self._run_step(step, tag, force))
+                reports.extend(self._join(background))
+            except BaseException:
+                if background:
+                    print("stopping the steps running beside", flush=True)
+                    tools.stop_all()
+                raise
+        return reports
+
+    def _join(self, background: list[tuple[Step, Future[StepReport]]]) -> list[StepReport]:
+        """Wait for the steps running beside, in the order they started."""
+        done = []
+        while background:
+            step, future = background[0]
+            if not future.done():
+                print(f"waiting for {step.name}, running beside", flush=True)
+            done.append(future.result())
+            background.pop(0)
+        return done
+
+    def _run_step(self, step: Step, tag: str, force: bool) -> StepReport:
+        name = step.name
+        with self._lock:
             manifest = self._manifest(step)
             fingerprint = self.fingerprint(step)
             outputs = step.outputs(self.cfg, self.build_dir)
             if not force and self._up_to_date(step, manifest["steps"].get(name), fingerprint):
                 print(f"{tag}: skipped (inputs and config unchanged)", flush=True)
-                reports.append(StepReport(name, "skipped", 0.0, outputs))
-                continue
-            print(f"{tag}: running", flush=True)
+                return StepReport(name, "skipped", 0.0, outputs)
+            print(f"{tag}: {'running beside' if step.beside else 'running'}", flush=True)
             manifest["steps"].pop(name, None)
             self._write_manifest(step, manifest)
-            start = time.monotonic()
-            result = step.run(self.cfg, self.build_dir)
-            seconds = time.monotonic() - start
+        start = time.monotonic()
+        result = step.run(self.cfg, self.build_dir)
+        seconds = time.monotonic() - start
+        with self._lock:
             self._record(step, result.model_copy(update={"runtime_s": round(seconds, 2)}))
             manifest = self._manifest(step)
             manifest["steps"][name] = {
@@ -176,6 +214,5 @@ class Runner:
             }
             manifest["econflow"] = __version__
             self._write_manifest(step, manifest)
-            print(f"{tag}: done in {seconds:.1f} s", flush=True)
-            reports.append(StepReport(name, "ran", seconds, outputs))
-        return reports
+        print(f"{tag}: done in {seconds:.1f} s", flush=True)
+        return StepReport(name, "ran", seconds, outputs)

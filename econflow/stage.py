@@ -20,7 +20,9 @@ class Step:
     ``metrics`` is its stage's metrics file (whose ``STAGE`` names the build-directory folder
     holding the step's outputs and manifest) and ``section`` the field of it the step's result
     fills; ``config`` lists the design-file sections whose change makes it rerun. The
-    callables take the design and the build directory.
+    callables take the design and the build directory. A step ``beside`` runs in the
+    background while the steps after it in its stage run: its work is external tools (it
+    leaves the cores to them, not to Python) and no step of its stage reads what it writes.
     """
 
     name: str
@@ -30,6 +32,7 @@ class Step:
     inputs: FileList
     outputs: FileList
     run: Callable[[Config, Path], StepResult]
+    beside: bool = False
 
     @property
     def stage(self) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from econflow.errors import ToolFailedError, ToolMissingError
 
 INSTALL_HINT = "run ./bootstrap.sh, which installs it"
+_RUNNING: set[subprocess.Popen[str]] = set()  # tools started by run() and not yet ended
 
 
 def find(name: str, purpose: str) -> str:
@@ -50,14 +51,25 @@ def run(
             cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         ) as process:
             assert process.stdout is not None
-            for line in process.stdout:
-                handle.write(line)
-                if on_line is not None:
-                    on_line(line)
+            _RUNNING.add(process)
+            try:
+                for line in process.stdout:
+                    handle.write(line)
+                    if on_line is not None:
+                        on_line(line)
+            finally:
+                _RUNNING.discard(process)
         returncode = process.returncode
     if returncode != 0:
         raise ToolFailedError(tool, returncode, log)
     return log.read_text()
+
+
+def stop_all() -> None:
+    """Terminate every tool :func:`run` started that is still running (a failed step stops
+    the steps running beside it)."""
+    for process in list(_RUNNING):
+        process.terminate()
 
 
 @contextlib.contextmanager

@@ -135,20 +135,23 @@ def power(
     by_block = blocks.attribute(gates, cells, design, gate.cell if gate else None)
     of = {i.name: i.cell for i in gates.instances}
     # report_power lists the sum modules' instances besides their cells: leaves only
-    active = power_model.read_cells(Path(figures["active"]["file"]), of)
-    idle = power_model.read_cells(Path(figures["idle"]["file"]), of)
+    figures_w = power_model.CellPower.of(
+        power_model.read_cells(Path(figures["active"]["file"]), of),
+        power_model.read_cells(Path(figures["idle"]["file"]), of),
+    )
     gates_of = [i.name for i in gates.instances if gate is not None and i.cell == gate.cell]
 
     def combine(measured: CellActivity, groups: dict[str, str]) -> dict[str, dict[str, float]]:
         toggles = measured.toggles
         gated = {name: toggles.get(name, 0.0) / 2 for name in gates_of}  # rising edges
-        return power_model.combine(active, idle, toggles, groups, measured.clocks, gated)
+        return power_model.combine(figures_w, toggles, groups, measured.clocks, gated)
 
     whole, *parts = activities
     reported = combine(whole, {})["total"]["internal"]
     ratios = _internal_ratios(lib, {i.cell for i in gates.instances})
-    active = power_model.scale_internal(active, {c: 1 / ratios[of[c]] for c in active})
-    idle = power_model.scale_internal(idle, {c: 1 / ratios[of[c]] for c in idle})
+    figures_w = figures_w.scale_internal(
+        1 / figures_w.per_cell({c: ratios[of[c]] for c in of}, 1.0)
+    )
     groups = combine(whole, kinds)
     per_block = combine(whole, by_block)
     parts_mw = [_significant(combine(p, {})["total"]["total"] * 1e3) for p in parts]

@@ -43,6 +43,7 @@ _PORT = "port"  # label of a configuration port
 _NONE = "none"  # not reached
 # Labels from lowest to highest: a cell's outputs take the highest of its inputs'.
 _RANK = (_NONE, _COPY, _PORT, _VOTED, CONTROL, NORMALIZER, CONV, DENSE)
+_ORDER = {label: k for k, label in enumerate(_RANK)}
 
 
 def attribute(
@@ -122,7 +123,7 @@ def _propagate(
         if label is None:
             continue
         for b in outputs[name]:
-            if b in fixed or _RANK.index(label) <= _RANK.index(labels.get(b, _NONE)):
+            if b in fixed or _ORDER[label] <= _ORDER[labels.get(b, _NONE)]:
                 continue
             labels[b] = label
             for reader in readers.get(b, ()):
@@ -135,7 +136,7 @@ def _propagate(
 
 def _highest(inputs: Iterable[str | None]) -> str | None:
     found = [_VOTED if label == _COPY else label for label in inputs if label is not None]
-    return max(found, key=_RANK.index) if found else None
+    return max(found, key=_ORDER.__getitem__) if found else None
 
 
 def _block(inputs: list[str], cell: Cell) -> str:

@@ -283,7 +283,7 @@ def for_netlist(
         FormatError: a cell missing from ``liberty``, one that cannot be modelled, or one
             whose model differs from the PDK's (each named).
     """
-    groups = library(liberty)
+    groups = library(liberty, cells)
     missing = sorted(cells - set(groups))
     if missing:
         raise FormatError(f"netlist cells {missing[:5]} are not in the liberty {liberty}")

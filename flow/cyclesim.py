@@ -37,7 +37,7 @@ def _popcount(x: np.uint64) -> np.int64:  # pragma: no cover (compiled)
     return np.int64((x * _H01) >> _S56)
 
 
-@numba.njit(cache=False)
+@numba.njit(cache=False, nogil=True)
 def _settle(
     values, fanins, first_and, gate_node, gate_enable, gate_source, flip_node, flip_mask
 ):  # pragma: no cover
@@ -70,7 +70,7 @@ def _settle(
                     values[gate_node[g], w] ^= flip_mask[i, w]
 
 
-@numba.njit(cache=False)
+@numba.njit(cache=False, nogil=True)
 def _edge(values, state, clock, next_state, clear, preset, scratch):  # pragma: no cover
     words = values.shape[1]
     for i in range(state.shape[0]):
@@ -85,7 +85,7 @@ def _edge(values, state, clock, next_state, clear, preset, scratch):  # pragma: 
             values[state[i], w] = scratch[i, w]
 
 
-@numba.njit(cache=False)
+@numba.njit(cache=False, nogil=True)
 def _count(values, watched, is_clock, previous, toggles, clock, edges, halves):  # pragma: no cover
     words = values.shape[1]
     for i in range(watched.shape[0]):

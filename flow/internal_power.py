@@ -190,7 +190,7 @@ def cached_ratios(sta: str, liberty: Path, used: set[str]) -> dict[str, float]:
         known = saved["ratios"] if saved.get("opensta") == version else {}
     missing = sorted(used - set(known))
     if missing:
-        cells = library(liberty)
+        cells = library(liberty, missing)
         known |= ratios(sta, liberty, {name: cells[name] for name in missing})
         cache.write_text(json.dumps({"opensta": version, "ratios": known}, indent=1) + "\n")
     return {name: known[name] for name in used}

@@ -11,11 +11,43 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 _NUMBER = r"([-+0-9.eE]+)"
 _ROW = re.compile(rf"^\s*{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}\s+(\S+)\s*$", re.MULTILINE)
 COMPONENTS = ("internal", "switching", "leakage")
+
+
+@dataclass(frozen=True)
+class CellPower:
+    """OpenSTA's figures per cell, rows in the order of ``names``: (internal, switching,
+    leakage) watts at 1 (``active``) and ~0 (``idle``) transitions per cycle."""
+
+    names: list[str]
+    active: np.ndarray  # (cells, 3)
+    idle: np.ndarray  # (cells, 3)
+
+    @classmethod
+    def of(
+        cls,
+        active: dict[str, tuple[float, float, float]],
+        idle: dict[str, tuple[float, float, float]],
+    ) -> CellPower:
+        """The cells of ``idle``, each with its figures of both reports."""
+        names = list(idle)
+        return cls(names, np.array([active[n] for n in names]), np.array(list(idle.values())))
+
+    def per_cell(self, values: dict[str, float], default: float) -> np.ndarray:
+        """``values`` in row order, ``default`` for the cells it does not name."""
+        return np.fromiter((values.get(n, default) for n in self.names), float, len(self.names))
+
+    def scale_internal(self, factors: np.ndarray) -> CellPower:
+        """The same figures with each row's internal power multiplied by its factor."""
+        scale = np.stack([factors, np.ones_like(factors), np.ones_like(factors)], axis=1)
+        return CellPower(self.names, self.active * scale, self.idle * scale)
 
 
 def read_cells(report: Path, leaves: Container[str]) -> dict[str, tuple[float, float, float]]:
@@ -28,16 +60,8 @@ def read_cells(report: Path, leaves: Container[str]) -> dict[str, tuple[float, f
     }
 
 
-def scale_internal(
-    cells: dict[str, tuple[float, float, float]], factors: dict[str, float]
-) -> dict[str, tuple[float, float, float]]:
-    """The same figures with each cell's internal power multiplied by its factor."""
-    return {c: (i * factors.get(c, 1.0), s, leak) for c, (i, s, leak) in cells.items()}
-
-
 def combine(
-    active: dict[str, tuple[float, float, float]],
-    idle: dict[str, tuple[float, float, float]],
+    cells: CellPower,
     toggles: dict[str, float],
     groups: dict[str, str],
     clocks: dict[str, float] | None = None,
@@ -51,22 +75,28 @@ def combine(
     pin's, counts in that proportion. ``gated_clocks`` gives a clock gate's output edges per
     cycle: its idle switching power, that of the gated clock net it drives, counts so.
     """
-    found: dict[str, dict[str, float]] = {"total": dict.fromkeys(COMPONENTS, 0.0)}
-    clocks = clocks or {}
-    gated_clocks = gated_clocks or {}
-    for cell, (internal0, switching0, leakage0) in idle.items():
-        internal1, switching1, _ = active[cell]
-        d = toggles.get(cell, 0.0)
-        figures = {
-            "internal": internal0 * clocks.get(cell, 1.0) + d * (internal1 - internal0),
-            "switching": switching0 * gated_clocks.get(cell, 1.0) + d * (switching1 - switching0),
-            "leakage": leakage0,
-        }
-        for group in ("total", groups.get(cell)):
-            if group is not None:
-                into = found.setdefault(group, dict.fromkeys(COMPONENTS, 0.0))
-                for name, value in figures.items():
-                    into[name] += value
-    for figures in found.values():
-        figures["total"] = sum(figures[c] for c in COMPONENTS)
+    d = cells.per_cell(toggles, 0.0)
+    idle, delta = cells.idle, cells.active - cells.idle
+    figures = np.stack(
+        [
+            idle[:, 0] * cells.per_cell(clocks or {}, 1.0) + d * delta[:, 0],
+            idle[:, 1] * cells.per_cell(gated_clocks or {}, 1.0) + d * delta[:, 1],
+            idle[:, 2],
+        ],
+        axis=1,
+    )
+    found = {"total": _components(figures.sum(axis=0))}
+    names = sorted(set(groups.values()))
+    code = {name: k for k, name in enumerate(names)}
+    index = np.fromiter((code.get(groups.get(n), -1) for n in cells.names), int, len(figures))
+    grouped = index >= 0
+    sums = np.stack(
+        [np.bincount(index[grouped], figures[grouped, c], len(names)) for c in range(3)], axis=1
+    )
+    found.update((name, _components(sums[k])) for k, name in enumerate(names))
     return found
+
+
+def _components(watts: np.ndarray) -> dict[str, float]:
+    found = {name: float(w) for name, w in zip(COMPONENTS, watts, strict=True)}
+    return {**found, "total": sum(found.values())}

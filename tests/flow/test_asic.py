@@ -383,19 +383,21 @@ def test_power_model_weights_cells_by_their_toggles():
     active = {"a": (2.0, 4.0, 0.1), "q": (3.0, 1.0, 0.2)}
     idle = {"a": (0.0, 0.0, 0.1), "q": (1.0, 0.0, 0.2)}
     kinds = {"a": "combinational", "q": "sequential"}
-    groups = power_model.combine(active, idle, {"a": 0.5, "q": 0.25}, kinds)
+    cells = power_model.CellPower.of(active, idle)
+    groups = power_model.combine(cells, {"a": 0.5, "q": 0.25}, kinds)
     assert groups["combinational"] == pytest.approx(
         {"internal": 1.0, "switching": 2.0, "leakage": 0.1, "total": 3.1}
     )
     assert groups["sequential"]["internal"] == pytest.approx(1.5)
     assert groups["total"]["total"] == pytest.approx(3.1 + 1.5 + 0.25 + 0.2)
     # a flip-flop behind a clock gate open one cycle in 16: its clock pin's power counts 1/16
-    gated = power_model.combine(active, idle, {"a": 0.5, "q": 0.0}, kinds, {"q": 1 / 16})
+    gated = power_model.combine(cells, {"a": 0.5, "q": 0.0}, kinds, {"q": 1 / 16})
     assert gated["sequential"]["internal"] == pytest.approx(1.0 / 16)
     assert gated["combinational"] == groups["combinational"]
     # the clock gate driving it: its output net, a clock to OpenSTA, switches 1 cycle in 16
     active["g"], idle["g"] = (0.5, 2.0, 0.0), (0.5, 2.0, 0.0)
-    gate = power_model.combine(active, idle, {"g": 2 / 16}, {"g": "gate"}, {}, {"g": 1 / 16})
+    cells = power_model.CellPower.of(active, idle)
+    gate = power_model.combine(cells, {"g": 2 / 16}, {"g": "gate"}, {}, {"g": 1 / 16})
     assert gate["gate"]["switching"] == pytest.approx(2.0 / 16)
     assert gate["gate"]["internal"] == pytest.approx(0.5)  # its clock pin sees every edge
 

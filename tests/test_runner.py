@@ -1,0 +1,117 @@
+"""The runner's order of work: a step marked ``beside`` overlaps the rest of its stage."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from econflow import tools
+from econflow.config import load_config
+from econflow.errors import EconflowError
+from econflow.results import StageMetrics, StepResult
+from econflow.runner import Runner
+from econflow.stage import Step
+
+TINY = Path(__file__).parent / "configs" / "tiny.yaml"
+
+
+class Done(StepResult):
+    thread: str
+
+
+class FirstMetrics(StageMetrics):
+    STAGE: ClassVar[str] = "first"
+    slow: Done | None = None
+    quick: Done | None = None
+
+
+class SecondMetrics(StageMetrics):
+    STAGE: ClassVar[str] = "second"
+    last: Done | None = None
+
+
+def _steps(events: list[str], slow_work) -> dict[str, Step]:
+    def record(name: str):
+        def run(_cfg, _build):
+            events.append(f"{name} start")
+            if name == "slow":
+                slow_work()
+            events.append(f"{name} end")
+            return Done(thread=threading.current_thread().name)
+
+        return run
+
+    def step(name, metrics, beside=False):
+        return Step(name, metrics, name, (), lambda c, b: [], lambda c, b: [], record(name), beside)
+
+    return {
+        "slow": step("slow", FirstMetrics, beside=True),
+        "quick": step("quick", FirstMetrics),
+        "last": step("last", SecondMetrics),
+    }
+
+
+def _runner(tmp_path: Path, steps: dict[str, Step]) -> Runner:
+    runner = Runner(load_config(TINY), tmp_path)
+    runner.steps = steps
+    return runner
+
+
+def test_a_step_beside_overlaps_its_stage_and_is_joined_before_the_next(tmp_path, capsys):
+    events: list[str] = []
+    quick_done = threading.Event()
+    steps = _steps(events, lambda: quick_done.wait(10))
+    original = steps["quick"].run
+
+    def quick(cfg, build):
+        result = original(cfg, build)
+        quick_done.set()
+        return result
+
+    steps["quick"] = Step("quick", FirstMetrics, "quick", (), *[lambda c, b: []] * 2, quick)
+    reports = _runner(tmp_path, steps).run(["slow", "quick", "last"])
+    # quick ran and ended while slow was still running; last waited for slow
+    assert events.index("quick end") < events.index("slow end") < events.index("last start")
+    assert [r.name for r in reports] == ["quick", "slow", "last"]
+    figures = FirstMetrics.read(tmp_path)
+    assert figures.slow.thread.startswith("beside") and figures.quick.thread == "MainThread"
+    assert figures.slow.runtime_s is not None and SecondMetrics.read(tmp_path).last is not None
+    assert "slow: running beside" in capsys.readouterr().out
+    # nothing changed: all three skip, the one beside too
+    reports = _runner(tmp_path, steps).run(["slow", "quick", "last"])
+    assert {r.status for r in reports} == {"skipped"}
+
+
+def test_a_step_beside_alone_in_its_stage_runs_in_order(tmp_path):
+    events: list[str] = []
+    reports = _runner(tmp_path, _steps(events, lambda: None)).run(["slow", "last"])
+    assert events == ["slow start", "slow end", "last start", "last end"]
+    assert FirstMetrics.read(tmp_path).slow.thread == "MainThread"
+    assert [r.name for r in reports] == ["slow", "last"]
+
+
+def test_a_failing_step_stops_the_tools_of_the_step_beside(tmp_path, capsys):
+    events: list[str] = []
+    log = tmp_path / "sleep.log"
+
+    def sleep():
+        tools.run(["sleep", "60"], log, "sleep")
+
+    steps = _steps(events, sleep)
+
+    def fail(_cfg, _build):
+        while not tools._RUNNING:
+            time.sleep(0.01)
+        raise EconflowError("quick failed")
+
+    steps["quick"] = Step("quick", FirstMetrics, "quick", (), *[lambda c, b: []] * 2, fail)
+    start = time.monotonic()
+    with pytest.raises(EconflowError, match="quick failed"):
+        _runner(tmp_path, steps).run(["slow", "quick", "last"])
+    assert time.monotonic() - start < 30 and not tools._RUNNING
+    assert "stopping the steps running beside" in capsys.readouterr().out
+    assert FirstMetrics.read(tmp_path).slow is None
