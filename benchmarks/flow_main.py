@@ -4,7 +4,8 @@ runtime and the headline PPA and quality figures.
 Runs ``sc flow run DESIGN`` (steps whose inputs and configuration are unchanged are skipped, so
 after the main job this only collects; ``--collect`` skips the run, for a build made by an
 earlier checkout), then takes each step's runtime from the build directory's manifests (the run
-that produced the artefact) and the figures from the stages' metrics JSON.
+that produced the artefact), the wall time from the first start to the last finish, and the
+figures from the stages' metrics JSON.
 
 Run: ./bootstrap.sh python benchmarks/flow_main.py [encoder.yaml] [--build-dir DIR] [--collect]
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +48,27 @@ def _recorded_steps(manifest: Path) -> dict[str, dict[str, Any]]:
     return json.loads(manifest.read_text())["steps"] if manifest.is_file() else {}
 
 
+def _wall_seconds(steps: dict[str, dict[str, Any]]) -> float:
+    """First start to last finish: less than the steps' sum when a step ran beside others
+    (``equiv``); meaningful when one run made every artefact."""
+    finished = {
+        n: datetime.strptime(s["finished"], "%Y-%m-%dT%H:%M:%S%z") for n, s in steps.items()
+    }
+    first = min(finished[n].timestamp() - s["seconds"] for n, s in steps.items())
+    return round(max(f.timestamp() for f in finished.values()) - first, 1)
+
+
 def _figures(r: BuildResults, steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
     synth, sta, power, gate = r.flow.synth, r.flow.sta, r.flow.power, r.flow.gate_level
     if synth is None or sta is None or power is None or gate is None:
         raise SystemExit("the build has no synthesis, timing, gate-level or power figures")
-    ae = r.models.autoencoder
+    ae, cnn = r.models.autoencoder, r.models.emd_cnn
     return {
         "steps": steps,
         "total_step_seconds": round(sum(s["seconds"] for s in steps.values()), 1),
+        "wall_seconds": _wall_seconds(steps),
         "autoencoder_emd_mean": ae.emd_mean if ae else None,
+        "emd_cnn": cnn.model_dump(exclude={"runtime_s"}) if cnn else None,
         "synth": synth.model_dump(
             include={
                 "origin",
