@@ -19,11 +19,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"econflow {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    # --debug after the subcommand too; SUPPRESS keeps the top-level value when it is absent
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    flow = commands.add_parser("flow", help="run the design flow")
+    flow = commands.add_parser("flow", help="run the design flow", parents=[debug])
     flow_commands = flow.add_subparsers(dest="flow_command", required=True)
-    run = flow_commands.add_parser("run", help="run the flow steps of a design file")
+    run = flow_commands.add_parser(
+        "run", help="run the flow steps of a design file", parents=[debug]
+    )
     run.add_argument("design", type=Path, help="design file (encoder.yaml)")
     run.add_argument(
         "--steps",
@@ -35,20 +42,28 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="rerun steps even when unchanged")
 
     verify = commands.add_parser(
-        "verify", help="run the verify step (RTL regressions and SEU injection) of a design"
+        "verify",
+        help="run the verify step (RTL regressions and SEU injection) of a design",
+        parents=[debug],
     )
     verify.add_argument("design", type=Path, help="design file (encoder.yaml)")
     verify.add_argument("--build-dir", type=Path, help="output directory (default build/<design>)")
     verify.add_argument("--force", action="store_true", help="rerun even when unchanged")
 
-    report = commands.add_parser("report", help="rebuild the report of a design's build")
+    report = commands.add_parser(
+        "report", help="rebuild the report of a design's build", parents=[debug]
+    )
     report.add_argument("design", type=Path, help="design file (encoder.yaml)")
     report.add_argument("--build-dir", type=Path, help="output directory (default build/<design>)")
 
-    check = commands.add_parser("check", help="validate a design file and list the tools")
+    check = commands.add_parser(
+        "check", help="validate a design file and list the tools", parents=[debug]
+    )
     check.add_argument("design", type=Path)
 
-    commands.add_parser("tools", help="list the external tools the flow uses, with versions")
+    commands.add_parser(
+        "tools", help="list the external tools the flow uses, with versions", parents=[debug]
+    )
     return parser
 
 
@@ -75,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from econflow import pdk
+
     cfg = load_config(args.design)
+    pdk.load_config(cfg)  # an unknown pdk.name: refused here, not at synth
     for index, csv in enumerate(cfg.csv_paths()):
         if not csv.is_file():
             raise ConfigError(cfg.path, f"data.csv.{index}", f"file not found: {csv}")

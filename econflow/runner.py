@@ -72,6 +72,12 @@ def select_steps(cfg: Config, steps: list[str] | None, start: str | None) -> lis
     ordered = [s for s in STEPS if s in chosen]
     if start is not None:
         ordered = [s for s in STEPS if STEPS.index(s) >= STEPS.index(start) and s in chosen]
+    if not ordered:
+        raise ConfigError(
+            cfg.path,
+            "--steps/--from",
+            f"selects no step (steps {','.join(chosen) or 'none'}, from {start or 'the first'})",
+        )
     return ordered
 
 

@@ -125,6 +125,32 @@ def test_bad_yaml_is_one_line_without_traceback(tmp_path):
     assert run_sc("check", str(TINY)).returncode == 0
 
 
+def test_check_refuses_an_unknown_pdk(tmp_path, capsys):
+    design = tmp_path / "pdk.yaml"
+    design.write_text("design: {name: p}\npdk: {name: gf180}\n")
+    assert main(["check", str(design)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pdk.name: unknown PDK 'gf180'" in err and "sky130hd" in err
+
+
+def test_an_empty_step_selection_is_refused(tmp_path, capsys):
+    build = str(tmp_path / "build")
+    for selection in (["--steps="], ["--steps", "data", "--from", "train"]):
+        assert main(["flow", "run", str(TINY), "--build-dir", build, *selection]) == 1
+        assert "--steps/--from: selects no step" in capsys.readouterr().err
+    assert not (tmp_path / "build").exists()
+
+
+def test_debug_is_accepted_before_or_after_the_subcommand(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("design: {name: x}\ntraining: {loss: hinge}\n")
+    for args in (["--debug", "check", str(bad)], ["check", str(bad), "--debug"]):
+        result = run_sc(*args)
+        assert result.returncode == 1 and "Traceback" in result.stderr, args
+    result = run_sc("flow", "run", str(bad), "--debug")
+    assert "Traceback" in result.stderr and "training.loss" in result.stderr
+
+
 def test_check_finds_missing_csv_inputs(tmp_path, capsys):
     design = tmp_path / "csv.yaml"
     design.write_text("design: {name: c}\ndata: {source: csv, csv: [absent.csv]}\n")

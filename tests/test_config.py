@@ -116,6 +116,14 @@ def test_defaults_fill_missing_sections(tmp_path):
             r"hardware\.output_bits: .*3, 5, 7 or 9",
         ),
         (
+            "design: {name: d}\nhardware: {tmr: none}\nhardware: {tmr: full}\n",
+            r"not valid YAML: duplicate key 'hardware' at line 3",
+        ),
+        (
+            "design: {name: d}\nhardware:\n  tmr: none\n  output_bits: 7\n  tmr: full\n",
+            r"not valid YAML: duplicate key 'tmr' at line 5, column 3",
+        ),
+        (
             "design: {name: d}\nmodel: {latent: {bits: 7, integer: 1}}\nhardware: {output_bits: 9}\n",
             r"hardware\.output_bits: cannot send 9 bits of a 7-bit latent",
         ),
