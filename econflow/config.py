@@ -298,6 +298,10 @@ class Config(BaseModel):
         return getattr(self.design, name).model_dump(mode="json")
 
 
+def _at(mark: yaml.Mark | None) -> str:
+    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the
     last silently: a design file would run with half of what its author wrote)."""
@@ -324,22 +328,33 @@ def load_config(path: str | Path) -> Config:
     try:
         raw = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        where = _at(getattr(exc, "problem_mark", None))
+        # PyYAML often finds the problem a line after its cause ("could not find expected
+        # ':'" on the next line): the context it was scanning names the cause's line.
+        context = getattr(exc, "context", None)
+        if context and getattr(exc, "context_mark", None):
+            where += f" ({context}{_at(exc.context_mark)})"
         raise ConfigError(path, "", f"not valid YAML: {problem}{where}") from None
     if not isinstance(raw, dict):
         raise ConfigError(path, "", "expected a mapping of sections at the top level")
     try:
         design = Design.model_validate(raw)
     except ValidationError as exc:
-        raise _first_error(path, exc) from None
+        raise _all_errors(path, exc) from None
     _check_arithmetic(path, design)
     return Config(path=path.resolve(), design=design)
 
 
-def _first_error(path: Path, exc: ValidationError) -> ConfigError:
-    err = exc.errors()[0]
+def _all_errors(path: Path, exc: ValidationError) -> ConfigError:
+    """Every error of the file, one line each (the first names the error's key)."""
+    errors = [_error(path, err) for err in exc.errors()]
+    first, rest = errors[0], errors[1:]
+    message = "\n".join([str(first).removeprefix(f"{path}: {first.key}: "), *map(str, rest)])
+    return ConfigError(path, first.key, message)
+
+
+def _error(path: Path, err: Any) -> ConfigError:
     key = ".".join(str(part) for part in err["loc"])
     if err["type"] == "extra_forbidden":
         parent = key.rsplit(".", 1)[0] if "." in key else "the top level"

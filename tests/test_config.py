@@ -134,6 +134,22 @@ def test_bad_design_files_name_the_key(tmp_path, text, pattern):
         load_config(write(tmp_path, text))
 
 
+def test_every_error_of_a_design_file_is_one_line(tmp_path):
+    text = "design: {name: d}\ntraining: {loss: hinge, epochs: -1}\nhardware: {tmr: partial}\n"
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    lines = str(caught.value).splitlines()
+    assert caught.value.key == "training.loss" and len(lines) == 3
+    for line, key in zip(lines, ("training.loss", "training.epochs", "hardware.tmr"), strict=True):
+        assert line.startswith(f"{tmp_path / 'design.yaml'}: {key}: "), line
+
+
+def test_a_yaml_error_names_the_line_of_its_cause(tmp_path):
+    text = "design: {name: d}\ntraining\n  loss: emd\n"
+    with pytest.raises(ConfigError, match=r"while scanning a simple key at line 2, column 1"):
+        load_config(write(tmp_path, text))
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match=r"nope\.yaml: cannot read file"):
         load_config(tmp_path / "nope.yaml")
