@@ -156,6 +156,9 @@ def test_check_finds_missing_csv_inputs(tmp_path, capsys):
     design.write_text("design: {name: c}\ndata: {source: csv, csv: [absent.csv]}\n")
     assert main(["check", str(design)]) == 1
     assert "data.csv.0: file not found" in capsys.readouterr().err
+    assert main(["flow", "run", str(design), "--build-dir", str(tmp_path / "b")]) == 1
+    err = capsys.readouterr().err
+    assert "csv.yaml: data.csv.0: file not found" in err and "run the step" not in err
 
 
 def test_bad_csv_stops_the_data_step_without_an_artefact(tmp_path, capsys):
