@@ -106,12 +106,13 @@ def load_csv(path: str | Path) -> np.ndarray:
             rows.append(_parse_row(path, line, fields))
     if not rows:
         raise DataError(path, None, "no data rows")
-    charges = np.asarray(rows, dtype=np.int64)
+    charges = np.asarray(rows, dtype=np.int32)
     if order is not None:
         charges = charges[:, np.argsort(order)]
-    if charges.max() > np.iinfo(np.int32).max:
-        raise DataError(path, None, "charges exceed the int32 range")
-    return charges.astype(np.int32)
+    return charges
+
+
+_INT32_MAX = np.iinfo(np.int32).max
 
 
 def _is_number(text: str) -> bool:
@@ -145,6 +146,8 @@ def _parse_row(path: Path, line: int, fields: list[str]) -> list[int]:
             raise DataError(
                 path, line, f"CALQ_{column} must be a non-negative integer charge, got {text!r}"
             )
+        if value > _INT32_MAX:
+            raise DataError(path, line, f"CALQ_{column} = {text} exceeds the int32 range")
         values.append(int(value))
     return values
 

@@ -27,6 +27,7 @@ from econflow.models.results import (
 from econflow.stage import Step
 
 T = TypeVar("T")
+MIN_TRAIN_MODULES = 10  # the autoencoder validates on a tenth of them
 
 
 def _data(cfg: Config, out: ModelsArtefacts) -> DataResult:
@@ -40,6 +41,15 @@ def _data(cfg: Config, out: ModelsArtefacts) -> DataResult:
     charges = charges[rng.permutation(len(charges))]
     n_hold = max(1, int(round(len(charges) * d.holdout_fraction)))
     holdout, train = charges[:n_hold], charges[n_hold:]
+    live = int((train.sum(axis=1) > 0).sum())
+    if live < MIN_TRAIN_MODULES:
+        raise DataError(
+            ", ".join(map(str, cfg.csv_paths())) or cfg.path,
+            None,
+            f"{len(charges)} modules leave {live} non-empty for training after holding out "
+            f"{n_hold} (data.holdout_fraction={d.holdout_fraction}); at least "
+            f"{MIN_TRAIN_MODULES} are needed",
+        )
     out.root.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out.dataset, train=train, holdout=holdout)
     occ = dataset.occupancy(charges)

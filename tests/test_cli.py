@@ -186,6 +186,21 @@ def test_bad_csv_stops_the_data_step_without_an_artefact(tmp_path, capsys):
     )
     assert "bad.csv, line 2: expected 48 columns, got 2" in capsys.readouterr().err
     assert not (tmp_path / "b2" / "models" / "dataset.npz").exists()
+    huge = tmp_path / "huge.csv"
+    header, *rows = good.read_text().splitlines()
+    huge.write_text("\n".join([header, "1e30" + ",0" * 47, *rows]) + "\n")
+    few = tmp_path / "few.csv"
+    few.write_text("\n".join(good.read_text().splitlines()[:3]) + "\n")
+    for name, message in (
+        ("huge.csv", "huge.csv, line 2: CALQ_0 = 1e30 exceeds the int32 range"),
+        ("few.csv", "2 modules leave 1 non-empty for training after holding out 1"),
+    ):
+        design.write_text(text % name)
+        build = tmp_path / f"build_{name}"
+        assert main(["flow", "run", str(design), "--build-dir", str(build)]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+        assert not (build / "models" / "dataset.npz").exists()
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
