@@ -165,6 +165,7 @@ class Runner:
     def run(self, names: list[str], force: bool = False) -> list[StepReport]:
         """Run ``names`` in order; a step ``beside`` runs in the background until a step of
         another stage (or the end) needs the cores or its figures."""
+        self._check_writable()
         reports: list[StepReport] = []
         background: list[tuple[Step, Future[StepReport]]] = []
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="beside") as pool:
@@ -186,6 +187,21 @@ class Runner:
                     tools.stop_all()
                 raise
         return reports
+
+    def _check_writable(self) -> None:
+        """One line, before any step, for a build folder that cannot hold the artefacts."""
+        blocked = next((p for p in [self.build_dir, *self.build_dir.parents] if p.is_file()), None)
+        if blocked is not None:
+            raise ArtefactError(self.build_dir, f"cannot be a build folder: {blocked} is a file")
+        probe = self.build_dir / ".econflow-write-test"
+        try:
+            self.build_dir.mkdir(parents=True, exist_ok=True)
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            raise ArtefactError(
+                self.build_dir, f"build folder not writable ({exc.strerror})"
+            ) from None
 
     def _join(self, background: list[tuple[Step, Future[StepReport]]]) -> list[StepReport]:
         """Wait for the steps running beside, in the order they started."""

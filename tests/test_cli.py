@@ -141,6 +141,15 @@ def test_an_empty_step_selection_is_refused(tmp_path, capsys):
     assert not (tmp_path / "build").exists()
 
 
+def test_a_build_folder_at_or_under_a_file_is_one_line(tmp_path, capsys):
+    file = tmp_path / "file"
+    file.write_text("")
+    for build in (file, file / "sub"):
+        assert main(["flow", "run", str(TINY), "--build-dir", str(build), "--steps", "data"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"cannot be a build folder: {file} is a file" in err
+
+
 def test_debug_is_accepted_before_or_after_the_subcommand(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("design: {name: x}\ntraining: {loss: hinge}\n")

@@ -150,6 +150,15 @@ def test_a_yaml_error_names_the_line_of_its_cause(tmp_path):
         load_config(write(tmp_path, text))
 
 
+def test_a_design_file_not_in_utf8_is_one_line(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("design: {name: d}\n# r\u00e9glage\n".encode("latin-1"))
+    with pytest.raises(
+        ConfigError, match=r"latin1\.yaml: not UTF-8 text \(byte 0xe9 at offset 21\)"
+    ):
+        load_config(path)
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match=r"nope\.yaml: cannot read file"):
         load_config(tmp_path / "nope.yaml")
