@@ -23,6 +23,7 @@ from econflow.errors import ArtefactError, ConfigError
 from econflow.flow.layout import STEPS as LAYOUT_STEPS
 from econflow.flow.pipeline import STEPS as FLOW_STEPS
 from econflow.hls.pipeline import STEPS as HLS_STEPS
+from econflow.lock import build_lock
 from econflow.models.pipeline import STEPS as MODEL_STEPS
 from econflow.reports.pipeline import STEPS as REPORT_STEPS
 from econflow.results import StageMetrics, StepResult
@@ -163,12 +164,13 @@ class Runner:
         return list(dict.fromkeys(self.steps[name].metrics for name in names))
 
     def run(self, names: list[str], force: bool = False) -> list[StepReport]:
-        """Run ``names`` in order; a step ``beside`` runs in the background until a step of
-        another stage (or the end) needs the cores or its figures."""
+        """Run ``names`` in order, holding the build folder's lock; a step ``beside`` runs in
+        the background until a step of another stage (or the end) needs the cores or its
+        figures."""
         self._check_writable()
         reports: list[StepReport] = []
         background: list[tuple[Step, Future[StepReport]]] = []
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="beside") as pool:
+        with build_lock(self.build_dir), ThreadPoolExecutor(1, "beside") as pool:
             try:
                 for index, name in enumerate(names, start=1):
                     step = self.steps[name]
@@ -229,6 +231,7 @@ class Runner:
         start = time.monotonic()
         result = step.run(self.cfg, self.build_dir)
         seconds = time.monotonic() - start
+        outputs = step.outputs(self.cfg, self.build_dir)  # what this run wrote
         with self._lock:
             self._record(step, result.model_copy(update={"runtime_s": round(seconds, 2)}))
             manifest = self._manifest(step)

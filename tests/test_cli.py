@@ -90,6 +90,17 @@ def test_second_run_skips_and_a_changed_section_reruns_its_steps(tiny_build, tmp
     assert "[2/7] emd: skipped" in out
 
 
+def test_a_step_whose_own_output_is_gone_reruns(tiny_build, tmp_path, capsys):
+    build = tmp_path / "build"
+    shutil.copytree(tiny_build, build)
+    voter = build / "rtl" / "econflow_majority.v"
+    voter.unlink()
+    assert main(["flow", "run", str(TINY), "--build-dir", str(build), "--steps", "rtl"]) == 0
+    assert "[1/1] rtl: running" in capsys.readouterr().out and voter.is_file()
+    assert main(["flow", "run", str(TINY), "--build-dir", str(build), "--steps", "rtl"]) == 0
+    assert "[1/1] rtl: skipped" in capsys.readouterr().out
+
+
 def test_steps_and_from_select_steps(tiny_build, tmp_path, capsys):
     build = tmp_path / "build"
     shutil.copytree(tiny_build, build)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from econflow import tools
 from econflow.config import load_config
 from econflow.errors import EconflowError
+from econflow.lock import LOCK_FILE, BuildLockedError, build_lock
 from econflow.results import StageMetrics, StepResult
 from econflow.runner import Runner
 from econflow.stage import Step
@@ -115,3 +118,38 @@ def test_a_failing_step_stops_the_tools_of_the_step_beside(tmp_path, capsys):
     assert time.monotonic() - start < 30 and not tools._RUNNING
     assert "stopping the steps running beside" in capsys.readouterr().out
     assert FirstMetrics.read(tmp_path).slow is None
+
+
+def test_a_second_run_on_a_build_folder_in_use_is_one_line(tmp_path):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from econflow.lock import build_lock\n"
+            "with build_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        events: list[str] = []
+        with pytest.raises(BuildLockedError, match=rf"in use by run {holder.pid} \(.*sleep"):
+            _runner(tmp_path, _steps(events, lambda: None)).run(["quick"])
+        assert events == []
+    finally:
+        holder.kill()
+        holder.wait()
+    # killed: the kernel released the lock; the next run takes it and says who left it
+    events = []
+    _runner(tmp_path, _steps(events, lambda: None)).run(["quick"])
+    assert events == ["quick start", "quick end"]
+
+
+def test_the_record_of_a_killed_run_is_a_warning(tmp_path, capsys):
+    (tmp_path / LOCK_FILE).write_text('{"pid": 1234, "started": 0, "command": ["sc", "x"]}')
+    with build_lock(tmp_path):
+        pass
+    assert "run 1234 (sc x, started 1970" in capsys.readouterr().out
+    assert (tmp_path / LOCK_FILE).read_text() == ""
