@@ -4,7 +4,10 @@ design file, and ``sc tools``."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -69,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         if args.command == "check":
             return _check(args)
@@ -85,8 +90,34 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(f"error: {line}" for line in str(exc).splitlines()), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        stopped = _stop_children()
+        print(
+            f"interrupted{f': stopped {stopped} child processes' if stopped else ''}",
+            file=sys.stderr,
+        )
         return 130
+
+
+def _terminated(_signum: int, _frame: object) -> None:
+    """SIGTERM as Ctrl-C: the running step fails (its record stays removed, so the next run
+    reruns it) and the children stop."""
+    raise KeyboardInterrupt
+
+
+def _stop_children(grace_s: float = 5.0) -> int:
+    """Terminate every process this one started, directly or not (SiliconCompiler's nodes and
+    manager, simulators, KLayout, worker pools), then kill those still alive."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=grace_s)
+    for child in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    return len(children)
 
 
 def _check(args: argparse.Namespace) -> int:

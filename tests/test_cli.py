@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -249,3 +251,41 @@ def test_a_bit_exact_mismatch_fails_quantize_and_removes_the_model(
     assert not (build / "models" / "quantized_model.json").exists()
     metrics = json.loads((build / "models" / "metrics.json").read_text())
     assert metrics["bit_exact"]["mismatches"] == metrics["bit_exact"]["samples"]
+
+
+SLEEPING_RUN = """
+import sys
+from econflow import cli, runner, tools
+from econflow.models.results import ModelsMetrics
+from econflow.stage import Step
+
+def sleep(cfg, build):
+    tools.run(["sleep", "60"], build / "sleep.log", "sleep")
+
+step = Step("data", ModelsMetrics, "data", (), lambda c, b: [], lambda c, b: [], sleep)
+runner.all_steps = lambda: {"data": step}
+sys.exit(cli.main(["flow", "run", sys.argv[1], "--build-dir", sys.argv[2], "--steps", "data"]))
+"""
+
+
+def test_sigterm_stops_the_children_and_leaves_the_step_to_rerun(tmp_path):
+    import psutil
+
+    build = tmp_path / "build"
+    sc = subprocess.Popen(
+        [sys.executable, "-c", SLEEPING_RUN, str(TINY), str(build)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert "data: running" in sc.stdout.readline() + sc.stdout.readline()
+    deadline = time.monotonic() + 30
+    while not (children := psutil.Process(sc.pid).children(recursive=True)):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    sc.send_signal(signal.SIGTERM)
+    _, err = sc.communicate(timeout=30)
+    assert sc.returncode == 130 and "interrupted: stopped 1 child processes" in err
+    assert not any(c.is_running() for c in children)
+    manifest = json.loads((build / "models" / "manifest.json").read_text())
+    assert "data" not in manifest["steps"]
