@@ -89,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print("\n".join(f"error: {line}" for line in str(exc).splitlines()), file=sys.stderr)
         return 1
+    except OSError as exc:  # the file system refused (permissions, full disk, a file in the way)
+        if args.debug:
+            raise
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         stopped = _stop_children()
         print(

@@ -163,6 +163,14 @@ def test_a_build_folder_at_or_under_a_file_is_one_line(tmp_path, capsys):
         assert err.count("\n") == 1 and f"cannot be a build folder: {file} is a file" in err
 
 
+def test_a_file_the_file_system_refuses_is_one_line(tmp_path, capsys):
+    blocked = tmp_path / "build" / "models" / "manifest.json"
+    blocked.mkdir(parents=True)
+    assert main(["flow", "run", str(TINY), "--build-dir", str(tmp_path / "build")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: {blocked}: Is a directory\n"
+
+
 def test_debug_is_accepted_before_or_after_the_subcommand(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("design: {name: x}\ntraining: {loss: hinge}\n")
