@@ -4,7 +4,6 @@ design file, and ``sc tools``."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import signal
 import sys
 import threading
@@ -109,20 +108,12 @@ def _terminated(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _stop_children(grace_s: float = 5.0) -> int:
-    """Terminate every process this one started, directly or not (SiliconCompiler's nodes and
-    manager, simulators, KLayout, worker pools), then kill those still alive."""
-    import psutil
+def _stop_children() -> int:
+    """Stop every process this one started (SiliconCompiler's nodes and manager,
+    simulators, KLayout, worker pools)."""
+    from econflow import processes
 
-    children = psutil.Process().children(recursive=True)
-    for child in children:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.terminate()
-    _, alive = psutil.wait_procs(children, timeout=grace_s)
-    for child in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.kill()
-    return len(children)
+    return processes.stop(processes.descendants())
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -153,3 +153,29 @@ def test_the_record_of_a_killed_run_is_a_warning(tmp_path, capsys):
         pass
     assert "run 1234 (sc x, started 1970" in capsys.readouterr().out
     assert (tmp_path / LOCK_FILE).read_text() == ""
+
+
+def test_the_next_run_stops_what_a_killed_run_left(tmp_path, capsys):
+    import psutil
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time; from pathlib import Path\n"
+            "from econflow.lock import build_lock\n"
+            "with build_lock(Path(sys.argv[1])):\n"
+            "    print(subprocess.Popen(['sleep', '60']).pid, flush=True); time.sleep(60)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    orphan = psutil.Process(int(holder.stdout.readline()))
+    holder.kill()
+    holder.wait()
+    assert orphan.is_running()  # SIGKILL leaves the run's children behind
+    with build_lock(tmp_path):
+        pass
+    assert "stopped 1 of its processes still running" in capsys.readouterr().out
+    assert not orphan.is_running() or orphan.status() == psutil.STATUS_ZOMBIE

@@ -1,0 +1,37 @@
+"""Stopping the processes a run started: on Ctrl-C or SIGTERM (its descendants) and after a
+SIGKILL (the orphans the next run finds by their run id, :mod:`econflow.lock`)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import psutil
+
+
+def stop(processes: list[psutil.Process], grace_s: float = 5.0) -> int:
+    """Terminate ``processes``, kill those still alive after ``grace_s``; returns how many."""
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            process.terminate()
+    _, alive = psutil.wait_procs(processes, timeout=grace_s)
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    return len(processes)
+
+
+def descendants() -> list[psutil.Process]:
+    """Every process this one started, directly or not."""
+    return psutil.Process().children(recursive=True)
+
+
+def with_environment(name: str, value: str) -> list[psutil.Process]:
+    """Processes (other than this one and its ancestors) whose environment sets ``name`` to
+    ``value``."""
+    mine = {p.pid for p in [psutil.Process(), *psutil.Process().parents()]}
+    found = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if process.pid not in mine and process.environ().get(name) == value:
+                found.append(process)
+    return found
