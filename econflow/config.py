@@ -351,24 +351,24 @@ def load_config(path: str | Path) -> Config:
 
 
 def _all_errors(path: Path, exc: ValidationError) -> ConfigError:
-    """Every error of the file, one line each (the first names the error's key)."""
-    errors = [_error(path, err) for err in exc.errors()]
-    first, rest = errors[0], errors[1:]
-    message = "\n".join([str(first).removeprefix(f"{path}: {first.key}: "), *map(str, rest)])
-    return ConfigError(path, first.key, message)
+    """Every error of the file, one line each (the error names the first one's key)."""
+    (key, message), *rest = [_error(err) for err in exc.errors()]
+    lines = [message, *(str(ConfigError(path, k, m)) for k, m in rest)]
+    return ConfigError(path, key, "\n".join(lines))
 
 
-def _error(path: Path, err: Any) -> ConfigError:
+def _error(err: Any) -> tuple[str, str]:
+    """(key, message) of one pydantic error."""
     key = ".".join(str(part) for part in err["loc"])
     if err["type"] == "extra_forbidden":
         parent = key.rsplit(".", 1)[0] if "." in key else "the top level"
-        return ConfigError(path, key, f"unknown key (not allowed in {parent})")
+        return key, f"unknown key (not allowed in {parent})"
     if err["type"] == "missing":
-        return ConfigError(path, key, "required key is missing")
+        return key, "required key is missing"
     message = err["msg"].removeprefix("Value error, ")
     if "input" in err and err["type"] not in ("model_type", "dict_type"):
         message += f" (got {err['input']!r})"
-    return ConfigError(path, key, message)
+    return key, message
 
 
 def _check_arithmetic(path: Path, design: Design) -> None:

@@ -119,10 +119,10 @@ class Runner:
         inputs = {}
         csv = self.cfg.csv_paths()
         for path in step.inputs(self.cfg, self.build_dir):
-            if not path.is_file() and path in csv:
-                key = f"data.csv.{csv.index(path)}"
-                raise ConfigError(self.cfg.path, key, f"file not found: {path}")
             if not path.is_file():
+                if path in csv:  # the user's data, not an artefact
+                    key = f"data.csv.{csv.index(path)}"
+                    raise ConfigError(self.cfg.path, key, f"file not found: {path}")
                 raise ArtefactError(
                     path, f"input of step '{step.name}' is missing; run the step that writes it"
                 )

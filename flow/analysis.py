@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from econflow.config import Config
 from econflow.errors import ArtefactError
 from econflow.flow import blocks, internal_power, power_model
@@ -149,9 +151,7 @@ def power(
     whole, *parts = activities
     reported = combine(whole, {})["total"]["internal"]
     ratios = _internal_ratios(lib, {i.cell for i in gates.instances})
-    figures_w = figures_w.scale_internal(
-        1 / figures_w.per_cell({c: ratios[of[c]] for c in of}, 1.0)
-    )
+    figures_w = figures_w.scale_internal(1 / np.array([ratios[of[n]] for n in figures_w.names]))
     groups = combine(whole, kinds)
     per_block = combine(whole, by_block)
     parts_mw = [_significant(combine(p, {})["total"]["total"] * 1e3) for p in parts]

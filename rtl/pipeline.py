@@ -242,8 +242,8 @@ def _inputs(cfg: Config, build: Path) -> list[Path]:
 
 def _outputs(cfg: Config, build: Path) -> list[Path]:
     out = build / STAGE
-    files = [out / DESIGN, out / f"{cfg.design.design.top}.v", out / render.FILE_LIST]
     listed = out / render.FILE_LIST  # every Verilog file of the last run: gone ones rerun it
+    files = [out / DESIGN, out / f"{cfg.design.design.top}.v", listed]
     if listed.is_file():
         files += [out / name for name in listed.read_text().split() if out / name not in files]
     if cfg.design.hardware.weights == "programmable":
