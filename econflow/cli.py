@@ -9,10 +9,14 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from econflow import __version__
-from econflow.config import STEPS, Config, load_config
+from econflow.config import STEPS, load_config
 from econflow.errors import ConfigError, EconflowError
+
+if TYPE_CHECKING:
+    from econflow.runner import Runner
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--from", dest="start", help="run from this step on")
     run.add_argument("--build-dir", type=Path, help="output directory (default build/<design>)")
     run.add_argument("--force", action="store_true", help="rerun steps even when unchanged")
+    run.add_argument(
+        "--accept-edit",
+        dest="accept",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="take a hand-edited artefact as it is (the report says so); repeatable",
+    )
 
     verify = commands.add_parser(
         "verify",
@@ -79,9 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "tools":
             return _tools()
         if args.command == "verify":
-            args.steps, args.start = ["verify"], None
+            args.steps, args.start, args.accept = ["verify"], None, []
         if args.command == "report":
-            args.steps, args.start, args.force = ["report"], None, True
+            args.steps, args.start, args.force, args.accept = ["report"], None, True, []
         return _flow_run(args)
     except EconflowError as exc:
         if args.debug:
@@ -148,9 +161,9 @@ def _flow_run(args: argparse.Namespace) -> int:
     print(f"econflow {__version__}: {cfg.path.name} -> {build_dir} (steps: {', '.join(names)})")
     start = time.monotonic()
     runner = Runner(cfg, build_dir)
-    reports = runner.run(names, force=args.force)
+    reports = runner.run(names, force=args.force, accept=args.accept)
     stages = runner.stage_metrics(names)
-    _summary(cfg, build_dir, {s.STAGE for s in stages}, reports, time.monotonic() - start)
+    _summary(runner, {s.STAGE for s in stages}, reports, time.monotonic() - start)
     print("artefacts:")
     for report in reports:
         for path in report.outputs:
@@ -165,14 +178,15 @@ def _flow_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(cfg: Config, build_dir: Path, stages: set[str], reports: list, seconds: float) -> None:
-    """Each step's time, then the key figures of the stages this run touched."""
+def _summary(runner: Runner, stages: set[str], reports: list, seconds: float) -> None:
+    """Each step's time, then the key figures of the stages this run touched (those that
+    hold for the design file)."""
     from econflow.reports.summary import figures
 
-    print(f"\nsummary of {cfg.design.design.name} ({seconds:.1f} s)")
+    print(f"\nsummary of {runner.cfg.design.design.name} ({seconds:.1f} s)")
     for report in reports:
         print(f"  {report.name:<9} {report.status:<8} {report.seconds:7.1f} s")
-    for label, text in figures(build_dir, stages):
+    for label, text in figures(runner.build_dir, stages, runner.provenance.verdict()):
         print(f"  {label:<40} {text}")
 
 

@@ -2,22 +2,20 @@
 a step marked ``beside`` runs in a thread while the rest of its stage goes on.
 
 Each stage directory (``<build-dir>/models``, ``<build-dir>/hls``, ...) holds
-``manifest.json``: per step, a fingerprint of the configuration sections and input files it
-read, and hashes of the files it wrote; and ``metrics.json``, one section per step.
+``manifest.json``, the steps' records (``econflow.provenance``), and ``metrics.json``, one
+section per step. A step runs only where the steps it depends on hold for the design file; a
+failed or interrupted step takes its record and those of the steps after it that depend on it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from econflow import __version__, tools
+from econflow import tools
 from econflow.config import STEPS, Config
 from econflow.errors import ArtefactError, ConfigError
 from econflow.flow.layout import STEPS as LAYOUT_STEPS
@@ -25,14 +23,12 @@ from econflow.flow.pipeline import STEPS as FLOW_STEPS
 from econflow.hls.pipeline import STEPS as HLS_STEPS
 from econflow.lock import build_lock
 from econflow.models.pipeline import STEPS as MODEL_STEPS
+from econflow.provenance import Provenance
 from econflow.reports.pipeline import STEPS as REPORT_STEPS
 from econflow.results import StageMetrics, StepResult
 from econflow.rtl.pipeline import STEPS as RTL_STEPS
-from econflow.stage import Step, file_hash
+from econflow.stage import Step
 from econflow.verification.pipeline import STEPS as VERIFY_STEPS
-
-MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
 
 
 @dataclass
@@ -90,64 +86,7 @@ class Runner:
         self.build_dir = build_dir
         self.steps = all_steps()
         self._lock = threading.Lock()  # manifests and metrics, shared with steps run beside
-
-    def _manifest_path(self, step: Step) -> Path:
-        return self.build_dir / step.stage / MANIFEST
-
-    def _manifest(self, step: Step) -> dict[str, Any]:
-        """The recorded steps; an absent, unreadable or older manifest records none."""
-        empty: dict[str, Any] = {"version": MANIFEST_VERSION, "steps": {}}
-        try:
-            doc = json.loads(self._manifest_path(step).read_text())
-        except (OSError, json.JSONDecodeError):
-            return empty
-        return doc if doc.get("version") == MANIFEST_VERSION else empty
-
-    def _write_manifest(self, step: Step, doc: dict[str, Any]) -> None:
-        path = self._manifest_path(step)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-
-    def _key(self, path: Path) -> str:
-        """A file's name in the manifest: relative to the build directory, so it can move."""
-        try:
-            return str(path.resolve().relative_to(self.build_dir.resolve()))
-        except ValueError:
-            return str(path.resolve())
-
-    def fingerprint(self, step: Step) -> str:
-        inputs = {}
-        csv = self.cfg.csv_paths()
-        for path in step.inputs(self.cfg, self.build_dir):
-            if not path.is_file():
-                if path in csv:  # the user's data, not an artefact
-                    key = f"data.csv.{csv.index(path)}"
-                    raise ConfigError(self.cfg.path, key, f"file not found: {path}")
-                raise ArtefactError(
-                    path, f"input of step '{step.name}' is missing; run the step that writes it"
-                )
-            inputs[self._key(path)] = file_hash(path)
-        doc = {
-            "step": step.name,
-            "econflow": __version__,
-            "config": {s: self.cfg.section(s) for s in step.config},
-            "inputs": inputs,
-        }
-        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
-
-    def _up_to_date(self, step: Step, record: dict[str, Any] | None, fingerprint: str) -> bool:
-        if not record or record.get("fingerprint") != fingerprint:
-            return False
-        try:
-            if getattr(step.metrics.read(self.build_dir), step.section) is None:
-                return False
-        except ArtefactError:  # figures of another econflow: the step must write its own
-            return False
-        outputs = record.get("outputs", {})
-        return all(
-            (self.build_dir / p).is_file() and file_hash(self.build_dir / p) == h
-            for p, h in outputs.items()
-        )
+        self._provenance: Provenance | None = None
 
     def _record(self, step: Step, result: StepResult) -> None:
         """Write the step's result into its stage's metrics; a file another econflow wrote is
@@ -163,14 +102,26 @@ class Runner:
         """The metrics files of the stages the named steps belong to."""
         return list(dict.fromkeys(self.steps[name].metrics for name in names))
 
-    def run(self, names: list[str], force: bool = False) -> list[StepReport]:
+    @property
+    def provenance(self) -> Provenance:
+        """The build folder's records, for this runner's steps."""
+        if self._provenance is None or self._provenance.steps is not self.steps:
+            self._provenance = Provenance(self.cfg, self.build_dir, self.steps)
+        return self._provenance
+
+    def run(
+        self, names: list[str], force: bool = False, accept: list[Path] | None = None
+    ) -> list[StepReport]:
         """Run ``names`` in order, holding the build folder's lock; a step ``beside`` runs in
         the background until a step of another stage (or the end) needs the cores or its
-        figures."""
+        figures. ``accept`` lists hand-edited artefacts to take as they are."""
         self._check_writable()
         reports: list[StepReport] = []
         background: list[tuple[Step, Future[StepReport]]] = []
         with build_lock(self.build_dir), ThreadPoolExecutor(1, "beside") as pool:
+            for path in accept or []:
+                name = self.provenance.accept_edit(path)
+                print(f"accepted the edit of {path} (written by step '{name}')", flush=True)
             try:
                 for index, name in enumerate(names, start=1):
                     step = self.steps[name]
@@ -219,29 +170,34 @@ class Runner:
     def _run_step(self, step: Step, tag: str, force: bool) -> StepReport:
         name = step.name
         with self._lock:
-            manifest = self._manifest(step)
-            fingerprint = self.fingerprint(step)
+            self.provenance.require(step)
             outputs = step.outputs(self.cfg, self.build_dir)
-            if not force and self._up_to_date(step, manifest["steps"].get(name), fingerprint):
+            if not force and self.provenance.status(name).holds:
                 print(f"{tag}: skipped (inputs and config unchanged)", flush=True)
                 return StepReport(name, "skipped", 0.0, outputs)
+            edited = None if force else self.provenance.edited_output(step)
+            if edited is not None:
+                raise ArtefactError(
+                    edited,
+                    f"differs from what step '{name}' wrote (edited by hand?): keep the edit "
+                    f"with --accept-edit {edited}, or overwrite it with --force",
+                )
+            consumed = self.provenance.consumed(step)
             print(f"{tag}: {'running beside' if step.beside else 'running'}", flush=True)
-            manifest["steps"].pop(name, None)
-            self._write_manifest(step, manifest)
+            self.provenance.forget(name)
         start = time.monotonic()
-        result = step.run(self.cfg, self.build_dir)
+        try:
+            if step.shows_all:
+                result = step.run(self.cfg, self.build_dir, self.provenance.verdict())
+            else:
+                result = step.run(self.cfg, self.build_dir)
+        except BaseException:
+            with self._lock:
+                self.provenance.forget(name, downstream=True)
+            raise
         seconds = time.monotonic() - start
-        outputs = step.outputs(self.cfg, self.build_dir)  # what this run wrote
         with self._lock:
             self._record(step, result.model_copy(update={"runtime_s": round(seconds, 2)}))
-            manifest = self._manifest(step)
-            manifest["steps"][name] = {
-                "fingerprint": fingerprint,
-                "outputs": {self._key(p): file_hash(p) for p in outputs},
-                "seconds": round(seconds, 2),
-                "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            }
-            manifest["econflow"] = __version__
-            self._write_manifest(step, manifest)
+            self.provenance.store(step, consumed, seconds)
         print(f"{tag}: done in {seconds:.1f} s", flush=True)
-        return StepReport(name, "ran", seconds, outputs)
+        return StepReport(name, "ran", seconds, step.outputs(self.cfg, self.build_dir))

@@ -23,6 +23,12 @@ class Step:
     callables take the design and the build directory. A step ``beside`` runs in the
     background while the steps after it in its stage run: its work is external tools (it
     leaves the cores to them, not to Python) and no step of its stage reads what it writes.
+
+    ``sections`` names further fields of the metrics file the step writes (beside its
+    ``section``); ``reads`` the steps whose figures it reads (beyond those writing its input
+    files): it runs only where they hold for the design file. A step that ``shows_all`` (the
+    report) shows the figures of every other step, each only where it holds: its work takes
+    the runner's ``econflow.provenance.Verdict`` as a third argument.
     """
 
     name: str
@@ -31,8 +37,11 @@ class Step:
     config: tuple[str, ...]
     inputs: FileList
     outputs: FileList
-    run: Callable[[Config, Path], StepResult]
+    run: Callable[..., StepResult]
     beside: bool = False
+    sections: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
+    shows_all: bool = False
 
     @property
     def stage(self) -> str:

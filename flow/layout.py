@@ -398,8 +398,16 @@ STEPS: tuple[Step, ...] = (
     Step(
         "place", LayoutMetrics, "place", ("hardware", "pdk"), _flow_inputs, _place_outputs, _place
     ),
+    # route and gds read whether the step before placed and routed the design
     Step(
-        "route", LayoutMetrics, "route", ("hardware", "pdk"), _place_inputs, _route_outputs, _route
+        "route",
+        LayoutMetrics,
+        "route",
+        ("hardware", "pdk"),
+        _place_inputs,
+        _route_outputs,
+        _route,
+        reads=("place",),
     ),
-    Step("gds", LayoutMetrics, "gds", ("pdk",), _gds_inputs, _gds_outputs, _gds),
+    Step("gds", LayoutMetrics, "gds", ("pdk",), _gds_inputs, _gds_outputs, _gds, reads=("route",)),
 )

@@ -293,11 +293,7 @@ def _power(cfg: Config, build: Path) -> PowerResult:
 
 
 def _rtl_inputs(cfg: Config, build: Path) -> list[Path]:
-    folder = rtl_artefacts.directory(build)
-    description = folder / rtl_artefacts.DESIGN
-    if not description.is_file():
-        return [description]
-    return [description, *rtl_artefacts.load(build).files, pdk_config_file(cfg)]
+    return [*rtl_artefacts.listed(build), pdk_config_file(cfg)]
 
 
 def _netlist_inputs(cfg: Config, build: Path) -> list[Path]:

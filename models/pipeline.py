@@ -211,6 +211,7 @@ STEPS: tuple[Step, ...] = (
             "figures/emd_vs_occupancy.png",
         ),
         _on_models(_train),
+        sections=("baselines", "quality"),
     ),
     Step(
         "quantize",

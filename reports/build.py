@@ -15,8 +15,9 @@ from econflow.config import Config
 from econflow.flow.results import FlowMetrics, NetlistSeu, Power, Timing
 from econflow.hls.results import HlsMetrics
 from econflow.models.results import ModelsMetrics
+from econflow.provenance import Verdict
 from econflow.reports import layout, plots
-from econflow.reports.results import BuildResults, ReportMetrics, load
+from econflow.reports.results import BuildResults, ReportMetrics, Shown, shown
 from econflow.reports.section import Section, area, power
 from econflow.rtl.results import RtlMetrics
 from econflow.templating import environment
@@ -27,13 +28,20 @@ PACKAGES = ("siliconcompiler", "lambdapdk", "tensorflow", "qkeras", "hls4ml", "p
 ECONT_ENERGY_NJ = 2.4  # ECON-T in 65 nm (CMS HGCAL, arXiv 2105.01683)
 
 
-def build(cfg: Config, build_dir: Path, tools_table: list[tuple[str, str, str]]) -> list[Path]:
-    """Write the report and its figures; returns the files written."""
+def build(
+    cfg: Config, build_dir: Path, verdict: Verdict, tools_table: list[tuple[str, str, str]]
+) -> list[Path]:
+    """Write the report and its figures, showing only what ``verdict`` says holds; returns
+    the files written."""
     out = build_dir / ReportMetrics.STAGE
     figures = out / FIGURES
-    r = load(build_dir)
+    shutil.rmtree(figures, ignore_errors=True)  # no figure of an earlier report stays beside
+    figures.mkdir(parents=True)
+    found = shown(build_dir, verdict)
+    r = found.results
     sections = [
         headline(cfg, r),
+        provenance(cfg, found),
         _design(cfg),
         _quality(r.models, figures),
         _hardware(r.hls, r.rtl),
@@ -137,6 +145,30 @@ def headline(cfg: Config, r: BuildResults) -> Section:
     return s
 
 
+def provenance(cfg: Config, found: Shown) -> Section:
+    """What the report leaves out because it does not hold for the design file, and the
+    artefacts edited by hand."""
+    s = Section("Provenance")
+    for status in found.hidden:
+        s.add(
+            f"not shown: {status.step}",
+            f"{status.step} {status.problem}",
+            f"rerun step '{status.rerun}': sc flow run {cfg.path.name}",
+        )
+    for key, edit in found.edits.items():
+        s.add(
+            f"edited by hand: {key}",
+            f"accepted {edit['accepted']}",
+            f"written by step '{edit['step']}'; the steps after it read the edited file",
+        )
+    if not s.rows:
+        s.note = (
+            "Every figure shown was computed for this design file: each step's record of "
+            "its configuration, inputs and outputs matches."
+        )
+    return s
+
+
 def _netlist_seu(s: Section, seu: NetlistSeu | None) -> None:
     if seu is None:
         return
@@ -186,7 +218,7 @@ def _quality(models: ModelsMetrics, figures: Path) -> Section:
     s = Section("Compression quality")
     ae = models.autoencoder
     if ae is None:
-        s.note = "The models stage has not run."
+        s.note = "No figures of the train step for this design file (see Provenance)."
         return s
     origin = f"models/train: EMD on {ae.eval_modules:,} held-out modules"
     s.add(f"autoencoder mean EMD ({ae.loss_name} loss)", ae.emd_mean, origin)
@@ -223,7 +255,7 @@ def _hardware(hls: HlsMetrics, rtl: RtlMetrics) -> Section:
         s.add("HLS backends (C simulation)", ", ".join(hls.csim.backends), "hls/hls")
     r = rtl.rtl
     if r is None:
-        s.note = "The rtl step has not run."
+        s.note = "No figures of the rtl step for this design file (see Provenance)."
         return s
     s.add("latency", f"{r.latency_cycles} clock cycle(s), one inference per cycle", "rtl/rtl")
     s.add("pipeline registers at", ", ".join(r.registered), "rtl/rtl")
@@ -302,7 +334,10 @@ def _exactness(
                 "defeat the voter",
             )
     if v is None:
-        s.note = "RTL regressions and SEU campaigns: not run (`sc verify` the design file)."
+        s.note = (
+            "RTL regressions and SEU campaigns: no figures for this design file (`sc verify` "
+            "it; see Provenance)."
+        )
     return s
 
 
@@ -310,7 +345,7 @@ def _area(flow: FlowMetrics, figures: Path) -> Section:
     s = Section("Area")
     syn = flow.synth
     if syn is None:
-        s.note = "The synth step has not run."
+        s.note = "No figures of the synth step for this design file (see Provenance)."
         return s
     origin = f"flow/synth ({syn.pdk}, post-synthesis)"
     s.add("cell area", area(syn.area_um2), origin)
@@ -338,7 +373,7 @@ def _timing(cfg: Config, flow: FlowMetrics, figures: Path) -> Section:
     s = Section("Timing")
     sta = flow.sta
     if sta is None:
-        s.note = "The sta step has not run."
+        s.note = "No figures of the sta step for this design file (see Provenance)."
         return s
     for name, c in sta.corners.items():
         origin = f"flow/sta, corner {name}: {sta.origin}"
@@ -380,7 +415,7 @@ def _power(flow: FlowMetrics, figures: Path) -> Section:
     s = Section("Power and energy")
     p = flow.power
     if p is None:
-        s.note = "The power step has not run."
+        s.note = "No figures of the power step for this design file (see Provenance)."
         return s
     origin = f"flow/power, corner {p.corner}: {p.origin}"
     s.add("total power", power(p.total_mw), origin)

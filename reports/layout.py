@@ -32,7 +32,10 @@ def section(flow: FlowMetrics, layout: LayoutMetrics, picture: str | None) -> Se
     s = Section("Layout")
     place = layout.place
     if place is None:
-        s.note = "The place step has not run: every implementation figure is post-synthesis."
+        s.note = (
+            "No figures of the place step for this design file (see Provenance): every "
+            "implementation figure is post-synthesis."
+        )
         return s
     route, gds = layout.route, layout.gds
     s.add("engine", f"{place.engine}: {place.tools}", f"layout/place: {place.origin}")
@@ -93,7 +96,7 @@ def _placement(s: Section, place: PlaceResult) -> None:
 
 def _routing(s: Section, route: RouteResult | None) -> None:
     if route is None or not route.routed or route.routing is None:
-        reason = route.reason if route else "the route step has not run"
+        reason = route.reason if route else "no figures of the route step for this design file"
         s.add("routed", f"no: {reason}", "layout/route")
         return
     r = route.routing

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from econflow import toolchain
 from econflow.config import Config
+from econflow.provenance import Verdict
 from econflow.reports import build
 from econflow.reports.results import ReportMetrics, ReportResult, reported_files
 from econflow.stage import Step
@@ -13,10 +14,10 @@ from econflow.stage import Step
 REPORTS = ("report.md", "report.html")
 
 
-def _run(cfg: Config, build_dir: Path) -> ReportResult:
+def _run(cfg: Config, build_dir: Path, verdict: Verdict) -> ReportResult:
     found = toolchain.survey()
     table = [(f.tool.name, f.version or "not found", f.tool.used_for) for f in found]
-    written = build.build(cfg, build_dir, table)
+    written = build.build(cfg, build_dir, verdict, table)
     print(f"  report: {written[1]}")
     return ReportResult(report_html=str(written[1]), report_md=str(written[0]), files=len(written))
 
@@ -34,5 +35,6 @@ STEPS: tuple[Step, ...] = (
         lambda _cfg, build_dir: reported_files(build_dir),
         _outputs,
         _run,
+        shows_all=True,
     ),
 )

@@ -3,13 +3,14 @@ one place the report and the run summary read results from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
 from econflow.flow.results import FlowMetrics, LayoutMetrics
 from econflow.hls.results import HlsMetrics
 from econflow.models.results import ModelsMetrics
+from econflow.provenance import Status, Verdict
 from econflow.results import StageMetrics, StepResult
 from econflow.rtl.results import RtlMetrics
 from econflow.verification.results import VerifyMetrics
@@ -66,3 +67,28 @@ def load(build: Path) -> BuildResults:
 def reported_files(build: Path) -> list[Path]:
     """The metrics files the report is built from, those that exist."""
     return [s.path(build) for s in REPORTED if s.path(build).is_file()]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The figures of a build that hold for the design file in hand; ``hidden`` the steps
+    whose figures exist and do not hold (why, and which step to rerun); ``edits`` the accepted
+    hand edits of artefacts (file -> its step and when)."""
+
+    results: BuildResults
+    hidden: list[Status] = field(default_factory=list)
+    edits: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def shown(build: Path, verdict: Verdict) -> Shown:
+    """Every stage's figures, without those the runner's verdict leaves out.
+
+    Raises:
+        ArtefactError: a metrics file is unreadable or not in this econflow's form.
+    """
+    results = load(build)
+    kept = {
+        name: metrics.model_copy(update=dict.fromkeys(verdict.sections.get(metrics.STAGE, ())))
+        for name, metrics in vars(results).items()
+    }
+    return Shown(replace(results, **kept), verdict.hidden, verdict.edits)

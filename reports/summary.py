@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from econflow.provenance import Verdict
 from econflow.reports.build import latest_power, latest_timing
-from econflow.reports.results import BuildResults, load
+from econflow.reports.results import BuildResults, shown
 from econflow.reports.section import area, drc, power
 
 
-def figures(build: Path, stages: set[str]) -> list[tuple[str, str]]:
-    """(label, value) lines for the figures of ``stages`` (folder names) that exist."""
-    r = load(build)
-    lines: list[tuple[str, str]] = []
+def figures(build: Path, stages: set[str], verdict: Verdict) -> list[tuple[str, str]]:
+    """(label, value) lines for the figures of ``stages`` (folder names) that hold for the
+    design file, and a line for each step whose figures do not."""
+    found = shown(build, verdict)
+    r = found.results
+    lines = [(f"not shown: {s.step}", f"{s.problem}; rerun step '{s.rerun}'") for s in found.hidden]
     if "models" in stages:
         lines += _models(r)
     if "hls" in stages and r.hls.csim:

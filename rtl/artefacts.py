@@ -239,3 +239,15 @@ def load(build_dir: str | Path) -> RtlDesign:
     if missing:
         raise ArtefactError(missing[0], f"listed in {path} but missing (rerun the rtl step)")
     return design
+
+
+def listed(build_dir: str | Path) -> list[Path]:
+    """The design description and the Verilog files it lists, present or not: what later steps
+    read (a missing one is for provenance to name, with the step that writes it)."""
+    folder = directory(Path(build_dir))
+    path = folder / DESIGN
+    try:
+        description = _read(path, RtlDescription, f"{FORMAT_NAME} v{FORMAT_VERSION}")
+    except ArtefactError:
+        return [path]
+    return [path, *RtlDesign(folder, description).files]

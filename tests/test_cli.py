@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from econflow.cli import main
 from econflow.models import artefacts, dataset, fixedpoint
@@ -114,7 +113,7 @@ def test_steps_and_from_select_steps(tiny_build, tmp_path, capsys):
         ["flow", "run", str(TINY), "--build-dir", str(tmp_path / "empty"), "--steps", "train"]
     )
     err = capsys.readouterr().err
-    assert code == 1 and "dataset.npz: input of step 'train' is missing" in err
+    assert code == 1 and "dataset.npz: written by step 'data', which has no record" in err
     assert main(["flow", "run", str(TINY), "--steps", "data,cts"]) == 1
     assert "unknown step 'cts'" in capsys.readouterr().err
 
@@ -138,37 +137,12 @@ def test_bad_yaml_is_one_line_without_traceback(tmp_path):
     assert run_sc("check", str(TINY)).returncode == 0
 
 
-def test_check_refuses_an_unknown_pdk(tmp_path, capsys):
-    design = tmp_path / "pdk.yaml"
-    design.write_text("design: {name: p}\npdk: {name: gf180}\n")
-    assert main(["check", str(design)]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "pdk.name: unknown PDK 'gf180'" in err and "sky130hd" in err
-
-
 def test_an_empty_step_selection_is_refused(tmp_path, capsys):
     build = str(tmp_path / "build")
     for selection in (["--steps="], ["--steps", "data", "--from", "train"]):
         assert main(["flow", "run", str(TINY), "--build-dir", build, *selection]) == 1
         assert "--steps/--from: selects no step" in capsys.readouterr().err
     assert not (tmp_path / "build").exists()
-
-
-def test_a_build_folder_at_or_under_a_file_is_one_line(tmp_path, capsys):
-    file = tmp_path / "file"
-    file.write_text("")
-    for build in (file, file / "sub"):
-        assert main(["flow", "run", str(TINY), "--build-dir", str(build), "--steps", "data"]) == 1
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and f"cannot be a build folder: {file} is a file" in err
-
-
-def test_a_file_the_file_system_refuses_is_one_line(tmp_path, capsys):
-    blocked = tmp_path / "build" / "models" / "manifest.json"
-    blocked.mkdir(parents=True)
-    assert main(["flow", "run", str(TINY), "--build-dir", str(tmp_path / "build")]) == 1
-    err = capsys.readouterr().err
-    assert err == f"error: {blocked}: Is a directory\n"
 
 
 def test_debug_is_accepted_before_or_after_the_subcommand(tmp_path):
@@ -179,16 +153,6 @@ def test_debug_is_accepted_before_or_after_the_subcommand(tmp_path):
         assert result.returncode == 1 and "Traceback" in result.stderr, args
     result = run_sc("flow", "run", str(bad), "--debug")
     assert "Traceback" in result.stderr and "training.loss" in result.stderr
-
-
-def test_check_finds_missing_csv_inputs(tmp_path, capsys):
-    design = tmp_path / "csv.yaml"
-    design.write_text("design: {name: c}\ndata: {source: csv, csv: [absent.csv]}\n")
-    assert main(["check", str(design)]) == 1
-    assert "data.csv.0: file not found" in capsys.readouterr().err
-    assert main(["flow", "run", str(design), "--build-dir", str(tmp_path / "b")]) == 1
-    err = capsys.readouterr().err
-    assert "csv.yaml: data.csv.0: file not found" in err and "run the step" not in err
 
 
 def test_bad_csv_stops_the_data_step_without_an_artefact(tmp_path, capsys):
@@ -216,34 +180,6 @@ def test_bad_csv_stops_the_data_step_without_an_artefact(tmp_path, capsys):
     )
     assert "bad.csv, line 2: expected 48 columns, got 2" in capsys.readouterr().err
     assert not (tmp_path / "b2" / "models" / "dataset.npz").exists()
-    huge = tmp_path / "huge.csv"
-    header, *rows = good.read_text().splitlines()
-    huge.write_text("\n".join([header, "1e30" + ",0" * 47, *rows]) + "\n")
-    few = tmp_path / "few.csv"
-    few.write_text("\n".join(good.read_text().splitlines()[:3]) + "\n")
-    for name, message in (
-        ("huge.csv", "huge.csv, line 2: CALQ_0 = 1e30 exceeds the int32 range"),
-        ("few.csv", "2 modules leave 1 non-empty for training after holding out 1"),
-    ):
-        design.write_text(text % name)
-        build = tmp_path / f"build_{name}"
-        assert main(["flow", "run", str(design), "--build-dir", str(build)]) == 1
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and message in err, err
-        assert not (build / "models" / "dataset.npz").exists()
-
-
-@pytest.mark.parametrize("damage", ["missing", "corrupt"])
-def test_missing_or_corrupt_model_file_fails_quantize(tiny_build, tmp_path, capsys, damage):
-    build = tmp_path / "build"
-    shutil.copytree(tiny_build, build)
-    h5 = build / "models" / "autoencoder.h5"
-    if damage == "missing":
-        h5.unlink()
-    else:
-        h5.write_bytes(b"not a model")
-    assert main(["flow", "run", str(TINY), "--build-dir", str(build), "--steps", "quantize"]) == 1
-    assert "autoencoder.h5" in capsys.readouterr().err
 
 
 def test_a_bit_exact_mismatch_fails_quantize_and_removes_the_model(

@@ -674,13 +674,13 @@ def test_editing_the_pdk_config_reruns_the_flow_steps(micro_build, tmp_path, mon
     cfg = load_config(MICRO)
     runner = Runner(cfg, micro_build)
     steps = ("synth", "sta", "gatesim", "power")
-    before = {name: runner.fingerprint(runner.steps[name]) for name in steps}
+    before = {name: runner.provenance.consumed(runner.steps[name]) for name in steps}
     edited = tmp_path / "sky130hd.yaml"
     config, path = pdk.load_config(cfg)
     edited.write_text(path.read_text().replace("uncertainty_ns: 0.25", "uncertainty_ns: 0.5"))
     monkeypatch.setattr(pdk, "load_config", lambda _cfg: (config, edited))
     for name in steps:
-        assert runner.fingerprint(runner.steps[name]) != before[name], name
+        assert runner.provenance.consumed(runner.steps[name]) != before[name], name
 
 
 def test_adder_cells_are_mapped_when_the_pdk_config_asks(micro_build, micro_config):

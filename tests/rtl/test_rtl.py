@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from econflow.cli import main
-from econflow.config import HardwareSection
+from econflow.config import HardwareSection, load_config
 from econflow.errors import ArtefactError
 from econflow.fixed import Fixed
-from econflow.models import artefacts, dataset, fixedpoint
+from econflow.models import artefacts, dataset, fixedpoint, quantized
 from econflow.rtl import artefacts as rtl_artefacts
 from econflow.rtl import checks, pipeline, regmap
 from econflow.verification import bulk
@@ -188,8 +188,13 @@ def test_a_model_file_from_another_design_is_refused(tiny_build, tmp_path, capsy
     err = capsys.readouterr().err
     assert code == 1
     assert (
-        "quantized_model.json: quantized model does not match the design file at model.dense" in err
+        "quantized_model.json: written by step 'quantize', which depends on step 'train', "
+        "which ran with another 'model' section of the design file" in err
     )
+    # the model file's own check, for callers of the stage's interface
+    model = artefacts.load(build).load_quantized()
+    with pytest.raises(ArtefactError, match="does not match the design file at model.dense"):
+        quantized.check_design(model, load_config(other).design, "quantized_model.json")
 
 
 @pytest.mark.parametrize(
