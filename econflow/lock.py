@@ -19,6 +19,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
+
+import psutil
 
 from econflow import processes
 from econflow.errors import EconflowError
@@ -41,16 +44,25 @@ def build_lock(build: Path) -> Iterator[None]:
     build.mkdir(parents=True, exist_ok=True)
     path = build / LOCK_FILE
     with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BuildLockedError(
-                f"{build}: in use by {_owner(path)}; wait for it or stop it"
-            ) from None
+        stopped = 0
+        if not _take(handle):
+            # Held: by a live run, or by the processes a killed run forked (they share its
+            # open lock file), which are stopped so that the lock comes free.
+            handle.seek(0)
+            holder = handle.read().strip()
+            if _owner_alive(holder):
+                owner = _describe(holder) if holder else "another run"
+                raise BuildLockedError(f"{build}: in use by {owner}; wait for it or stop it")
+            stopped = _stop_orphans(holder)
+            if not _take(handle, wait_s=10.0):
+                raise BuildLockedError(
+                    f"{build}: held by processes of {_describe(holder)}, which ended; they "
+                    "could not be stopped"
+                )
         handle.seek(0)
         previous = handle.read().strip()
         if previous:
-            stopped = _stop_orphans(previous)
+            stopped += _stop_orphans(previous)
             left = f"; stopped {stopped} of its processes still running" if stopped else ""
             print(f"warning: {build}: {_describe(previous)} ended without releasing it{left}")
         run = uuid.uuid4().hex
@@ -74,21 +86,46 @@ def build_lock(build: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _stop_orphans(record: str) -> int:
-    """Stop the processes a killed run left behind (SiliconCompiler's nodes, simulators,
-    KLayout): those whose environment carries its run id."""
+def _take(handle: IO[str], wait_s: float = 0.0) -> bool:
+    """Take the lock, trying for up to ``wait_s``; whether it was taken."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+
+
+def _owner_alive(record: str) -> bool:
+    """Whether the run a record names still runs: its PID exists, with the recorded command
+    line, started before it took the lock (a PID reused since does not count). A record not
+    written yet, or unreadable, counts as alive."""
     try:
-        run = json.loads(record)["run"]
+        doc = json.loads(record)
+        process = psutil.Process(doc["pid"])
+        return process.create_time() <= doc["started"] + 1 and process.cmdline() == doc["command"]
+    except psutil.NoSuchProcess:
+        return False
+    except (ValueError, KeyError, TypeError, psutil.Error):
+        return True
+
+
+def _stop_orphans(record: str) -> int:
+    """Stop the processes a killed run left behind: those it started with a new program
+    (simulators, KLayout, qrouter) carry its run id in their environment; those it forked
+    (SiliconCompiler's manager and nodes) have its command line and started after it took
+    the lock. Their own children go with them."""
+    try:
+        doc = json.loads(record)
+        run, command, started = doc["run"], doc["command"], float(doc["started"])
     except (ValueError, KeyError, TypeError):
         return 0
-    return processes.stop(processes.with_environment(RUN_VARIABLE, run))
-
-
-def _owner(path: Path) -> str:
-    try:
-        return _describe(path.read_text().strip())
-    except OSError:
-        return "another run"
+    found = processes.with_environment(RUN_VARIABLE, run)
+    found += processes.with_command(command, started)
+    return processes.stop(processes.with_children(found))
 
 
 def _describe(record: str) -> str:

@@ -35,3 +35,28 @@ def with_environment(name: str, value: str) -> list[psutil.Process]:
             if process.pid not in mine and process.environ().get(name) == value:
                 found.append(process)
     return found
+
+
+def with_command(command: list[str], since: float) -> list[psutil.Process]:
+    """Processes (other than this one and its ancestors) running ``command`` that started at
+    or after ``since`` (seconds since the epoch): the forked children of a run."""
+    mine = {p.pid for p in [psutil.Process(), *psutil.Process().parents()]}
+    found = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if (
+                process.pid not in mine
+                and process.create_time() >= since - 1
+                and process.cmdline() == command
+            ):
+                found.append(process)
+    return found
+
+
+def with_children(found: list[psutil.Process]) -> list[psutil.Process]:
+    """``found`` and every process they started, each once."""
+    every = {p.pid: p for p in found}
+    for process in found:
+        with contextlib.suppress(psutil.Error):
+            every.update({c.pid: c for c in process.children(recursive=True)})
+    return list(every.values())

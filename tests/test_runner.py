@@ -179,3 +179,33 @@ def test_the_next_run_stops_what_a_killed_run_left(tmp_path, capsys):
         pass
     assert "stopped 1 of its processes still running" in capsys.readouterr().out
     assert not orphan.is_running() or orphan.status() == psutil.STATUS_ZOMBIE
+
+
+FORKING_RUN = """
+import os, sys, time
+from pathlib import Path
+from econflow.lock import build_lock
+with build_lock(Path(sys.argv[1])):
+    child = os.fork()  # as SiliconCompiler starts its manager and nodes: the lock file is shared
+    if child == 0:
+        time.sleep(60)
+        os._exit(0)
+    print(child, flush=True)
+    time.sleep(60)
+"""
+
+
+def test_forked_children_of_a_killed_run_are_stopped_to_free_the_lock(tmp_path, capsys):
+    import psutil
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", FORKING_RUN, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    forked = psutil.Process(int(holder.stdout.readline()))
+    holder.kill()
+    holder.wait()
+    assert forked.is_running()  # it holds the lock now
+    with build_lock(tmp_path):
+        pass
+    assert "stopped 1 of its processes still running" in capsys.readouterr().out
+    assert not forked.is_running() or forked.status() == psutil.STATUS_ZOMBIE
