@@ -71,22 +71,39 @@ class FixedFormat(_Section):
 
 
 class GeneratorSection(_Section):
-    """Synthetic HGCAL-like module generator; energies in MIP_T (see ``DataSection.mip_adc``)."""
+    """Synthetic HGCAL-like module generator; energies in MIP_T (see ``DataSection.mip_adc``).
 
-    occupancy_alpha: float = Field(0.55, gt=0)
-    occupancy_beta: float = Field(1.6, gt=0)
-    pileup_mip_mean: float = Field(1.5, gt=0)
-    shower_probability: float = Field(0.4, ge=0, le=1)
-    shower_energy_mip: list[float] = Field([10.0, 2000.0], min_length=2, max_length=2)
+    Modules sit between ``radius_cm`` (inner, outer) of a layer at ``z_cm``, spread evenly
+    over its area (narrow the range for one region: dense near the beam pipe, sparse far
+    from it). Pileup hits per trigger cell fall with radius as
+    ``pileup_hits * (pileup_reference_cm / r) ** pileup_radial_power``, with a log-normal
+    module-to-module spread (jets, pileup fluctuations); each hit deposits an exponential
+    energy of mean ``hit_mip`` MIP, which is ``sin(theta)`` as much in MIP_T. Electron showers,
+    Gaussian noise and zero suppression follow. The defaults are fitted to the statistics of
+    the real ECON-T inputs (``benchmarks/generator_calibration.py``).
+    """
+
+    radius_cm: list[float] = Field([32.0, 160.0], min_length=2, max_length=2)
+    z_cm: float = Field(340.0, gt=0)
+    pileup_hits: float = Field(15.2, ge=0)
+    pileup_reference_cm: float = Field(32.0, gt=0)
+    pileup_radial_power: float = Field(2.57, ge=0)
+    pileup_spread: float = Field(1.0, ge=0)
+    hit_mip: float = Field(2.04, gt=0)
+    shower_probability: float = Field(0.049, ge=0, le=1)
+    shower_energy_mip: list[float] = Field([5.0, 308.0], min_length=2, max_length=2)
     shower_radius_cm: float = Field(1.0, gt=0)
-    noise_mip: float = Field(0.25, ge=0)
-    zero_suppression_mip: float = Field(0.5, ge=0)
+    noise_mip: float = Field(0.198, ge=0)
+    zero_suppression_mip: float = Field(0.40, ge=0)
 
     @model_validator(mode="after")
-    def _energy_range(self) -> GeneratorSection:
+    def _ranges(self) -> GeneratorSection:
         low, high = self.shower_energy_mip
         if not 0 < low <= high:
             raise ValueError("shower_energy_mip must be [low, high] with 0 < low <= high")
+        inner, outer = self.radius_cm
+        if not 0 < inner < outer:
+            raise ValueError("radius_cm must be [inner, outer] with 0 < inner < outer")
         return self
 
 

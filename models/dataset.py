@@ -25,7 +25,8 @@ _CELL_POINTS = np.array(
 
 
 def generate(n: int, data: DataSection, seed: int | None = None) -> np.ndarray:
-    """Synthetic modules: pileup hits, electromagnetic showers, noise and zero suppression.
+    """Synthetic modules: pileup hits falling with radius, electromagnetic showers, noise and
+    zero suppression (``econflow.config.GeneratorSection``).
 
     Args:
         n: number of modules.
@@ -48,14 +49,20 @@ def generate(n: int, data: DataSection, seed: int | None = None) -> np.ndarray:
 
 
 def _modules_mip(n: int, g: GeneratorSection, rng: np.random.Generator) -> np.ndarray:
-    occupancy = rng.beta(g.occupancy_alpha, g.occupancy_beta, size=(n, 1))
-    hit = rng.random((n, N_TC)) < occupancy
-    shape = 1.5
-    mip = hit * rng.gamma(shape, g.pileup_mip_mean / shape, size=(n, N_TC))
-    for probability in (g.shower_probability, g.shower_probability / 4):
-        has = np.flatnonzero(rng.random(n) < probability)
-        mip[has] += _showers(len(has), g, rng)
-    mip += rng.normal(0.0, g.noise_mip, size=mip.shape) if g.noise_mip > 0 else 0.0
+    inner, outer = g.radius_cm
+    radius = np.sqrt(rng.uniform(inner**2, outer**2, n))  # even over the layer's area
+    sin_theta = radius / np.hypot(radius, g.z_cm)
+    spread = rng.lognormal(-(g.pileup_spread**2) / 2, g.pileup_spread, n)  # mean one
+    falloff = (g.pileup_reference_cm / radius) ** g.pileup_radial_power
+    hits_per_tc = g.pileup_hits * falloff * spread
+    hits = rng.poisson(np.repeat(hits_per_tc[:, None], N_TC, axis=1))
+    # the sum of k exponential energies is Gamma(k)
+    energy = np.where(hits > 0, rng.gamma(np.maximum(hits, 1), g.hit_mip), 0.0)
+    mip = energy * sin_theta[:, None]
+    has = np.flatnonzero(rng.random(n) < g.shower_probability)
+    mip[has] += _showers(len(has), g, rng)
+    if g.noise_mip > 0:
+        mip += rng.normal(0.0, g.noise_mip, size=mip.shape)
     return mip
 
 

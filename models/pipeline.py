@@ -14,7 +14,7 @@ import numpy as np
 
 from econflow.config import Config
 from econflow.errors import DataError, EconflowError
-from econflow.models import dataset, plots, profiles
+from econflow.models import dataset, plots, profiles, statistics
 from econflow.models.artefacts import ModelsArtefacts, at
 from econflow.models.results import (
     AutoencoderResult,
@@ -54,7 +54,9 @@ def _data(cfg: Config, out: ModelsArtefacts) -> DataResult:
     np.savez_compressed(out.dataset, train=train, holdout=holdout)
     occ = dataset.occupancy(charges)
     sums = charges.astype(np.int64).sum(axis=1)
-    plots.data_distributions(occ, sums, out.figures / "data_distributions.png")
+    found = statistics.summarize(charges, d.mip_adc)
+    figure = out.figures / "data_distributions.png"
+    plots.data_distributions(occ, sums / d.mip_adc, found.sum_decay_mip, figure)
     p16, p50, p84 = np.percentile(occ, [16, 50, 84])
     return DataResult(
         source=d.source,
@@ -70,6 +72,7 @@ def _data(cfg: Config, out: ModelsArtefacts) -> DataResult:
         sum_mean=float(sums.mean()),
         sum_median=float(np.median(sums)),
         sum_p99=float(np.percentile(sums, 99)),
+        statistics=found,
     )
 
 

@@ -24,15 +24,22 @@ def save(fig: plt.Figure, path: Path, dpi: int = 110) -> Path:
     return path
 
 
-def data_distributions(occupancy: np.ndarray, sums: np.ndarray, path: Path) -> Path:
-    """Occupancy (TCs > 0) and module-sum (ADC) distributions of the dataset."""
+def data_distributions(
+    occupancy: np.ndarray, sums_mip: np.ndarray, decay_mip: float, path: Path
+) -> Path:
+    """Occupancy (TCs > 0) and module-sum (MIP_T) distributions of the dataset, the sum with
+    the exponential of the fitted decay length over 0-43 MIP_T (the real ECON-T inputs: 18)."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.hist(occupancy, bins=np.arange(50) - 0.5, color="tab:blue")
-    left.set(xlabel="occupancy (trigger cells with charge)", ylabel="modules", yscale="log")
-    live = sums[sums > 0]
-    bins = np.logspace(0, np.log10(max(live.max(), 10)), 60) if live.size else 10
-    right.hist(live, bins=bins, color="tab:orange")
-    right.set(xlabel="module sum (ADC)", ylabel="modules", xscale="log", yscale="log")
+    left.set(xlabel="occupancy (trigger cells with charge)", ylabel="modules")
+    counts, edges, _ = right.hist(sums_mip, bins=75, range=(0, 150), color="tab:orange")
+    fit = (edges[:-1] + edges[1:]) / 2 <= 43
+    if np.isfinite(decay_mip) and counts[fit].sum() > 0:
+        x = np.linspace(0, 43, 50)
+        scale = counts[fit].sum() / np.exp(-edges[:-1][fit] / decay_mip).sum()
+        right.plot(x, scale * np.exp(-x / decay_mip), "k--", label=f"decay {decay_mip:.1f} MIP_T")
+        right.legend()
+    right.set(xlabel="module sum (MIP_T)", ylabel="modules", yscale="log")
     fig.suptitle(f"{len(occupancy)} modules")
     return save(fig, path)
 

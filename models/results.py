@@ -7,6 +7,19 @@ from typing import ClassVar
 from econflow.results import Result, StageMetrics, StepResult
 
 
+class ChargeStatistics(Result):
+    """How the modules look, against the real ECON-T inputs (``econflow.models.statistics``):
+    occupancy (trigger cells with charge) and module sums in MIP_T."""
+
+    occupancy_mode: int
+    occupancy_median: float
+    occupancy_mean: float
+    fraction_40_plus: float  # modules with 40 or more of 48 cells occupied
+    fraction_46_plus: float
+    sum_median_mip: float
+    sum_decay_mip: float  # decay length of the sum's histogram over 0-43 MIP_T
+
+
 class DataResult(StepResult):
     """The dataset: module counts, occupancy (trigger cells with charge) and module sums
     (ADC counts)."""
@@ -24,6 +37,7 @@ class DataResult(StepResult):
     sum_mean: float
     sum_median: float
     sum_p99: float
+    statistics: ChargeStatistics
 
 
 class EmdCnnResult(StepResult):

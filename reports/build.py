@@ -14,6 +14,8 @@ from econflow import __version__
 from econflow.config import Config
 from econflow.flow.results import FlowMetrics, NetlistSeu, Power, Timing
 from econflow.hls.results import HlsMetrics
+from econflow.models import artefacts as model_artefacts
+from econflow.models import statistics
 from econflow.models.results import ModelsMetrics
 from econflow.provenance import Verdict
 from econflow.reports import layout, plots
@@ -43,6 +45,7 @@ def build(
         headline(cfg, r),
         provenance(cfg, found),
         _design(cfg),
+        _data(r.models, build_dir, figures),
         _quality(r.models, figures),
         _hardware(r.hls, r.rtl),
         _exactness(r.models, r.hls, r.verify, r.flow),
@@ -211,6 +214,26 @@ def _design(cfg: Config) -> Section:
     s.add("weights / TMR scope", f"{hw.weights} / {hw.tmr}", origin)
     s.add("pipeline depth / output bits", f"{hw.pipeline_depth} / {hw.output_bits}", origin)
     s.add("PDK", d.pdk.name, origin)
+    return s
+
+
+def _data(models: ModelsMetrics, build_dir: Path, figures: Path) -> Section:
+    """The dataset against the real ECON-T inputs, with its distributions."""
+    s = Section("Data")
+    data = models.data
+    if data is None:
+        s.note = "No figures of the data step for this design file (see Provenance)."
+        return s
+    origin = f"models/data: {data.modules:,} modules ({data.source})"
+    found = data.statistics
+    for name, target in statistics.TARGETS.items():
+        value = getattr(found, name)
+        verdict = "within" if target.met(value) else "OUTSIDE"
+        s.add(name.replace("_", " "), f"{value:.4g} (real ECON-T inputs: {target.value:g}, "
+              f"{verdict} tolerance)", origin)  # fmt: skip
+    picture = _copy(model_artefacts.at(build_dir).figures / "data_distributions.png", figures)
+    if picture:
+        s.figures.append(("Occupancy and module sum (models/data)", picture))
     return s
 
 
@@ -479,11 +502,17 @@ def _power(flow: FlowMetrics, figures: Path) -> Section:
 def _copy_picture(r: BuildResults, figures: Path) -> str | None:
     """The routed layout's picture, copied beside the report; its path relative to it."""
     gds = r.layout.gds
-    if gds is None or gds.png is None:
+    return None if gds is None or gds.png is None else _copy(Path(gds.png), figures, "layout.png")
+
+
+def _copy(source: Path, figures: Path, name: str | None = None) -> str | None:
+    """A step's picture copied beside the report (which stays self-contained); its path
+    relative to the report, or None when the step wrote none."""
+    if not source.is_file():
         return None
-    picture = figures / "layout.png"
+    picture = figures / (name or source.name)
     picture.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(gds.png, picture)
+    shutil.copyfile(source, picture)
     return f"{FIGURES}/{picture.name}"
 
 

@@ -171,6 +171,16 @@ def several_errors(p: Place) -> Run:
     return _check(p, text, "model.conv.filters", "training.loss", lines=2)
 
 
+def generator_negative_rate(p: Place) -> Run:
+    text = "design: {name: x}\ndata: {generator: {pileup_hits: -1}}\n"
+    return _check(p, text, "data.generator.pileup_hits", "greater than or equal to 0")
+
+
+def generator_inverted_radii(p: Place) -> Run:
+    text = "design: {name: x}\ndata: {generator: {radius_cm: [160, 32]}}\n"
+    return _check(p, text, "data.generator", "0 < inner < outer")
+
+
 def missing_design_file(p: Place) -> Run:
     return Run(["check", str(p.tmp / "absent.yaml")], ["absent.yaml"])
 
@@ -408,6 +418,7 @@ CASES: dict[str, Callable[[Place], Run]] = {
         yaml_syntax, duplicate_key, unknown_section, unknown_nested_key, wrong_type,
         out_of_range, negative_clock, unknown_loss, bad_design_name, integer_bits_above_total,
         holdout_fraction, unknown_step_in_file, unknown_pdk, several_errors,
+        generator_negative_rate, generator_inverted_radii,
         missing_design_file, design_file_is_a_folder, empty_design_file, top_level_list,
         non_utf8_design_file, missing_csv_at_check, unknown_step_option, empty_step_option,
         from_after_steps,

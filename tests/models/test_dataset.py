@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from econflow.config import DataSection
+from econflow.config import DataSection, GeneratorSection
 from econflow.errors import DataError
-from econflow.models import dataset
+from econflow.models import dataset, statistics
 
 HEADER = ",".join(dataset.CSV_COLUMNS)
 
@@ -19,16 +19,42 @@ def test_generator_is_seeded_integer_and_in_range():
     assert a.min() >= 0 and a.max() <= 2**12 - 1
 
 
-def test_generator_spans_empty_to_full_modules_with_showers():
-    charges = dataset.generate(50_000, DataSection())
-    occ = dataset.occupancy(charges)
-    assert (occ == 0).any() and occ.max() >= 46
-    assert 8 < occ.mean() < 30
-    # Showers: a minority of modules carry large sums, concentrated in a few cells.
-    sums = charges.sum(axis=1)
-    assert np.percentile(sums, 99) > 20 * np.median(sums)
-    hottest = charges.max(axis=1) / np.maximum(sums, 1)
-    assert (hottest[sums > np.percentile(sums, 99)] > 0.2).mean() > 0.5
+def test_the_default_generator_matches_the_real_inputs():
+    data = DataSection()
+    found = statistics.summarize(dataset.generate(50_000, data), data.mip_adc)
+    assert statistics.misses(found) == []
+    assert statistics.misses(found.model_copy(update={"occupancy_mode": 9})) == [
+        "occupancy_mode: 9 (target 3.5)"
+    ]
+
+
+def _generator(**values) -> DataSection:
+    return DataSection(generator=GeneratorSection(**values))
+
+
+def test_modules_near_the_beam_pipe_are_dense_and_far_ones_sparse():
+    inner = dataset.occupancy(dataset.generate(5000, _generator(radius_cm=[32.0, 40.0])))
+    outer = dataset.occupancy(dataset.generate(5000, _generator(radius_cm=[140.0, 160.0])))
+    assert inner.mean() > 35 and outer.mean() < 10 and inner.mean() > 4 * outer.mean()
+
+
+def test_a_shower_puts_most_of_its_energy_in_a_few_cells():
+    data = _generator(pileup_hits=0.0, shower_probability=1.0, noise_mip=0.0)
+    charges = dataset.generate(2000, data).astype(float)
+    top3 = np.sort(charges, axis=1)[:, -3:].sum(axis=1) / charges.sum(axis=1)
+    assert np.median(top3) > 0.6 and (dataset.occupancy(charges) < 48).all()
+
+
+def test_statistics_of_modules_built_to_order():
+    rng = np.random.default_rng(0)
+    sums = rng.exponential(10.0, 100_000)  # MIP_T, one cell each
+    charges = np.zeros((len(sums), 48), np.int32)
+    charges[:, 0] = np.maximum(1, np.rint(sums * 4))
+    charges[:5000, :40] = 1  # 5% with 40 cells occupied
+    found = statistics.summarize(charges, mip_adc=4.0)
+    assert found.occupancy_mode == 1 and found.fraction_40_plus == 0.05
+    assert found.fraction_46_plus == 0.0
+    assert abs(found.sum_decay_mip - 10.0) < 0.5
 
 
 def test_corner_cases_cover_every_normalization_shift():
