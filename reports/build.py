@@ -222,8 +222,7 @@ def _data(models: ModelsMetrics, build_dir: Path, figures: Path) -> Section:
     s = Section("Data")
     data = models.data
     if data is None:
-        s.note = "No figures of the data step for this design file (see Provenance)."
-        return s
+        return s.without("data")
     origin = f"models/data: {data.modules:,} modules ({data.source})"
     found = data.statistics
     for name, target in statistics.TARGETS.items():
@@ -241,8 +240,7 @@ def _quality(models: ModelsMetrics, figures: Path) -> Section:
     s = Section("Compression quality")
     ae = models.autoencoder
     if ae is None:
-        s.note = "No figures of the train step for this design file (see Provenance)."
-        return s
+        return s.without("train")
     origin = f"models/train: EMD on {ae.eval_modules:,} held-out modules"
     s.add(f"autoencoder mean EMD ({ae.loss_name} loss)", ae.emd_mean, origin)
     s.add("autoencoder median EMD", ae.emd_median, origin)
@@ -278,8 +276,7 @@ def _hardware(hls: HlsMetrics, rtl: RtlMetrics) -> Section:
         s.add("HLS backends (C simulation)", ", ".join(hls.csim.backends), "hls/hls")
     r = rtl.rtl
     if r is None:
-        s.note = "No figures of the rtl step for this design file (see Provenance)."
-        return s
+        return s.without("rtl")
     s.add("latency", f"{r.latency_cycles} clock cycle(s), one inference per cycle", "rtl/rtl")
     s.add("pipeline registers at", ", ".join(r.registered), "rtl/rtl")
     if r.scrub_interval > 1:
@@ -368,8 +365,7 @@ def _area(flow: FlowMetrics, figures: Path) -> Section:
     s = Section("Area")
     syn = flow.synth
     if syn is None:
-        s.note = "No figures of the synth step for this design file (see Provenance)."
-        return s
+        return s.without("synth")
     origin = f"flow/synth ({syn.pdk}, post-synthesis)"
     s.add("cell area", area(syn.area_um2), origin)
     s.add("cells", syn.cells, origin)
@@ -396,8 +392,7 @@ def _timing(cfg: Config, flow: FlowMetrics, figures: Path) -> Section:
     s = Section("Timing")
     sta = flow.sta
     if sta is None:
-        s.note = "No figures of the sta step for this design file (see Provenance)."
-        return s
+        return s.without("sta")
     for name, c in sta.corners.items():
         origin = f"flow/sta, corner {name}: {sta.origin}"
         verdict = "met" if c.meets else "NOT met"
@@ -438,8 +433,7 @@ def _power(flow: FlowMetrics, figures: Path) -> Section:
     s = Section("Power and energy")
     p = flow.power
     if p is None:
-        s.note = "No figures of the power step for this design file (see Provenance)."
-        return s
+        return s.without("power")
     origin = f"flow/power, corner {p.corner}: {p.origin}"
     s.add("total power", power(p.total_mw), origin)
     s.add(

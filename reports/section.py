@@ -17,6 +17,11 @@ class Section:
     def add(self, label: str, value: Any, origin: str) -> None:
         self.rows.append((label, _fmt(value), origin))
 
+    def without(self, step: str) -> Section:
+        """The section when the step it shows has no figures that hold for the design file."""
+        self.note = f"No figures of the {step} step for this design file (see Provenance)."
+        return self
+
 
 def _fmt(value: Any) -> str:
     if isinstance(value, bool):
