@@ -4,8 +4,10 @@ The kernel releases the lock when its process ends, however it ends, so a lock f
 killed run is never mistaken for a live one; the file records the owner (PID, start time,
 command line) for the message a second run prints, and for the warning when a run finds the
 record of one that ended without cleaning up. Each run puts a fresh id in the environment
-(``ECONFLOW_RUN``), which every process it starts inherits: after a SIGKILL, the next run
-finds the processes the dead one left by that id and stops them before it starts.
+(``ECONFLOW_RUN``), which every program it starts inherits: after a SIGKILL, the next run
+finds the processes the dead one left, by that id or (for those it forked, which share its
+open lock file and keep the lock held) by its command line and start time, and stops them
+before it starts.
 """
 
 from __future__ import annotations

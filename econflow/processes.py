@@ -1,9 +1,10 @@
 """Stopping the processes a run started: on Ctrl-C or SIGTERM (its descendants) and after a
-SIGKILL (the orphans the next run finds by their run id, :mod:`econflow.lock`)."""
+SIGKILL (the orphans the next run finds by their run id or command line, :mod:`econflow.lock`)."""
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import psutil
 
@@ -28,27 +29,23 @@ def descendants() -> list[psutil.Process]:
 def with_environment(name: str, value: str) -> list[psutil.Process]:
     """Processes (other than this one and its ancestors) whose environment sets ``name`` to
     ``value``."""
-    mine = {p.pid for p in [psutil.Process(), *psutil.Process().parents()]}
-    found = []
-    for process in psutil.process_iter():
-        with contextlib.suppress(psutil.Error):
-            if process.pid not in mine and process.environ().get(name) == value:
-                found.append(process)
-    return found
+    return _others(lambda p: p.environ().get(name) == value)
 
 
 def with_command(command: list[str], since: float) -> list[psutil.Process]:
     """Processes (other than this one and its ancestors) running ``command`` that started at
     or after ``since`` (seconds since the epoch): the forked children of a run."""
+    return _others(lambda p: p.create_time() >= since - 1 and p.cmdline() == command)
+
+
+def _others(match: Callable[[psutil.Process], bool]) -> list[psutil.Process]:
+    """The processes, other than this one and its ancestors, that ``match`` (those that end
+    or cannot be inspected while it looks are left out)."""
     mine = {p.pid for p in [psutil.Process(), *psutil.Process().parents()]}
     found = []
     for process in psutil.process_iter():
         with contextlib.suppress(psutil.Error):
-            if (
-                process.pid not in mine
-                and process.create_time() >= since - 1
-                and process.cmdline() == command
-            ):
+            if process.pid not in mine and match(process):
                 found.append(process)
     return found
 

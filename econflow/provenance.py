@@ -58,6 +58,21 @@ class Verdict:
     edits: dict[str, dict[str, str]]
 
 
+def edited_error(path: Path, step: str, otherwise: str) -> ArtefactError:
+    """The error for an artefact changed since ``step`` wrote it: how to keep the edit, or
+    ``otherwise`` what to do."""
+    return ArtefactError(
+        path,
+        f"differs from what step '{step}' wrote (edited by hand?): keep the edit with "
+        f"--accept-edit {path}, or {otherwise}",
+    )
+
+
+def _digest(doc: Any) -> str:
+    """SHA-256 of a JSON-able document, independent of key order."""
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
 class Provenance:
     """The records of one build folder, for the steps of one design file."""
 
@@ -111,10 +126,7 @@ class Provenance:
         return self._hashes[cached]
 
     def _config_hashes(self, step: Step) -> dict[str, str]:
-        return {
-            s: hashlib.sha256(json.dumps(self.cfg.section(s), sort_keys=True).encode()).hexdigest()
-            for s in step.config
-        }
+        return {s: _digest(self.cfg.section(s)) for s in step.config}
 
     def _figure_hashes(self, step: Step) -> dict[str, str | None]:
         """Hashes of the figures of the steps it reads (without their runtimes)."""
@@ -128,8 +140,7 @@ class Provenance:
             if figures is None:
                 found[name] = None
                 continue
-            doc = figures.model_dump(mode="json", exclude={"runtime_s"})
-            found[name] = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+            found[name] = _digest(figures.model_dump(mode="json", exclude={"runtime_s"}))
         return found
 
     def _input_hashes(self, step: Step) -> dict[str, str | None]:
@@ -144,15 +155,17 @@ class Provenance:
             ArtefactError: another input is missing.
         """
         csv = self.cfg.csv_paths()
+        inputs = {}
         for path in step.inputs(self.cfg, self.build):
-            if self.hash(path) is None:
+            inputs[self.key(path)] = self.hash(path)
+            if inputs[self.key(path)] is None:
                 if path in csv:  # the user's data, not an artefact
                     key = f"data.csv.{csv.index(path)}"
                     raise ConfigError(self.cfg.path, key, f"file not found: {path}")
                 raise ArtefactError(path, f"input of step '{step.name}' is missing")
         doc: dict[str, Any] = {
             "config": self._config_hashes(step),
-            "inputs": self._input_hashes(step),
+            "inputs": inputs,
             "figures": self._figure_hashes(step),
         }
         if step.shows_all:
@@ -274,12 +287,12 @@ class Provenance:
         for path in step.outputs(self.cfg, self.build):
             if self.key(path) not in outputs:
                 return f"did not record its output {self.key(path)}", None
-        for key, digest in outputs.items():
-            now = self.hash(self.build / key)
-            if now is None:
+        for key in outputs:
+            if self.hash(self.build / key) is None:
                 return f"lacks its output {key} (deleted?)", None
-            if now != digest:
-                return f"wrote {key} differently (edited by hand?)", key
+        edited = self.edited_output(step)
+        if edited is not None:
+            return f"wrote {self.key(edited)} differently (edited by hand?)", self.key(edited)
         try:
             figures = getattr(step.metrics.read(self.build), step.section)
         except ArtefactError as exc:
@@ -304,12 +317,8 @@ class Provenance:
                 continue
             where = path if path is not None else self.steps[dep].metrics.path(self.build)
             if found.edited is not None:
-                edited = self.build / found.edited
-                raise ArtefactError(
-                    edited,
-                    f"differs from what step '{found.rerun}' wrote (edited by hand?): keep the "
-                    f"edit with --accept-edit {edited}, or rerun step '{found.rerun}' with --force",
-                )
+                rerun = f"rerun step '{found.rerun}' with --force"
+                raise edited_error(self.build / found.edited, str(found.rerun), rerun)
             what = "written by" if path is not None else "holds the figures of"
             rerun = f"run step '{found.rerun}'"
             if dep != found.rerun:

@@ -23,7 +23,7 @@ from econflow.flow.pipeline import STEPS as FLOW_STEPS
 from econflow.hls.pipeline import STEPS as HLS_STEPS
 from econflow.lock import build_lock
 from econflow.models.pipeline import STEPS as MODEL_STEPS
-from econflow.provenance import Provenance
+from econflow.provenance import Provenance, edited_error
 from econflow.reports.pipeline import STEPS as REPORT_STEPS
 from econflow.results import StageMetrics, StepResult
 from econflow.rtl.pipeline import STEPS as RTL_STEPS
@@ -177,11 +177,7 @@ class Runner:
                 return StepReport(name, "skipped", 0.0, outputs)
             edited = None if force else self.provenance.edited_output(step)
             if edited is not None:
-                raise ArtefactError(
-                    edited,
-                    f"differs from what step '{name}' wrote (edited by hand?): keep the edit "
-                    f"with --accept-edit {edited}, or overwrite it with --force",
-                )
+                raise edited_error(edited, name, "overwrite it with --force")
             consumed = self.provenance.consumed(step)
             print(f"{tag}: {'running beside' if step.beside else 'running'}", flush=True)
             self.provenance.forget(name)

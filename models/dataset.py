@@ -55,7 +55,7 @@ def _modules_mip(n: int, g: GeneratorSection, rng: np.random.Generator) -> np.nd
     spread = rng.lognormal(-(g.pileup_spread**2) / 2, g.pileup_spread, n)  # mean one
     falloff = (g.pileup_reference_cm / radius) ** g.pileup_radial_power
     hits_per_tc = g.pileup_hits * falloff * spread
-    hits = rng.poisson(np.repeat(hits_per_tc[:, None], N_TC, axis=1))
+    hits = rng.poisson(hits_per_tc[:, None], size=(n, N_TC))
     # the sum of k exponential energies is Gamma(k)
     energy = np.where(hits > 0, rng.gamma(np.maximum(hits, 1), g.hit_mip), 0.0)
     mip = energy * sin_theta[:, None]

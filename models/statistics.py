@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from econflow.models import dataset
 from econflow.models.geometry import N_TC
 from econflow.models.results import ChargeStatistics
 
@@ -47,7 +48,7 @@ TARGETS: dict[str, Target] = {
 
 def summarize(charges: np.ndarray, mip_adc: float) -> ChargeStatistics:
     """The statistics of ``charges`` (int (N, 48), ADC counts of ``mip_adc`` per MIP_T)."""
-    occupancy = (charges > 0).sum(axis=1)
+    occupancy = dataset.occupancy(charges)
     counts = np.bincount(occupancy, minlength=N_TC + 1)
     smooth = np.convolve(counts, np.ones(3) / 3, mode="same")  # a mode robust to noise
     sums = charges.astype(np.float64).sum(axis=1) / mip_adc
