@@ -69,6 +69,9 @@ def _figures(r: BuildResults, steps: dict[str, dict[str, Any]]) -> dict[str, Any
         "wall_seconds": _wall_seconds(steps),
         "autoencoder_emd_mean": ae.emd_mean if ae else None,
         "emd_cnn": cnn.model_dump(exclude={"runtime_s"}) if cnn else None,
+        "emd_cnn_refined": r.models.emd_cnn_refined.model_dump()
+        if r.models.emd_cnn_refined
+        else None,
         "synth": synth.model_dump(
             include={
                 "origin",

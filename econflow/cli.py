@@ -1,5 +1,5 @@
-"""The ``sc`` command: ``sc flow run``, ``sc verify``, ``sc report`` and ``sc check`` of a
-design file, and ``sc tools``."""
+"""The ``sc`` command: ``sc flow run``, ``sc train``, ``sc verify``, ``sc report`` and
+``sc check`` of a design file, and ``sc tools``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from econflow import __version__
-from econflow.config import STEPS, load_config
+from econflow.config import STEPS, Config, load_config
 from econflow.errors import ConfigError, EconflowError
 
 if TYPE_CHECKING:
@@ -56,6 +56,17 @@ def _parser() -> argparse.ArgumentParser:
         help="take a hand-edited artefact as it is (the report says so); repeatable",
     )
 
+    train = commands.add_parser(
+        "train",
+        help="train a design's autoencoder (steps data, emd for the EMD loss, train)",
+        parents=[debug],
+    )
+    train.add_argument("design", type=Path, help="design file (encoder.yaml)")
+    train.add_argument("--loss", help="override training.loss (emd, telescope or mse)")
+    train.add_argument("--epochs", type=int, help="override training.epochs")
+    train.add_argument("--build-dir", type=Path, help="output directory (default build/<design>)")
+    train.add_argument("--force", action="store_true", help="rerun steps even when unchanged")
+
     verify = commands.add_parser(
         "verify",
         help="run the verify step (RTL regressions and SEU injection) of a design",
@@ -91,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args)
         if args.command == "tools":
             return _tools()
+        if args.command == "train":
+            return _train(args)
         if args.command == "verify":
             args.steps, args.start, args.accept = ["verify"], None, []
         if args.command == "report":
@@ -152,8 +165,21 @@ def _tools() -> int:
     return 0
 
 
-def _flow_run(args: argparse.Namespace) -> int:
-    cfg = load_config(args.design)
+def _train(args: argparse.Namespace) -> int:
+    from econflow.api import train_steps
+
+    options = {"training.loss": args.loss, "training.epochs": args.epochs}
+    changes = {key: value for key, value in options.items() if value is not None}
+    cfg = load_config(args.design, changes)
+    if changes:
+        given = ", ".join(f"{key}={value}" for key, value in changes.items())
+        print(f"overriding {given} (the design file's train step reruns on its next run)")
+    args.steps, args.start, args.accept = train_steps(cfg), None, []
+    return _flow_run(args, cfg)
+
+
+def _flow_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
+    cfg = cfg or load_config(args.design)
     build_dir = args.build_dir or Path("build") / cfg.design.design.name
     from econflow.runner import Runner, select_steps
 

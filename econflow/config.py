@@ -166,6 +166,21 @@ class ModelSection(_Section):
     latent: FixedFormat = FixedFormat(bits=9, integer=1)
 
 
+class RefineSection(_Section):
+    """Refining the EMD-CNN on the autoencoder's reconstructions while it trains (``emd`` loss).
+
+    Every ``every`` epochs, ``pairs`` (module, reconstruction) pairs of training modules are
+    labelled with exact EMD and the EMD-CNN is fitted ``epochs`` times on them, beside as many
+    fresh module and distortion pairs so it stays accurate there too. ``every: 0`` keeps the
+    EMD-CNN of the ``emd`` step fixed.
+    """
+
+    every: int = Field(5, ge=0)
+    pairs: int = Field(20_000, ge=100)
+    epochs: int = Field(2, ge=1)
+    learning_rate: float = Field(2e-4, gt=0)
+
+
 class TrainingSection(_Section):
     loss: Literal["emd", "telescope", "mse"] = "emd"
     epochs: int = Field(30, ge=1)
@@ -173,6 +188,7 @@ class TrainingSection(_Section):
     learning_rate: float = Field(2e-3, gt=0)
     decoder_units: int = Field(128, ge=1)
     seed: int = 3
+    refine_emd_cnn: RefineSection = RefineSection()
 
 
 class EvaluationSection(_Section):
@@ -335,8 +351,12 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a design file; raise :class:`ConfigError` naming the bad key."""
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
+    """Read and validate a design file; raise :class:`ConfigError` naming the bad key.
+
+    ``overrides`` replace values of the file before validation, by dotted key
+    (``{"training.loss": "mse"}``), and are checked like the file's own.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -359,17 +379,43 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(path, "", f"not valid YAML: {problem}{where}") from None
     if not isinstance(raw, dict):
         raise ConfigError(path, "", "expected a mapping of sections at the top level")
+    return _validated(path, raw, overrides or {})
+
+
+def with_overrides(cfg: Config, overrides: dict[str, Any]) -> Config:
+    """``cfg`` with values replaced by dotted key, checked as ``load_config`` checks a file."""
+    return _validated(cfg.path, cfg.design.model_dump(mode="json"), overrides)
+
+
+def _validated(path: Path, raw: dict[str, Any], overrides: dict[str, Any]) -> Config:
+    for key, value in overrides.items():
+        _override(path, raw, key, value)
     try:
         design = Design.model_validate(raw)
     except ValidationError as exc:
-        raise _all_errors(path, exc) from None
+        raise _all_errors(path, exc, overrides) from None
     _check_arithmetic(path, design)
     return Config(path=path.resolve(), design=design)
 
 
-def _all_errors(path: Path, exc: ValidationError) -> ConfigError:
-    """Every error of the file, one line each (the error names the first one's key)."""
-    (key, message), *rest = [_error(err) for err in exc.errors()]
+def _override(path: Path, raw: dict[str, Any], key: str, value: Any) -> None:
+    *parents, last = key.split(".")
+    node = raw
+    for depth, part in enumerate(parents):
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            where = ".".join(parents[: depth + 1])
+            raise ConfigError(path, where, f"is not a section, cannot override {key}")
+    node[last] = value
+
+
+def _all_errors(path: Path, exc: ValidationError, overrides: dict[str, Any]) -> ConfigError:
+    """Every error of the file, one line each (the error names the first one's key); an
+    error in an overridden value says so, since the file holds another."""
+    found = [_error(err) for err in exc.errors()]
+    (key, message), *rest = [
+        (k, f"{m} (an override, not the file's value)" if k in overrides else m) for k, m in found
+    ]
     lines = [message, *(str(ConfigError(path, k, m)) for k, m in rest)]
     return ConfigError(path, key, "\n".join(lines))
 

@@ -68,7 +68,7 @@ def edited_error(path: Path, step: str, otherwise: str) -> ArtefactError:
     )
 
 
-def _digest(doc: Any) -> str:
+def digest(doc: Any) -> str:
     """SHA-256 of a JSON-able document, independent of key order."""
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
@@ -126,7 +126,7 @@ class Provenance:
         return self._hashes[cached]
 
     def _config_hashes(self, step: Step) -> dict[str, str]:
-        return {s: _digest(self.cfg.section(s)) for s in step.config}
+        return {s: digest(self.cfg.section(s)) for s in step.config}
 
     def _figure_hashes(self, step: Step) -> dict[str, str | None]:
         """Hashes of the figures of the steps it reads (without their runtimes)."""
@@ -140,7 +140,7 @@ class Provenance:
             if figures is None:
                 found[name] = None
                 continue
-            found[name] = _digest(figures.model_dump(mode="json", exclude={"runtime_s"}))
+            found[name] = digest(figures.model_dump(mode="json", exclude={"runtime_s"}))
         return found
 
     def _input_hashes(self, step: Step) -> dict[str, str | None]:
@@ -270,16 +270,16 @@ class Provenance:
         if record.get("econflow") != __version__:
             return f"was recorded by econflow {record.get('econflow')}", None
         recorded = record.get("config", {})
-        for section, digest in self._config_hashes(step).items():
-            if recorded.get(section) != digest:
+        for section, expected in self._config_hashes(step).items():
+            if recorded.get(section) != expected:
                 return f"ran with another '{section}' section of the design file", None
         inputs = self._input_hashes(step)
         if set(inputs) != set(record.get("inputs", {})):
             return "ran on another set of input files", None
-        for key, digest in inputs.items():
-            if digest is None:
+        for key, found in inputs.items():
+            if found is None:
                 return f"lacks its input {key}", None
-            if record["inputs"][key] != digest:
+            if record["inputs"][key] != found:
                 return f"ran on another version of {key}", None
         if record.get("figures", {}) != self._figure_hashes(step):
             return f"read other figures of step(s) {', '.join(step.reads)}", None
@@ -328,9 +328,9 @@ class Provenance:
     def edited_output(self, step: Step) -> Path | None:
         """An output of the step's last run that has been changed since (a hand edit)."""
         record = self.record(step.name)
-        for key, digest in (record or {}).get("outputs", {}).items():
+        for key, written in (record or {}).get("outputs", {}).items():
             now = self.hash(self.build / key)
-            if now is not None and now != digest:
+            if now is not None and now != written:
                 return self.build / key
         return None
 
@@ -385,15 +385,15 @@ class Provenance:
             raise ArtefactError(path, "--accept-edit: not a file a flow step writes")
         manifest = self._manifest(self.steps[name])
         record = manifest["steps"].get(name)
-        digest = self.hash(path)
-        if record is None or key not in record.get("outputs", {}) or digest is None:
+        now = self.hash(path)
+        if record is None or key not in record.get("outputs", {}) or now is None:
             raise ArtefactError(
                 path, f"--accept-edit: step '{name}' has no record of writing it; run '{name}'"
             )
-        if record["outputs"][key] != digest:
-            edit = {"accepted": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "hash": digest}
+        if record["outputs"][key] != now:
+            edit = {"accepted": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "hash": now}
             record.setdefault("edited", {})[key] = edit
-            record["outputs"][key] = digest
+            record["outputs"][key] = now
             self._write_manifest(self.steps[name], manifest)
         return name
 

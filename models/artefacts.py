@@ -15,7 +15,10 @@ from econflow.results import METRICS
 
 DATASET = "dataset.npz"
 EMD_CNN = "emd_cnn.h5"
+EMD_CNN_REFINED = "emd_cnn_refined.h5"
 AUTOENCODER = "autoencoder.h5"
+TRAINING_HISTORY = "training_history.csv"
+TRAINING_BACKUP = "training_backup"
 QUANTIZED = "quantized_model.json"
 FIGURES = "figures"
 
@@ -35,8 +38,21 @@ class ModelsArtefacts:
         return self.root / EMD_CNN
 
     @property
+    def emd_cnn_refined(self) -> Path:
+        return self.root / EMD_CNN_REFINED
+
+    @property
     def autoencoder(self) -> Path:
         return self.root / AUTOENCODER
+
+    @property
+    def training_history(self) -> Path:
+        return self.root / TRAINING_HISTORY
+
+    @property
+    def training_backup(self) -> Path:
+        """Epoch backup of a training run; present only while one is unfinished."""
+        return self.root / TRAINING_BACKUP
 
     @property
     def quantized(self) -> Path:

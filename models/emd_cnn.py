@@ -17,8 +17,10 @@ from econflow.config import EmdCnnSection
 from econflow.models._keras import load_h5, set_seed, tf
 from econflow.models.emd import emd_batch
 from econflow.models.geometry import tc_distances, to_roc_blocks
+from econflow.models.results import RelativeError
 
 keras = tf.keras
+KINDS = ("modules", "distortions", "reconstructions")  # the codes 0, 1, 2 of Pairs.kind
 
 
 def build(cfg: EmdCnnSection) -> keras.Model:
@@ -61,11 +63,11 @@ class Pairs:
     a: np.ndarray
     b: np.ndarray
     emd: np.ndarray
-    kind: np.ndarray  # int8 (N,): 0 real pair, 1 reconstruction-like pair
+    kind: np.ndarray  # int8 (N,): the index of the pair's kind in KINDS
 
 
 def make_pairs(charges: np.ndarray, n: int, seed: int) -> Pairs:
-    """Half real pairs (two modules), half an input with a reconstruction-like distortion."""
+    """Half pairs of two modules, half a module and a reconstruction-like distortion of it."""
     rng = np.random.default_rng(seed)
     live = charges[charges.sum(axis=1) > 0].astype(np.float64)
     n_real = n // 2
@@ -101,7 +103,7 @@ def _distort(maps: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return x
 
 
-def _relative_mse(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+def relative_mse(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
     """Squared error relative to the true EMD (softened below 0.1), the figure users read."""
     return tf.reduce_mean(tf.square((y_pred - y_true) / (y_true + 0.1)))
 
@@ -114,7 +116,7 @@ def train(cfg: EmdCnnSection, train_pairs: Pairs, progress: bool = True) -> kera
     """
     set_seed(cfg.seed)
     model = build(cfg)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=_relative_mse)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=relative_mse)
     # Cosine decay to 1% of the rate smooths the BatchNorm-driven jitter of the last epochs;
     # the epoch with the best validation loss is the one kept.
     schedule = keras.callbacks.LearningRateScheduler(
@@ -146,3 +148,23 @@ def relative_error(predicted: np.ndarray, true: np.ndarray, min_emd: float = 0.0
     """(predicted - true) / true over pairs whose true EMD exceeds ``min_emd``."""
     keep = true > min_emd
     return (predicted[keep] - true[keep]) / true[keep]
+
+
+def accuracy(model: keras.Model, pairs: Pairs, min_emd: float) -> dict[str, RelativeError]:
+    """Relative error of the estimate per kind of pair present in ``pairs``."""
+    predicted = predict(model, pairs.a, pairs.b)
+    found = {}
+    for code, name in enumerate(KINDS):
+        chosen = pairs.kind == code
+        rel = relative_error(predicted[chosen], pairs.emd[chosen], min_emd)
+        if len(rel):
+            found[name] = summary(rel)
+    return found
+
+
+def summary(rel: np.ndarray) -> RelativeError:
+    """Mean, spread and 16th/84th percentiles of relative errors."""
+    p16, p84 = np.percentile(rel, [16, 84])
+    return RelativeError(
+        pairs=len(rel), mean=float(rel.mean()), std=float(rel.std()), p16=float(p16), p84=float(p84)
+    )

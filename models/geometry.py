@@ -92,3 +92,28 @@ def supercell_groups(size: int) -> np.ndarray:
                     [16 * roc + 4 * (gi + i) + (gj + j) for i in range(size) for j in range(size)]
                 )
     return np.asarray(groups, dtype=np.int64)
+
+
+@cache
+def boundary_windows() -> np.ndarray:
+    """2x2 windows straddling the boundaries between readout chips, from the cell positions.
+
+    Along each of the three chip-to-chip boundaries, the cells facing each other across it
+    form pairs; two consecutive pairs make a window (ECON-T's telescope loss adds these to
+    the 27 windows inside the chips).
+
+    Returns:
+        int64 (windows, 4) TC indices.
+    """
+    d = tc_distances()
+    chip = np.arange(N_TC) // TC_PER_ROC
+    across = chip[:, None] != chip[None, :]
+    touching = across & (d <= 1.05 * d[across].min())
+    windows = []
+    for a, b in ((0, 1), (1, 2), (0, 2)):
+        pairs = np.argwhere(touching & (chip[:, None] == a) & (chip[None, :] == b))
+        middle = tc_centres()[pairs].mean(axis=1)
+        along = middle @ (middle[-1] - middle[0])
+        pairs = pairs[np.argsort(along)]
+        windows += [[*pairs[k], *pairs[k + 1]] for k in range(len(pairs) - 1)]
+    return np.asarray(windows, dtype=np.int64)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from econflow.models._keras import tf
-from econflow.models.geometry import N_ROC, N_TC
+from econflow.models.geometry import N_ROC, N_TC, boundary_windows
 
 Loss = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 LOSSES = ("emd", "telescope", "mse")
@@ -43,14 +43,25 @@ def _window_matrix(size: int) -> np.ndarray:
     return np.stack(columns, axis=1)
 
 
+def telescope_windows() -> np.ndarray:
+    """(48, 36) 0/1 matrix: ECON-T's overlapping 2x2 windows, 27 inside the chips and 9
+    straddling the chip boundaries."""
+    across = np.zeros((N_TC, len(boundary_windows())), dtype=np.float32)
+    for column, cells in enumerate(boundary_windows()):
+        across[cells, column] = 1.0
+    return np.concatenate([_window_matrix(2), across], axis=1)
+
+
 def telescope_loss() -> Loss:
-    """ECON-T's multi-scale loss: charge-weighted squared error on TCs, 2x2 and 4x4 cells.
+    """ECON-T's multi-scale loss: charge-weighted squared error on TCs, 2x2 windows and chips.
 
     Each term weights the squared difference by the larger of the two values, so errors where
-    charge is deposited count most; the scales are weighted 4 : 2 : 1 as in ECON-T.
+    charge is deposited count most; the 2x2 windows overlap and cross the chip boundaries
+    (``telescope_windows``), the coarsest scale is each chip's sum (its 4x4 block), and the
+    scales are weighted 4 : 2 : 1 as in ECON-T.
     """
-    windows2 = tf.constant(_window_matrix(2))
-    windows4 = tf.constant(_window_matrix(4))
+    windows2 = tf.constant(telescope_windows())
+    chips = tf.constant(_window_matrix(4))
 
     def term(t: tf.Tensor, p: tf.Tensor) -> tf.Tensor:
         return tf.reduce_mean(tf.square(t - p) * tf.maximum(t, p), axis=-1)
@@ -60,7 +71,7 @@ def telescope_loss() -> Loss:
         return tf.reduce_mean(
             4.0 * term(t, y_pred)
             + 2.0 * term(t @ windows2, y_pred @ windows2)
-            + term(t @ windows4, y_pred @ windows4)
+            + term(t @ chips, y_pred @ chips)
         )
 
     return telescope

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -23,8 +23,13 @@ from econflow.models.results import (
     EmdCnnResult,
     ModelsMetrics,
     QualityDistributions,
+    RefinedEmdCnnResult,
 )
-from econflow.stage import Step
+from econflow.provenance import digest
+from econflow.stage import Step, file_hash
+
+if TYPE_CHECKING:
+    from econflow.models.training import TrainResult
 
 T = TypeVar("T")
 MIN_TRAIN_MODULES = 10  # the autoencoder validates on a tenth of them
@@ -104,25 +109,18 @@ def _emd(cfg: Config, out: ModelsArtefacts) -> EmdCnnResult:
     plots.predicted_vs_true(
         predicted, held.emd, e.min_emd, out.figures / "emd_cnn_predicted_vs_true.png"
     )
-    rel = emd_cnn.relative_error(predicted, held.emd, e.min_emd)
-    real, recon = (
-        emd_cnn.relative_error(predicted[held.kind == k], held.emd[held.kind == k], e.min_emd)
-        for k in (0, 1)
-    )
+    overall = emd_cnn.summary(emd_cnn.relative_error(predicted, held.emd, e.min_emd))
     return EmdCnnResult(
         pairs_train=int(len(pairs.emd)),
-        pairs_eval=int(len(rel)),
+        pairs_eval=overall.pairs,
         pairs_below_min_emd=int((held.emd <= e.min_emd).sum()),
         min_emd=e.min_emd,
-        rel_error_mean=float(rel.mean()),
-        rel_error_std=float(rel.std()),
-        rel_error_p16=float(np.percentile(rel, 16)),
-        rel_error_p84=float(np.percentile(rel, 84)),
+        rel_error_mean=overall.mean,
+        rel_error_std=overall.std,
+        rel_error_p16=overall.p16,
+        rel_error_p84=overall.p84,
         abs_error_mean=float(np.abs(predicted - held.emd).mean()),
-        rel_error_mean_real_pairs=float(real.mean()),
-        rel_error_std_real_pairs=float(real.std()),
-        rel_error_mean_reconstruction_pairs=float(recon.mean()),
-        rel_error_std_reconstruction_pairs=float(recon.std()),
+        by_kind=emd_cnn.accuracy(model, held, e.min_emd),
     )
 
 
@@ -130,11 +128,27 @@ def _train_inputs(cfg: Config, out: ModelsArtefacts) -> list[Path]:
     return [out.dataset, out.emd_cnn] if cfg.design.training.loss == "emd" else [out.dataset]
 
 
+def _train_outputs(cfg: Config, out: ModelsArtefacts) -> list[Path]:
+    figures = ["training_loss.png", "emd_histogram.png", "emd_vs_occupancy.png"]
+    files = [out.autoencoder, out.training_history, *(out.figures / name for name in figures)]
+    return [*files, out.emd_cnn_refined] if _refines(cfg) else files
+
+
+def _refines(cfg: Config) -> bool:
+    t = cfg.design.training
+    return t.loss == "emd" and t.refine_emd_cnn.every > 0
+
+
 def _train(cfg: Config, out: ModelsArtefacts) -> AutoencoderResult:
     from econflow.models import training
 
     train, holdout = out.load_dataset()
-    result = training.train_autoencoder(cfg.design, train, out.emd_cnn)
+    inputs = {str(p.name): file_hash(p) for p in _train_inputs(cfg, out)}
+    sections = {name: cfg.section(name) for name in ("data", "model", "training", "emd_cnn")}
+    files = training.TrainingFiles(
+        out.training_history, out.training_backup, digest({"in": inputs, "config": sections})
+    )
+    result = training.train_autoencoder(cfg.design, train, out.emd_cnn, files)
     result.model.save(out.autoencoder, include_optimizer=False)
     plots.training_curve(result.history, out.figures / "training_loss.png")
     quality = training.evaluate(cfg.design, result.model, holdout)
@@ -146,6 +160,8 @@ def _train(cfg: Config, out: ModelsArtefacts) -> AutoencoderResult:
     plots.emd_vs_occupancy(distributions.emd_vs_occupancy, out.figures / "emd_vs_occupancy.png")
     out.record("baselines", {k: v for k, v in quality.metrics.items() if k != "autoencoder"})
     out.record("quality", distributions)
+    if cfg.design.training.loss == "emd":
+        out.record("emd_cnn_refined", _emd_cnn_refined(cfg, out, result, holdout))
     return AutoencoderResult(
         loss_name=cfg.design.training.loss,
         loss=result.history["loss"][-1],
@@ -154,6 +170,31 @@ def _train(cfg: Config, out: ModelsArtefacts) -> AutoencoderResult:
         train_modules=result.train_modules,
         eval_modules=int(len(quality.emds["autoencoder"])),
         **quality.metrics["autoencoder"].model_dump(),
+    )
+
+
+def _emd_cnn_refined(
+    cfg: Config, out: ModelsArtefacts, result: TrainResult, holdout: np.ndarray
+) -> RefinedEmdCnnResult:
+    """The EMD-CNN before and after refinement, on held-out pairs of every kind."""
+    from econflow.models import autoencoder, emd_cnn, refinement
+
+    e = cfg.design.emd_cnn
+    live = holdout[holdout.sum(axis=1) > 0][: e.holdout_pairs]
+    made = refinement.reconstruction_pairs(
+        result.model, autoencoder.normalize(live, cfg.design.model), emd_cnn.unit_sum(live)
+    )
+    held = refinement.joined([emd_cnn.make_pairs(holdout, e.holdout_pairs, e.seed + 1), made])
+    before = emd_cnn.accuracy(emd_cnn.load(out.emd_cnn), held, e.min_emd)
+    refined = result.refinement
+    if refined is None:
+        return RefinedEmdCnnResult(rounds=[], seconds=0.0, before=before, after=None)
+    refined.network.save(out.emd_cnn_refined, include_optimizer=False)
+    return RefinedEmdCnnResult(
+        rounds=refined.rounds,
+        seconds=refined.seconds,
+        before=before,
+        after=emd_cnn.accuracy(refined.network, held, e.min_emd),
     )
 
 
@@ -207,14 +248,9 @@ STEPS: tuple[Step, ...] = (
         "autoencoder",
         ("data", "model", "training", "evaluation", "baselines"),
         _on_models(_train_inputs),
-        _files(
-            "autoencoder.h5",
-            "figures/training_loss.png",
-            "figures/emd_histogram.png",
-            "figures/emd_vs_occupancy.png",
-        ),
+        _on_models(_train_outputs),
         _on_models(_train),
-        sections=("baselines", "quality"),
+        sections=("baselines", "quality", "emd_cnn_refined"),
     ),
     Step(
         "quantize",

@@ -88,26 +88,26 @@ def _same_curves(curves: dict[str, list[int]]) -> dict[tuple[str, ...], list[int
 
 
 def emd_vs_occupancy(profile: EmdProfile, path: Path) -> Path:
-    """Median EMD and the 16-84% band against occupancy (``profiles.emd_vs_occupancy``).
+    """Mean EMD and the 16-84% band against occupancy (``profiles.emd_vs_occupancy``).
 
-    Algorithms with the same medians are drawn once with their names together; each gets its
+    Algorithms with the same means are drawn once with their names together; each gets its
     own marker so that close curves stay apart.
     """
     fig, ax = plt.subplots(figsize=(7, 4.5))
     centres = profile.centres
     upper = 0.0
-    medians = {n: [np.nan if v is None else v for v in m] for n, m in profile.median.items()}
-    for k, names in enumerate(_same_curves(medians)):
+    means = {n: [np.nan if v is None else v for v in m] for n, m in profile.mean.items()}
+    for k, names in enumerate(_same_curves(means)):
         first = names[0]
         low = [np.nan if v is None else v for v in profile.p16[first]]
         high = [np.nan if v is None else v for v in profile.p84[first]]
         style = {"marker": MARKERS[k % len(MARKERS)], "ls": "-" if k == 0 else "--"}
-        line = ax.plot(centres, medians[first], label=" = ".join(names), **style)[0]
+        line = ax.plot(centres, means[first], label=" = ".join(names), **style)[0]
         ax.fill_between(centres, low, high, color=line.get_color(), alpha=0.15)
         if "autoencoder" in names:
             upper = float(np.nanmax(high))
     # Scale to the autoencoder's band; a baseline that sends nothing scores far above it.
-    ax.set(xlabel="occupancy (trigger cells with charge)", ylabel="EMD (small-cell units)")
+    ax.set(xlabel="occupancy (trigger cells with charge)", ylabel="mean EMD (small-cell units)")
     ax.set_ylim(0, 2.0 * upper if upper > 0 else None)
     ax.legend(fontsize=8)
     return save(fig, path)

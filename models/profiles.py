@@ -24,16 +24,21 @@ def emd_histogram(emds: dict[str, np.ndarray]) -> EmdHistogram:
 
 
 def emd_vs_occupancy(emds: dict[str, np.ndarray], occupancy: np.ndarray) -> EmdProfile:
-    """Median and 16-84% band of the EMD in occupancy bins (None where a bin is empty)."""
+    """Mean, median and 16-84% band of the EMD in occupancy bins (None where a bin is empty)."""
     edges = np.array(OCCUPANCY_EDGES)
     which = np.digitize(occupancy, edges) - 1
-    points: dict[str, dict[str, list[float | None]]] = {"median": {}, "p16": {}, "p84": {}}
+    keys = ("mean", "median", "p16", "p84")
+    points: dict[str, dict[str, list[float | None]]] = {key: {} for key in keys}
     for name, values in emds.items():
-        for key in points:
+        for key in keys:
             points[key][name] = []
         for b in range(len(edges) - 1):
             sel = values[which == b]
-            found = np.percentile(sel, [50, 16, 84]) if sel.size else [None] * 3
-            for key, p in zip(points, found, strict=True):
+            found = [sel.mean(), *np.percentile(sel, [50, 16, 84])] if sel.size else [None] * 4
+            for key, p in zip(keys, found, strict=True):
                 points[key][name].append(None if p is None else round(float(p), 5))
-    return EmdProfile(centres=(0.5 * (edges[:-1] + edges[1:] - 1)).tolist(), **points)
+    return EmdProfile(
+        centres=(0.5 * (edges[:-1] + edges[1:] - 1)).tolist(),
+        counts=np.bincount(which[which >= 0], minlength=len(edges) - 1)[: len(edges) - 1].tolist(),
+        **points,
+    )

@@ -40,9 +40,20 @@ class DataResult(StepResult):
     statistics: ChargeStatistics
 
 
+class RelativeError(Result):
+    """EMD-CNN estimate against exact EMD: relative error (predicted / exact - 1) of the pairs
+    above the design's ``emd_cnn.min_emd``."""
+
+    pairs: int
+    mean: float
+    std: float
+    p16: float
+    p84: float
+
+
 class EmdCnnResult(StepResult):
-    """Accuracy of the EMD-CNN on held-out pairs: relative error (predicted / exact - 1) of
-    the pairs above ``min_emd``, overall and per kind of pair."""
+    """Accuracy of the EMD-CNN on held-out pairs, overall and per kind of pair (``modules``:
+    two different modules; ``distortions``: a module and a reconstruction-like distortion)."""
 
     pairs_train: int
     pairs_eval: int
@@ -53,10 +64,27 @@ class EmdCnnResult(StepResult):
     rel_error_p16: float
     rel_error_p84: float
     abs_error_mean: float
-    rel_error_mean_real_pairs: float
-    rel_error_std_real_pairs: float
-    rel_error_mean_reconstruction_pairs: float
-    rel_error_std_reconstruction_pairs: float
+    by_kind: dict[str, RelativeError]
+
+
+class RefinementRound(Result):
+    """One refinement during training: the EMD-CNN on that round's new reconstructions of
+    training modules, before it was fitted on them (what the autoencoder trained against)."""
+
+    epoch: int
+    rel_error_mean: float
+    rel_error_std: float
+
+
+class RefinedEmdCnnResult(Result):
+    """The EMD-CNN refined while the autoencoder trained (``training.refine_emd_cnn``), per
+    kind of held-out pair: ``before`` is the ``emd`` step's network, ``after`` the refined
+    one; ``reconstructions`` pairs a held-out module with the final autoencoder's output."""
+
+    rounds: list[RefinementRound]
+    seconds: float
+    before: dict[str, RelativeError]
+    after: dict[str, RelativeError] | None  # None when ``training.refine_emd_cnn.every`` is 0
 
 
 class EmdSummary(Result):
@@ -91,9 +119,12 @@ class EmdHistogram(Result):
 
 
 class EmdProfile(Result):
-    """Median and 16-84% band of the EMD per occupancy bin (None for an empty bin)."""
+    """Mean, median and 16-84% band of the EMD per occupancy bin (None for an empty bin);
+    ``counts`` modules in each bin."""
 
     centres: list[float]
+    counts: list[int]
+    mean: dict[str, list[float | None]]
     median: dict[str, list[float | None]]
     p16: dict[str, list[float | None]]
     p84: dict[str, list[float | None]]
@@ -127,4 +158,5 @@ class ModelsMetrics(StageMetrics):
     autoencoder: AutoencoderResult | None = None
     baselines: dict[str, EmdSummary] | None = None
     quality: QualityDistributions | None = None
+    emd_cnn_refined: RefinedEmdCnnResult | None = None
     bit_exact: BitExactResult | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,10 +12,23 @@ from econflow.config import Design
 from econflow.models import autoencoder, baselines, dataset, emd_cnn, evaluation, fixedpoint
 from econflow.models import quantized as qfile
 from econflow.models._keras import load_h5, set_seed, tf
+from econflow.models.checkpoints import Backup
 from econflow.models.losses import make_loss
+from econflow.models.refinement import Refinement
 from econflow.models.results import BitExactResult, EmdSummary
 
 keras = tf.keras
+VALIDATION_SPLIT = 0.1
+
+
+@dataclass(frozen=True)
+class TrainingFiles:
+    """Where a training run keeps its history CSV and its epoch backup; the fingerprint
+    names the settings and inputs a backup may be resumed with."""
+
+    history: Path
+    backup: Path
+    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -22,15 +36,23 @@ class TrainResult:
     model: keras.Model
     history: dict[str, list[float]]
     train_modules: int
+    refinement: Refinement | None  # the EMD-CNN refined during training, if it was
 
 
 def train_autoencoder(
-    design: Design, charges: np.ndarray, emd_cnn_path: Path, progress: bool = True
+    design: Design,
+    charges: np.ndarray,
+    emd_cnn_path: Path,
+    files: TrainingFiles | None = None,
+    progress: bool = True,
 ) -> TrainResult:
     """Fit encoder and decoder on non-empty modules with the configured loss.
 
     Inputs are the pow2-normalized images the encoder sees in hardware; targets are the
-    unit-sum maps the decoder must reproduce.
+    unit-sum maps the decoder must reproduce. With the ``emd`` loss the EMD-CNN is refined on
+    the reconstructions as training goes (``training.refine_emd_cnn``). With ``files``, the
+    history goes to a CSV file epoch by epoch, and an interrupted run resumes from its last
+    completed epoch.
     """
     t = design.training
     set_seed(t.seed)
@@ -42,19 +64,46 @@ def train_autoencoder(
     model.compile(
         optimizer=keras.optimizers.Adam(t.learning_rate), loss=make_loss(t.loss, emd_model)
     )
-    schedule = keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=3, min_lr=1e-5)
+    callbacks = [keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=3, min_lr=1e-5)]
+    refinement = None
+    if emd_model is not None and t.refine_emd_cnn.every:
+        fitted = int(len(live) * (1 - VALIDATION_SPLIT))  # Keras validates on the tail
+        refinement = Refinement(
+            t.refine_emd_cnn,
+            emd_model,
+            x[:fitted],
+            y[:fitted],
+            live[:fitted],
+            design.emd_cnn.min_emd,
+            t.seed,
+        )
+        callbacks.append(refinement)
+    if files is not None:
+        backup = Backup(files.backup, files.fingerprint, refinement)
+        if backup.resuming:
+            print(f"  resuming the interrupted training kept in {files.backup}")
+        logger = keras.callbacks.CSVLogger(str(files.history), append=backup.resuming)
+        callbacks += [logger, *backup.callbacks()]
     print(f"  training the autoencoder ({t.loss} loss) on {len(live)} modules, {t.epochs} epochs")
     fit = model.fit(
         x,
         y,
         epochs=t.epochs,
         batch_size=t.batch_size,
-        validation_split=0.1,
-        callbacks=[schedule],
+        validation_split=VALIDATION_SPLIT,
+        callbacks=callbacks,
         verbose=2 if progress else 0,
     )
-    history = {k: [float(v) for v in vals] for k, vals in fit.history.items() if "loss" in k}
-    return TrainResult(model, history, int(len(live)))
+    history = read_history(files.history) if files is not None else fit.history
+    losses = {k: [float(v) for v in vals] for k, vals in history.items() if "loss" in k}
+    return TrainResult(model, losses, int(len(live)), refinement)
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    """The columns of a training-history CSV file (Keras' ``CSVLogger``), by name."""
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {})}
 
 
 @dataclass(frozen=True)

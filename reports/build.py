@@ -253,6 +253,14 @@ def _quality(models: ModelsMetrics, figures: Path) -> Section:
             f"{e.rel_error_mean:+.4f} / {e.rel_error_std:.4f}",
             f"models/emd: {e.pairs_eval:,} held-out pairs",
         )
+    refined = models.emd_cnn_refined
+    for kind, error in sorted(((refined.after or refined.before) if refined else {}).items()):
+        s.add(
+            f"EMD-CNN on {kind}: relative error mean / std",
+            f"{error.mean:+.4f} / {error.std:.4f}",
+            f"models/train: {error.pairs:,} held-out pairs, "
+            + (f"after {len(refined.rounds)} refinements" if refined.after else "not refined"),
+        )
     quality = models.quality
     if quality:
         s.figures.append(
@@ -263,7 +271,7 @@ def _quality(models: ModelsMetrics, figures: Path) -> Section:
         )
         s.figures.append(
             (
-                "EMD against module occupancy: median and 16-84% band (models/train)",
+                "EMD against module occupancy: mean and 16-84% band (models/train)",
                 plots.emd_vs_occupancy(quality.emd_vs_occupancy, figures / "emd_vs_occupancy.png"),
             )
         )

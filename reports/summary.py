@@ -47,6 +47,10 @@ def _models(r: BuildResults) -> list[tuple[str, str]]:
         lines.append(
             ("EMD-CNN relative error mean/std", f"{e.rel_error_mean:.4g} / {e.rel_error_std:.4g}")
         )
+    refined = m.emd_cnn_refined and (m.emd_cnn_refined.after or m.emd_cnn_refined.before)
+    if refined and "reconstructions" in refined:
+        r = refined["reconstructions"]
+        lines.append(("EMD-CNN on reconstructions mean/std", f"{r.mean:.4g} / {r.std:.4g}"))
     if m.autoencoder:
         ae = m.autoencoder
         lines.append(("autoencoder EMD mean/median", f"{ae.emd_mean:.4g} / {ae.emd_median:.4g}"))

@@ -47,6 +47,8 @@ def test_tiny_flow_writes_every_artefact(tiny_build):
         "dataset.npz",
         "emd_cnn.h5",
         "autoencoder.h5",
+        "emd_cnn_refined.h5",
+        "training_history.csv",
         "quantized_model.json",
         "metrics.json",
         "figures/data_distributions.png",
@@ -63,6 +65,10 @@ def test_tiny_flow_writes_every_artefact(tiny_build):
     assert metrics["bit_exact"]["samples"] >= 2000
     assert metrics["emd_cnn"]["pairs_eval"] > 0
     assert 0 < metrics["autoencoder"]["emd_mean"] < 15
+    refined = metrics["emd_cnn_refined"]
+    assert [r["epoch"] for r in refined["rounds"]] == [1, 2]
+    for accuracy in (refined["before"], refined["after"]):
+        assert set(accuracy) == {"modules", "distortions", "reconstructions"}
 
 
 def test_quantized_model_is_what_later_stages_read(tiny_build, tiny_config):
@@ -116,6 +122,23 @@ def test_steps_and_from_select_steps(tiny_build, tmp_path, capsys):
     assert code == 1 and "dataset.npz: written by step 'data', which has no record" in err
     assert main(["flow", "run", str(TINY), "--steps", "data,cts"]) == 1
     assert "unknown step 'cts'" in capsys.readouterr().err
+
+
+def test_sc_train_overrides_loss_and_epochs(tiny_build, tmp_path, capsys):
+    build = tmp_path / "build"
+    shutil.copytree(tiny_build, build)
+    args = ["train", str(TINY), "--loss", "mse", "--epochs", "1", "--build-dir", str(build)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "overriding training.loss=mse, training.epochs=1" in out
+    assert "(steps: data, train)" in out and "[1/2] data: skipped" in out
+    history = (build / "models" / "training_history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,") and len(history) == 2
+    metrics = json.loads((build / "models" / "metrics.json").read_text())
+    assert metrics["autoencoder"]["loss_name"] == "mse" and metrics["autoencoder"]["epochs"] == 1
+    # the design file's own training is not what the build now holds
+    assert main(["flow", "run", str(TINY), "--build-dir", str(build), "--steps", "train"]) == 0
+    assert "[1/1] train: running" in capsys.readouterr().out
 
 
 def run_sc(*args, cwd=None):

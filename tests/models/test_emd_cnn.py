@@ -5,7 +5,7 @@ import pytest
 
 from econflow.config import DataSection, EmdCnnSection
 from econflow.errors import ArtefactError
-from econflow.models import dataset, emd_cnn, losses
+from econflow.models import dataset, emd_cnn, geometry, losses
 
 SMALL = EmdCnnSection(filters=4, conv_layers=2, dense=8, epochs=1)
 
@@ -72,3 +72,22 @@ def test_missing_or_corrupt_h5(tmp_path):
     bad.write_bytes(b"\x89HDF\r\n garbage")
     with pytest.raises(ArtefactError, match=r"bad\.h5: not a readable Keras \.h5 model"):
         emd_cnn.load(bad)
+
+
+def test_telescope_sees_neighbours_across_chip_boundaries():
+    """Charge moved to the neighbour across a chip boundary costs less than moved as far
+    inside the other chip: only the boundary windows tell them apart."""
+    from econflow.models._keras import tf
+
+    loss = losses.make_loss("telescope")
+    d = geometry.tc_distances()
+    start, neighbour = 0, 31
+    far = max((c for c in range(16, 32)), key=lambda c: d[start, c])
+    assert d[start, neighbour] < 2.0 < d[start, far]
+    maps = np.zeros((3, 48), np.float32)
+    maps[:, 5] = 0.5
+    maps[0, start] = maps[1, neighbour] = maps[2, far] = 0.5
+    true = tf.constant(maps[:1])
+    near_cost = float(loss(true, tf.constant(maps[1:2])))
+    far_cost = float(loss(true, tf.constant(maps[2:3])))
+    assert 0 < near_cost < far_cost

@@ -36,3 +36,16 @@ def test_block_neighbours_are_hexagon_neighbours():
             for j in range(3):
                 a = 16 * roc + 4 * i + j
                 assert abs(d[a, a + 1] - 2.0) < 1e-4
+
+
+def test_boundary_windows_are_compact_and_straddle_two_chips():
+    windows = geometry.boundary_windows()
+    assert windows.shape == (9, 4)
+    assert len({tuple(sorted(w)) for w in windows}) == 9
+    d = geometry.tc_distances()
+    for cells in windows:
+        assert len(set(cells // 16)) == 2
+        # four neighbouring cells: no two further apart than two cell pitches
+        assert d[np.ix_(cells, cells)].max() < 4.0
+    chips = sorted(tuple(sorted(set(w // 16))) for w in windows)
+    assert chips == [(0, 1)] * 3 + [(0, 2)] * 3 + [(1, 2)] * 3

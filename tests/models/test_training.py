@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from econflow.config import DataSection, Design
+from econflow.models import dataset, training
+
+DESIGN = {
+    "design": {"name": "t"},
+    "model": {"conv": {"filters": 2}, "dense": {"latent": 4}},
+    "training": {"loss": "mse", "epochs": 3, "decoder_units": 8, "batch_size": 128},
+}
+
+
+class Interrupted(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def charges():
+    return dataset.generate(1500, DataSection(), seed=9)
+
+
+def test_interrupted_training_resumes_from_the_last_completed_epoch(
+    charges, tmp_path, monkeypatch, capsys
+):
+    design = Design.model_validate(DESIGN)
+    files = training.TrainingFiles(tmp_path / "history.csv", tmp_path / "backup", "run-1")
+    plateau = training.keras.callbacks.ReduceLROnPlateau
+
+    class StopInEpochTwo(plateau):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise Interrupted
+            super().on_epoch_end(epoch, logs)
+
+    monkeypatch.setattr(training.keras.callbacks, "ReduceLROnPlateau", StopInEpochTwo)
+    with pytest.raises(Interrupted):
+        training.train_autoencoder(design, charges, tmp_path / "unused.h5", files, False)
+    assert files.backup.is_dir()
+    assert training.read_history(files.history)["epoch"] == [0]
+
+    monkeypatch.setattr(training.keras.callbacks, "ReduceLROnPlateau", plateau)
+    capsys.readouterr()
+    result = training.train_autoencoder(design, charges, tmp_path / "unused.h5", files, False)
+    assert "resuming the interrupted training" in capsys.readouterr().out
+    history = training.read_history(files.history)
+    assert history["epoch"] == [0, 1, 2]
+    assert result.history["loss"] == history["loss"]
+    assert not files.backup.exists()
+
+
+def test_a_backup_of_other_settings_is_discarded(charges, tmp_path, capsys):
+    design = Design.model_validate({**DESIGN, "training": {**DESIGN["training"], "epochs": 1}})
+    backup = tmp_path / "backup"
+    (backup / "keras").mkdir(parents=True)
+    (backup / "run.json").write_text('{"fingerprint": "another run"}')
+    files = training.TrainingFiles(tmp_path / "history.csv", backup, "this run")
+    training.train_autoencoder(design, charges, tmp_path / "unused.h5", files, False)
+    out = capsys.readouterr().out
+    assert "discarding" in out and "resuming" not in out
+    assert training.read_history(files.history)["epoch"] == [0]
+    assert np.isfinite(training.read_history(files.history)["loss"]).all()
