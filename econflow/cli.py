@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import signal
 import sys
 import threading
@@ -96,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminated)
+        signal.signal(signal.SIGTERM, functools.partial(_terminated, os.getpid()))
     try:
         if args.command == "check":
             return _check(args)
@@ -128,9 +130,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _terminated(_signum: int, _frame: object) -> None:
+def _terminated(owner: int, signum: int, _frame: object) -> None:
     """SIGTERM as Ctrl-C: the running step fails (its record stays removed, so the next run
-    reruns it) and the children stop."""
+    reruns it) and the children stop. A process forked from this one (a library's worker
+    pool, which its pool ends with SIGTERM) inherits the handler and just ends."""
+    if os.getpid() != owner:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
     raise KeyboardInterrupt
 
 

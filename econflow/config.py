@@ -326,9 +326,13 @@ class Config(BaseModel):
         """CSV inputs, resolved against the directory of the design file."""
         return [(self.base_dir / p).resolve() for p in self.design.data.csv]
 
-    def section(self, name: str) -> dict[str, Any]:
-        """Plain-data view of one section, for hashing a step's configuration."""
-        return getattr(self.design, name).model_dump(mode="json")
+    def section(self, name: str) -> Any:
+        """Plain-data view of one section or one dotted key (``hardware.output_bits``), for
+        hashing a step's configuration."""
+        found: Any = self.design
+        for part in name.split("."):
+            found = getattr(found, part)
+        return found.model_dump(mode="json") if isinstance(found, BaseModel) else found
 
 
 def _at(mark: yaml.Mark | None) -> str:

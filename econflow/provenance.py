@@ -272,7 +272,8 @@ class Provenance:
         recorded = record.get("config", {})
         for section, expected in self._config_hashes(step).items():
             if recorded.get(section) != expected:
-                return f"ran with another '{section}' section of the design file", None
+                kind = "value" if "." in section else "section"
+                return f"ran with another '{section}' {kind} of the design file", None
         inputs = self._input_hashes(step)
         if set(inputs) != set(record.get("inputs", {})):
             return "ran on another set of input files", None

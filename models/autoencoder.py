@@ -86,11 +86,39 @@ def _pixel_selection() -> np.ndarray:
     return matrix
 
 
-def build_autoencoder(m: ModelSection, decoder_units: int) -> keras.Model:
+@keras.saving.register_keras_serializable(package="econflow")
+class Truncation(keras.layers.Layer):
+    """What the back end receives when the ASIC sends the ``output_bits`` most significant
+    bits of each latent value (``hardware.output_bits``): the kept value put back at the
+    middle of the dropped range, zero staying zero. The gradient passes straight through, so
+    an autoencoder trained with it learns the code the hardware actually sends."""
+
+    def __init__(self, integer: int, output_bits: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.integer, self.output_bits = integer, output_bits
+
+    def call(self, z: tf.Tensor) -> tf.Tensor:
+        step = 2.0 ** (self.integer - self.output_bits)
+        kept = tf.floor(z / step) * step
+        sent = tf.where(kept > 0, kept + step / 2, tf.zeros_like(kept))
+        return z + tf.stop_gradient(sent - z)
+
+    def get_config(self) -> dict[str, object]:
+        return {**super().get_config(), "integer": self.integer, "output_bits": self.output_bits}
+
+
+def build_autoencoder(
+    m: ModelSection, decoder_units: int, output_bits: int | None = None
+) -> keras.Model:
+    """Encoder and decoder; with ``output_bits`` below the latent width, the decoder reads
+    the truncated values the hardware sends (:class:`Truncation`)."""
     encoder = build_encoder(m)
     decoder = build_decoder(m, decoder_units)
     x = keras.Input(architecture(m).image_shape, name=names.INPUT)
-    return keras.Model(x, decoder(encoder(x)), name="autoencoder")
+    z = encoder(x)
+    if output_bits is not None and output_bits < m.latent.bits:
+        z = Truncation(m.latent.integer, output_bits, name="sent")(z)
+    return keras.Model(x, decoder(z), name="autoencoder")
 
 
 def normalize(charges: np.ndarray, m: ModelSection) -> np.ndarray:

@@ -2,12 +2,13 @@
 
 The network reads two unit-sum maps arranged as (4, 4, 3) each (one channel per readout
 chip), concatenated to (4, 4, 6). It is symmetric by construction: the output is the mean of
-f(a, b) and f(b, a) with shared weights, built from plain Keras layers so the ``.h5`` file
-loads without custom code.
+f(a, b) and f(b, a) with shared weights, over the module's three rotations, built from plain
+Keras layers so the ``.h5`` file loads without custom code.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,16 +17,23 @@ import numpy as np
 from econflow.config import EmdCnnSection
 from econflow.models._keras import load_h5, set_seed, tf
 from econflow.models.emd import emd_batch
-from econflow.models.geometry import tc_distances, to_roc_blocks
+from econflow.models.geometry import N_ROC, N_TC, TC_PER_ROC, tc_distances, to_roc_blocks
 from econflow.models.results import RelativeError
 
 keras = tf.keras
 KINDS = ("modules", "distortions", "reconstructions")  # the codes 0, 1, 2 of Pairs.kind
+CORE = "emd_core"
+ROTATIONS = 3
 
 
 def build(cfg: EmdCnnSection) -> keras.Model:
-    """Symmetric EMD-CNN: inputs two (4, 4, 3) unit-sum maps, output (1,) EMD estimate."""
-    core = keras.Sequential(name="emd_core")
+    """The EMD-CNN: two (4, 4, 3) unit-sum maps in, an (1,) EMD estimate out.
+
+    One core network reads both orders of the pair in each of the module's three rotations
+    (it is symmetric under 120 degrees: TC i goes to TC i + 16 mod 48, the next chip), and
+    the estimate is the mean of the six readings, as the exact EMD is the same for all.
+    """
+    core = keras.Sequential(name=CORE)
     core.add(keras.Input((4, 4, 6)))
     for _ in range(cfg.conv_layers):
         core.add(keras.layers.Conv2D(cfg.filters, cfg.kernel, padding="same", use_bias=False))
@@ -34,12 +42,65 @@ def build(cfg: EmdCnnSection) -> keras.Model:
     core.add(keras.layers.Flatten())
     core.add(keras.layers.Dense(cfg.dense, activation="relu"))
     core.add(keras.layers.Dense(1, activation="softplus"))
+    return _readings(core, ROTATIONS)
+
+
+def trainer(model: keras.Model) -> keras.Model:
+    """The network's core reading each pair both ways in one rotation, for fitting: three
+    times cheaper than the whole network, fed pairs in random rotations (``rotated``)."""
+    return _readings(model.get_layer(CORE), 1)
+
+
+def _readings(core: keras.Model, rotations: int) -> keras.Model:
     a = keras.Input((4, 4, 3), name="map_a")
     b = keras.Input((4, 4, 3), name="map_b")
-    ab = keras.layers.Concatenate(axis=-1)([a, b])
-    ba = keras.layers.Concatenate(axis=-1)([b, a])
-    out = keras.layers.Average(name="symmetric_emd")([core(ab), core(ba)])
+    outs = []
+    for k in range(rotations):
+        ak, bk = (a, b) if k == 0 else (_rotation(k, f"rotate_{k}_{x.name}")(x) for x in (a, b))
+        outs.append(core(keras.layers.Concatenate(axis=-1)([ak, bk])))
+        outs.append(core(keras.layers.Concatenate(axis=-1)([bk, ak])))
+    out = keras.layers.Average(name="symmetric_emd")(outs)
     return keras.Model([a, b], out, name="emd_cnn")
+
+
+def _rotation(k: int, name: str) -> keras.layers.Layer:
+    """A fixed 1x1 convolution moving each chip's block k chips on: the module rotated by
+    k x 120 degrees (a plain Keras layer, so the .h5 file loads without custom code)."""
+    layer = keras.layers.Conv2D(N_ROC, 1, use_bias=False, trainable=False, name=name)
+    layer.build((None, 4, 4, N_ROC))
+    moved = np.zeros((1, 1, N_ROC, N_ROC), dtype=np.float32)
+    for chip in range(N_ROC):
+        moved[0, 0, chip, (chip + k) % N_ROC] = 1.0
+    layer.set_weights([moved])
+    return layer
+
+
+def rotated(pairs: Pairs, seed: int) -> Pairs:
+    """The pairs, each turned by a random one of the module's three rotations (same EMD)."""
+    turns = np.random.default_rng(seed).integers(0, ROTATIONS, len(pairs.emd))
+    cells = (np.arange(N_TC)[None, :] - TC_PER_ROC * turns[:, None]) % N_TC
+    a, b = (np.take_along_axis(m, cells, axis=1) for m in (pairs.a, pairs.b))
+    return Pairs(a, b, pairs.emd, pairs.kind)
+
+
+def one_rotation(model: keras.Model) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
+    """The network's estimate for (N, 48) tensors, each pair read in a random rotation: an
+    unbiased sample of the whole network's mean at a third of its cost (the training loss)."""
+    core = model.get_layer(CORE)
+
+    def estimate(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+        turns = tf.random.uniform((tf.shape(a)[0], 1), 0, ROTATIONS, dtype=tf.int32)
+        cells = (tf.range(N_TC)[None, :] - TC_PER_ROC * turns) % N_TC
+        a, b = (_blocks(tf.gather(m, cells, batch_dims=1)) for m in (a, b))
+        ab, ba = tf.concat([a, b], axis=-1), tf.concat([b, a], axis=-1)
+        return 0.5 * (core(ab, training=False) + core(ba, training=False))
+
+    return estimate
+
+
+def _blocks(maps: tf.Tensor) -> tf.Tensor:
+    """(N, 48) tensor to (N, 4, 4, 3), the network's input arrangement (``to_roc_blocks``)."""
+    return tf.transpose(tf.reshape(maps, (-1, N_ROC, 4, 4)), (0, 2, 3, 1))
 
 
 def load(path: Path) -> keras.Model:
@@ -116,7 +177,8 @@ def train(cfg: EmdCnnSection, train_pairs: Pairs, progress: bool = True) -> kera
     """
     set_seed(cfg.seed)
     model = build(cfg)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=relative_mse)
+    fitted = trainer(model)
+    fitted.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=relative_mse)
     # Cosine decay to 1% of the rate smooths the BatchNorm-driven jitter of the last epochs;
     # the epoch with the best validation loss is the one kept.
     schedule = keras.callbacks.LearningRateScheduler(
@@ -125,10 +187,10 @@ def train(cfg: EmdCnnSection, train_pairs: Pairs, progress: bool = True) -> kera
         )
     )
     best = keras.callbacks.EarlyStopping(patience=cfg.epochs, restore_best_weights=True)
-    inputs = [to_roc_blocks(train_pairs.a), to_roc_blocks(train_pairs.b)]
-    model.fit(
-        inputs,
-        train_pairs.emd.astype(np.float32),
+    turned = rotated(train_pairs, cfg.seed)
+    fitted.fit(
+        [to_roc_blocks(turned.a), to_roc_blocks(turned.b)],
+        turned.emd.astype(np.float32),
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         validation_split=0.05,

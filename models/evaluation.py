@@ -8,8 +8,9 @@ from econflow.models.emd import emd_batch
 from econflow.models.results import EmdSummary
 
 
-def summary(values: np.ndarray, bits: int, empty_fraction: float) -> EmdSummary:
-    """Mean, median and the 16th/84th percentiles (the field's one-sigma band)."""
+def summary(values: np.ndarray, bits: int, empty: np.ndarray) -> EmdSummary:
+    """Mean, median and the 16th/84th percentiles (the field's one-sigma band); ``empty``
+    marks the modules for which nothing was sent."""
     p16, p50, p84 = np.percentile(values, [16, 50, 84])
     return EmdSummary(
         emd_mean=float(np.mean(values)),
@@ -17,7 +18,8 @@ def summary(values: np.ndarray, bits: int, empty_fraction: float) -> EmdSummary:
         emd_p16=float(p16),
         emd_p84=float(p84),
         output_bits=bits,
-        empty_output_fraction=empty_fraction,
+        empty_output_fraction=float(empty.mean()),
+        emd_mean_sent=float(values[~empty].mean()) if (~empty).any() else None,
     )
 
 
@@ -35,6 +37,6 @@ def metrics(
     """Per algorithm: the EMD summary, the output bits it was allowed, and how often it sent
     nothing at all (those modules score the empty-map EMD, see ``econflow.models.emd``)."""
     return {
-        name: summary(values, bits, float((reconstructions[name].sum(axis=1) <= 0).mean()))
+        name: summary(values, bits, reconstructions[name].sum(axis=1) <= 0)
         for name, values in emds.items()
     }

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from econflow.models import emd_cnn
 from econflow.models._keras import tf
 from econflow.models.geometry import N_ROC, N_TC, boundary_windows
 
@@ -13,18 +14,14 @@ Loss = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 LOSSES = ("emd", "telescope", "mse")
 
 
-def roc_blocks(maps: tf.Tensor) -> tf.Tensor:
-    """(N, 48) to (N, 4, 4, 3), the EMD-CNN's input arrangement (see ``to_roc_blocks``)."""
-    return tf.transpose(tf.reshape(maps, (-1, N_ROC, 4, 4)), (0, 2, 3, 1))
-
-
 def emd_loss(emd_model: tf.keras.Model) -> Loss:
-    """Mean EMD predicted by the frozen EMD-CNN (arXiv 2306.04712)."""
+    """Mean EMD estimated by the EMD-CNN (arXiv 2306.04712), each pair read in a random one
+    of the module's rotations (``emd_cnn.one_rotation``); the network is not trained here."""
     emd_model.trainable = False
+    estimate = emd_cnn.one_rotation(emd_model)
 
     def emd(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-        pair = [roc_blocks(tf.cast(y_true, y_pred.dtype)), roc_blocks(y_pred)]
-        return tf.reduce_mean(emd_model(pair, training=False))
+        return tf.reduce_mean(estimate(tf.cast(y_true, y_pred.dtype), y_pred))
 
     return emd
 

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 MIN_TRAIN_MODULES = 10  # the autoencoder validates on a tenth of them
+# What the train step reads of the design file: the hardware's output width sets the code
+# the decoder learns from and the bit budget of the baselines.
+TRAIN_CONFIG = ("data", "model", "training", "evaluation", "baselines", "hardware.output_bits")
 
 
 def _data(cfg: Config, out: ModelsArtefacts) -> DataResult:
@@ -144,7 +147,7 @@ def _train(cfg: Config, out: ModelsArtefacts) -> AutoencoderResult:
 
     train, holdout = out.load_dataset()
     inputs = {str(p.name): file_hash(p) for p in _train_inputs(cfg, out)}
-    sections = {name: cfg.section(name) for name in ("data", "model", "training", "emd_cnn")}
+    sections = {name: cfg.section(name) for name in ("emd_cnn", *TRAIN_CONFIG)}
     files = training.TrainingFiles(
         out.training_history, out.training_backup, digest({"in": inputs, "config": sections})
     )
@@ -246,7 +249,7 @@ STEPS: tuple[Step, ...] = (
         "train",
         ModelsMetrics,
         "autoencoder",
-        ("data", "model", "training", "evaluation", "baselines"),
+        TRAIN_CONFIG,
         _on_models(_train_inputs),
         _on_models(_train_outputs),
         _on_models(_train),

@@ -50,7 +50,8 @@ class Refinement(keras.callbacks.Callback):
         self._kept: list[emd_cnn.Pairs] = []
         self._rng = np.random.default_rng(seed)
         network.trainable = True
-        network.compile(
+        self._fitted = emd_cnn.trainer(network)
+        self._fitted.compile(
             optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=emd_cnn.relative_mse
         )
 
@@ -68,8 +69,8 @@ class Refinement(keras.callbacks.Callback):
         )
         self._kept = [*self._kept[1 - KEPT_ROUNDS :], new]
         others = emd_cnn.make_pairs(self.charges, self.cfg.pairs, int(self._rng.integers(2**31)))
-        fit = joined([*self._kept, others])
-        self.network.fit(
+        fit = emd_cnn.rotated(joined([*self._kept, others]), int(self._rng.integers(2**31)))
+        self._fitted.fit(
             [to_roc_blocks(fit.a), to_roc_blocks(fit.b)],
             fit.emd.astype(np.float32),
             epochs=self.cfg.epochs,

@@ -89,7 +89,9 @@ class RefinedEmdCnnResult(Result):
 
 class EmdSummary(Result):
     """Compression quality of one algorithm on the held-out modules (EMD in small-cell
-    units), at ``output_bits`` per module."""
+    units), at ``output_bits`` per module. A module whose output is empty (threshold sending
+    nothing) scores the empty-map EMD, the largest TC distance (``econflow.models.emd``);
+    ``emd_mean_sent`` leaves those modules out (None when every output is empty)."""
 
     emd_mean: float
     emd_median: float
@@ -97,6 +99,7 @@ class EmdSummary(Result):
     emd_p84: float
     output_bits: int
     empty_output_fraction: float
+    emd_mean_sent: float | None
 
 
 class AutoencoderResult(StepResult, EmdSummary):

@@ -60,7 +60,9 @@ def train_autoencoder(
     x = autoencoder.normalize(live, design.model)
     y = emd_cnn.unit_sum(live)
     emd_model = emd_cnn.load(emd_cnn_path) if t.loss == "emd" else None
-    model = autoencoder.build_autoencoder(design.model, t.decoder_units)
+    model = autoencoder.build_autoencoder(
+        design.model, t.decoder_units, design.hardware.output_bits
+    )
     model.compile(
         optimizer=keras.optimizers.Adam(t.learning_rate), loss=make_loss(t.loss, emd_model)
     )
@@ -118,7 +120,7 @@ def evaluate(design: Design, model: keras.Model, holdout: np.ndarray) -> Quality
     charges = holdout[: design.evaluation.max_modules]
     charges = charges[charges.sum(axis=1) > 0]
     m = design.model
-    bits = m.dense.latent * m.latent.bits
+    bits = m.dense.latent * design.hardware.output_bits
     budget = baselines.Budget(bits=bits, value_bits=design.baselines.value_bits)
     threshold_adc = design.baselines.threshold_mip * design.data.mip_adc
     recon = {"autoencoder": model.predict(autoencoder.normalize(charges, m), verbose=0)}

@@ -246,6 +246,12 @@ def _quality(models: ModelsMetrics, figures: Path) -> Section:
     s.add("autoencoder median EMD", ae.emd_median, origin)
     for name, values in sorted((models.baselines or {}).items()):
         s.add(f"{name} mean EMD (same bit budget)", values.emd_mean, origin)
+        if values.empty_output_fraction > 0 and values.emd_mean_sent is not None:
+            s.add(
+                f"{name} mean EMD without its {values.empty_output_fraction:.1%} empty outputs",
+                values.emd_mean_sent,
+                f"{origin}; an empty output scores the largest TC distance",
+            )
     e = models.emd_cnn
     if e:
         s.add(

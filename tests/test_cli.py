@@ -124,6 +124,28 @@ def test_steps_and_from_select_steps(tiny_build, tmp_path, capsys):
     assert "unknown step 'cts'" in capsys.readouterr().err
 
 
+def test_train_learns_the_code_the_hardware_sends(tiny_build, tmp_path, capsys):
+    """hardware.output_bits is the one hardware key training reads: the decoder learns from
+    the truncated values and the baselines get the same bits; the clock retrains nothing."""
+    build = tmp_path / "build"
+    shutil.copytree(tiny_build, build)
+    five = tmp_path / "tiny.yaml"
+    five.write_text(
+        TINY.read_text().replace("  scrub_interval: 8", "  scrub_interval: 8\n  output_bits: 5")
+    )
+    assert main(["flow", "run", str(five), "--build-dir", str(build), "--steps", "train"]) == 0
+    assert "[1/1] train: running" in capsys.readouterr().out
+    metrics = json.loads((build / "models" / "metrics.json").read_text())
+    assert metrics["autoencoder"]["output_bits"] == 4 * 5
+    assert {b["output_bits"] for b in metrics["baselines"].values()} == {4 * 5}
+    clocked = tmp_path / "clocked.yaml"
+    clocked.write_text(
+        five.read_text().replace("  output_bits: 5", "  output_bits: 5\n  clock_mhz: 20.0")
+    )
+    assert main(["flow", "run", str(clocked), "--build-dir", str(build), "--steps", "train"]) == 0
+    assert "[1/1] train: skipped" in capsys.readouterr().out
+
+
 def test_sc_train_overrides_loss_and_epochs(tiny_build, tmp_path, capsys):
     build = tmp_path / "build"
     shutil.copytree(tiny_build, build)

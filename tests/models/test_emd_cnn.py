@@ -38,14 +38,35 @@ def test_network_is_symmetric_and_survives_h5(pairs, tmp_path):
     assert not again.trainable
 
 
-def test_emd_loss_uses_the_network(pairs, tmp_path):
+def test_network_is_the_same_for_the_modules_rotations(pairs):
+    """Turning both maps by 120 degrees (TC i to TC i + 16) leaves exact EMD and estimate."""
+    from econflow.models.emd import emd_batch
+
+    model = emd_cnn.train(SMALL, pairs, progress=False)
+    a, b = pairs.a[:200], pairs.b[:200]
+    turned = np.roll(a, 16, axis=1), np.roll(b, 16, axis=1)
+    assert np.allclose(emd_batch(*turned), emd_batch(a, b), rtol=1e-5)  # float32 maps
+    estimate = emd_cnn.predict(model, a, b)
+    assert np.allclose(emd_cnn.predict(model, *turned), estimate, rtol=1e-5)
+    one_turn = emd_cnn.predict(emd_cnn.trainer(model), a, b)
+    assert not np.allclose(one_turn, estimate, rtol=1e-3)  # the rotations do differ
+
+
+def test_emd_loss_reads_the_network_in_random_rotations(pairs):
     from econflow.models._keras import tf
 
     model = emd_cnn.build(SMALL)
     loss = losses.make_loss("emd", model)
-    value = float(loss(tf.constant(pairs.a[:8]), tf.constant(pairs.b[:8])))
-    direct = emd_cnn.predict(model, pairs.a[:8], pairs.b[:8]).mean()
-    assert value == pytest.approx(direct, rel=1e-5)
+    a, b = pairs.a[:1], pairs.b[:1]
+    readings = [
+        emd_cnn.predict(emd_cnn.trainer(model), np.roll(a, 16 * k, 1), np.roll(b, 16 * k, 1))[0]
+        for k in range(3)
+    ]
+    single = [float(loss(tf.constant(a), tf.constant(b))) for _ in range(20)]
+    assert all(min(abs(v - r) for r in readings) < 1e-5 * max(readings) for v in single)
+    assert len({round(v, 6) for v in single}) > 1
+    many = float(loss(tf.constant(np.repeat(a, 3000, 0)), tf.constant(np.repeat(b, 3000, 0))))
+    assert many == pytest.approx(emd_cnn.predict(model, a, b)[0], rel=0.03)
 
 
 def test_telescope_and_mse_are_zero_only_for_equal_maps(pairs):
