@@ -84,7 +84,7 @@ class RefinedEmdCnnResult(Result):
     rounds: list[RefinementRound]
     seconds: float
     before: dict[str, RelativeError]
-    after: dict[str, RelativeError] | None  # None when ``training.refine_emd_cnn.every`` is 0
+    after: dict[str, RelativeError] | None = None  # None: ``training.refine_emd_cnn.every`` 0
 
 
 class EmdSummary(Result):
@@ -99,7 +99,7 @@ class EmdSummary(Result):
     emd_p84: float
     output_bits: int
     empty_output_fraction: float
-    emd_mean_sent: float | None
+    emd_mean_sent: float | None = None
 
 
 class AutoencoderResult(StepResult, EmdSummary):
