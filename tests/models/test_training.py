@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from econflow.config import DataSection, Design
-from econflow.models import dataset, training
+from econflow.config import DataSection, Design, EmdCnnSection
+from econflow.models import dataset, emd_cnn, training
 
 DESIGN = {
     "design": {"name": "t"},
@@ -62,3 +62,26 @@ def test_a_backup_of_other_settings_is_discarded(charges, tmp_path, capsys):
     assert "discarding" in out and "resuming" not in out
     assert training.read_history(files.history)["epoch"] == [0]
     assert np.isfinite(training.read_history(files.history)["loss"]).all()
+
+
+def test_a_resumed_training_keeps_the_refined_emd_cnn(charges, tmp_path, monkeypatch):
+    network = emd_cnn.build(EmdCnnSection(filters=4, conv_layers=1, dense=8))
+    network.save(tmp_path / "emd_cnn.h5")
+    refine = {"every": 1, "pairs": 300, "epochs": 1}
+    training_cfg = {**DESIGN["training"], "loss": "emd", "refine_emd_cnn": refine}
+    design = Design.model_validate({**DESIGN, "training": training_cfg})
+    files = training.TrainingFiles(tmp_path / "history.csv", tmp_path / "backup", "run-2")
+    plateau = training.keras.callbacks.ReduceLROnPlateau
+
+    class StopAfterEpochTwo(plateau):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise Interrupted
+
+    monkeypatch.setattr(training.keras.callbacks, "ReduceLROnPlateau", StopAfterEpochTwo)
+    with pytest.raises(Interrupted):
+        training.train_autoencoder(design, charges, tmp_path / "emd_cnn.h5", files, False)
+    monkeypatch.setattr(training.keras.callbacks, "ReduceLROnPlateau", plateau)
+    result = training.train_autoencoder(design, charges, tmp_path / "emd_cnn.h5", files, False)
+    assert [r.epoch for r in result.refinement.rounds] == [1, 2, 3]
+    assert training.read_history(files.history)["epoch"] == [0, 1, 2]
