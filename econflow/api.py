@@ -15,6 +15,7 @@ from typing import Any
 
 from econflow.config import Config, load_config, with_overrides
 from econflow.models import artefacts
+from econflow.models.pipeline import loss_network
 from econflow.models.results import ModelsMetrics
 from econflow.runner import Runner
 
@@ -57,12 +58,10 @@ def train(
     build = Path(build_dir) if build_dir is not None else Path("build") / cfg.design.design.name
     Runner(cfg, build).run(train_steps(cfg), force=force)
     out = artefacts.at(build)
-    t = cfg.design.training
-    network = out.emd_cnn_refined if t.refine_emd_cnn.every else out.emd_cnn
     return Trained(
         build_dir=build,
         autoencoder=out.autoencoder,
-        emd_cnn=network if t.loss == "emd" else None,
+        emd_cnn=loss_network(cfg, build),
         history=out.training_history,
         metrics=ModelsMetrics.read(build),
     )

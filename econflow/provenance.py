@@ -157,8 +157,8 @@ class Provenance:
         csv = self.cfg.csv_paths()
         inputs = {}
         for path in step.inputs(self.cfg, self.build):
-            inputs[self.key(path)] = self.hash(path)
-            if inputs[self.key(path)] is None:
+            found = inputs[self.key(path)] = self.hash(path)
+            if found is None:
                 if path in csv:  # the user's data, not an artefact
                     key = f"data.csv.{csv.index(path)}"
                     raise ConfigError(self.cfg.path, key, f"file not found: {path}")

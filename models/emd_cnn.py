@@ -213,8 +213,12 @@ def relative_error(predicted: np.ndarray, true: np.ndarray, min_emd: float = 0.0
 
 
 def accuracy(model: keras.Model, pairs: Pairs, min_emd: float) -> dict[str, RelativeError]:
-    """Relative error of the estimate per kind of pair present in ``pairs``."""
-    predicted = predict(model, pairs.a, pairs.b)
+    """Relative error of the network's estimate per kind of pair present in ``pairs``."""
+    return by_kind(predict(model, pairs.a, pairs.b), pairs, min_emd)
+
+
+def by_kind(predicted: np.ndarray, pairs: Pairs, min_emd: float) -> dict[str, RelativeError]:
+    """Relative error of estimates already made for ``pairs``, per kind of pair present."""
     found = {}
     for code, name in enumerate(KINDS):
         chosen = pairs.kind == code

@@ -123,7 +123,7 @@ def _emd(cfg: Config, out: ModelsArtefacts) -> EmdCnnResult:
         rel_error_p16=overall.p16,
         rel_error_p84=overall.p84,
         abs_error_mean=float(np.abs(predicted - held.emd).mean()),
-        by_kind=emd_cnn.accuracy(model, held, e.min_emd),
+        by_kind=emd_cnn.by_kind(predicted, held, e.min_emd),
     )
 
 
@@ -140,6 +140,15 @@ def _train_outputs(cfg: Config, out: ModelsArtefacts) -> list[Path]:
 def _refines(cfg: Config) -> bool:
     t = cfg.design.training
     return t.loss == "emd" and t.refine_emd_cnn.every > 0
+
+
+def loss_network(cfg: Config, build: Path) -> Path | None:
+    """The EMD-CNN the autoencoder last trained against: the refined one, the ``emd`` step's,
+    or none for the other losses."""
+    out = at(build)
+    if _refines(cfg):
+        return out.emd_cnn_refined
+    return out.emd_cnn if cfg.design.training.loss == "emd" else None
 
 
 def _train(cfg: Config, out: ModelsArtefacts) -> AutoencoderResult:

@@ -22,26 +22,32 @@ def charges():
     return dataset.generate(1500, DataSection(), seed=9)
 
 
+def interrupt(monkeypatch, hook, epoch):
+    """Make training raise Interrupted in callback ``hook`` at ``epoch`` (through the
+    learning-rate callback, the first of the list); ``monkeypatch.undo()`` lifts it."""
+    plateau = training.keras.callbacks.ReduceLROnPlateau
+
+    def stop(self, at, logs=None):
+        if at == epoch:
+            raise Interrupted
+        getattr(plateau, hook)(self, at, logs)
+
+    stopping = type("Stopping", (plateau,), {hook: stop})
+    monkeypatch.setattr(training.keras.callbacks, "ReduceLROnPlateau", stopping)
+
+
 def test_interrupted_training_resumes_from_the_last_completed_epoch(
     charges, tmp_path, monkeypatch, capsys
 ):
     design = Design.model_validate(DESIGN)
     files = training.TrainingFiles(tmp_path / "history.csv", tmp_path / "backup", "run-1")
-    plateau = training.keras.callbacks.ReduceLROnPlateau
-
-    class StopInEpochTwo(plateau):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 1:
-                raise Interrupted
-            super().on_epoch_end(epoch, logs)
-
-    monkeypatch.setattr(training.keras.callbacks, "ReduceLROnPlateau", StopInEpochTwo)
+    interrupt(monkeypatch, "on_epoch_end", 1)  # inside epoch two, before it is recorded
     with pytest.raises(Interrupted):
         training.train_autoencoder(design, charges, tmp_path / "unused.h5", files, False)
     assert files.backup.is_dir()
     assert training.read_history(files.history)["epoch"] == [0]
 
-    monkeypatch.setattr(training.keras.callbacks, "ReduceLROnPlateau", plateau)
+    monkeypatch.undo()
     capsys.readouterr()
     result = training.train_autoencoder(design, charges, tmp_path / "unused.h5", files, False)
     assert "resuming the interrupted training" in capsys.readouterr().out
@@ -71,17 +77,10 @@ def test_a_resumed_training_keeps_the_refined_emd_cnn(charges, tmp_path, monkeyp
     training_cfg = {**DESIGN["training"], "loss": "emd", "refine_emd_cnn": refine}
     design = Design.model_validate({**DESIGN, "training": training_cfg})
     files = training.TrainingFiles(tmp_path / "history.csv", tmp_path / "backup", "run-2")
-    plateau = training.keras.callbacks.ReduceLROnPlateau
-
-    class StopAfterEpochTwo(plateau):
-        def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 2:
-                raise Interrupted
-
-    monkeypatch.setattr(training.keras.callbacks, "ReduceLROnPlateau", StopAfterEpochTwo)
+    interrupt(monkeypatch, "on_epoch_begin", 2)  # after epoch two and its refinement
     with pytest.raises(Interrupted):
         training.train_autoencoder(design, charges, tmp_path / "emd_cnn.h5", files, False)
-    monkeypatch.setattr(training.keras.callbacks, "ReduceLROnPlateau", plateau)
+    monkeypatch.undo()
     result = training.train_autoencoder(design, charges, tmp_path / "emd_cnn.h5", files, False)
     assert [r.epoch for r in result.refinement.rounds] == [1, 2, 3]
     assert training.read_history(files.history)["epoch"] == [0, 1, 2]
