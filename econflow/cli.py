@@ -1,5 +1,5 @@
 """The ``sc`` command: ``sc flow run``, ``sc train``, ``sc verify``, ``sc report`` and
-``sc check`` of a design file, and ``sc tools``."""
+``sc check`` of a design file, ``sc sweep`` of a sweep file, and ``sc tools``."""
 
 from __future__ import annotations
 
@@ -89,6 +89,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("design", type=Path)
 
+    sweep = commands.add_parser(
+        "sweep", help="run the variants of a sweep file and compare them", parents=[debug]
+    )
+    sweep.add_argument("sweep", type=Path, help="sweep file (a base design file and axes)")
+    sweep.add_argument("--jobs", type=int, default=1, help="variants run at once (default 1)")
+    sweep.add_argument(
+        "--steps",
+        type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
+        help="comma-separated steps of every variant (default: the sweep file's)",
+    )
+    sweep.add_argument(
+        "--build-dir", type=Path, help="output directory (default build/sweeps/<sweep name>)"
+    )
+    sweep.add_argument("--force", action="store_true", help="rerun steps even when unchanged")
+
     commands.add_parser(
         "tools", help="list the external tools the flow uses, with versions", parents=[debug]
     )
@@ -106,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             return _tools()
         if args.command == "train":
             return _train(args)
+        if args.command == "sweep":
+            return _sweep(args)
         if args.command == "verify":
             args.steps, args.start, args.accept = ["verify"], None, []
         if args.command == "report":
@@ -182,6 +199,41 @@ def _train(args: argparse.Namespace) -> int:
         print(f"overriding {given} (the design file's train step reruns on its next run)")
     args.steps, args.start, args.accept = train_steps(cfg), None, []
     return _flow_run(args, cfg)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from econflow.reports import sweep as sweep_report
+    from econflow.sweep import plan, run, table
+
+    sweep = plan.load_sweep(args.sweep)
+    if args.steps is not None:
+        sweep = plan.with_steps(sweep, args.steps, "--steps")
+    if args.jobs < 1:
+        raise ConfigError(args.sweep, "--jobs", f"expected at least 1, got {args.jobs}")
+    root = args.build_dir or Path("build") / "sweeps" / sweep.name
+    groups = len({v.models for v in sweep.variants})
+    print(
+        f"econflow {__version__}: sweep {sweep.name}: {len(sweep.variants)} variants, "
+        f"{groups} model group(s), {args.jobs} at once -> {root} (steps: {', '.join(sweep.steps)})"
+    )
+    outcomes = run.run_sweep(sweep, root, args.jobs, args.force)
+    rows = table.rows(sweep, root, outcomes)
+    written = [*table.write(rows, root), sweep_report.write(rows, sweep.axes, root, sweep.name)]
+    print(f"\n{'variant':<32} {'status':<7} {'EMD':>7} {'area um2':>11} {'nJ':>8}  Pareto")
+    for row in rows:
+        figures = [row.get("emd_mean"), row.get("area_um2"), row.get("energy_nj")]
+        text = [f"{x:.4g}" if x is not None else "-" for x in figures]
+        front = [n for n in ("area", "energy") if row.get(f"pareto_{n}")]
+        print(
+            f"{row['variant']:<32} {row['status']:<7} {text[0]:>7} {text[1]:>11} {text[2]:>8}  "
+            f"{', '.join(front)}"
+        )
+    print(f"shared models: {root / run.MODELS}/<fingerprint>/models")
+    print("results:\n" + "\n".join(f"  {path}" for path in written))
+    failed = [o for o in outcomes if o.error is not None]
+    for outcome in failed:
+        print(f"error: variant {outcome.variant}: {outcome.error}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _flow_run(args: argparse.Namespace, cfg: Config | None = None) -> int:

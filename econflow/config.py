@@ -43,6 +43,7 @@ StepName = Literal[
 ]
 STEPS: tuple[str, ...] = get_args(StepName)
 FLOAT32_MANTISSA_BITS = 24
+OVERRIDE_NOTE = " (an override, not the file's value)"  # ends an error in an overridden key
 MAX_PIPELINE_DEPTH = 40  # more than any encoder here has places for a register
 
 
@@ -339,7 +340,7 @@ def _at(mark: yaml.Mark | None) -> str:
     return f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the
     last silently: a design file would run with half of what its author wrote)."""
 
@@ -371,7 +372,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
             path, "", f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
         ) from None
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)
+        raw = yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
         where = _at(getattr(exc, "problem_mark", None))
@@ -417,9 +418,7 @@ def _all_errors(path: Path, exc: ValidationError, overrides: dict[str, Any]) -> 
     """Every error of the file, one line each (the error names the first one's key); an
     error in an overridden value says so, since the file holds another."""
     found = [_error(err) for err in exc.errors()]
-    (key, message), *rest = [
-        (k, f"{m} (an override, not the file's value)" if k in overrides else m) for k, m in found
-    ]
+    (key, message), *rest = [(k, f"{m}{OVERRIDE_NOTE}" if k in overrides else m) for k, m in found]
     lines = [message, *(str(ConfigError(path, k, m)) for k, m in rest)]
     return ConfigError(path, key, "\n".join(lines))
 

@@ -15,6 +15,7 @@ class ConfigError(EconflowError):
     def __init__(self, path: str | Path, key: str, message: str) -> None:
         self.path = str(path)
         self.key = key
+        self.message = message
         where = f"{self.path}: {key}" if key else self.path
         super().__init__(f"{where}: {message}")
 

@@ -7,7 +7,9 @@ record of one that ended without cleaning up. Each run puts a fresh id in the en
 (``ECONFLOW_RUN``), which every program it starts inherits: after a SIGKILL, the next run
 finds the processes the dead one left, by that id or (for those it forked, which share its
 open lock file and keep the lock held) by its command line and start time, and stops them
-before it starts.
+before it starts. A stage folder linked from another build folder (the models a sweep's
+variants share) is read under a shared lock on that folder, which its own runs take
+exclusively.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def build_lock(build: Path) -> Iterator[None]:
             handle.seek(0)
             holder = handle.read().strip()
             if _owner_alive(holder):
-                owner = _describe(holder) if holder else "another run"
+                owner = _describe(holder) if holder else "another run (or sweep variants)"
                 raise BuildLockedError(f"{build}: in use by {owner}; wait for it or stop it")
             stopped = _stop_orphans(holder)
             if not _take(handle, wait_s=10.0):
@@ -76,7 +78,8 @@ def build_lock(build: Path) -> Iterator[None]:
         saved = os.environ.get(RUN_VARIABLE)
         os.environ[RUN_VARIABLE] = run  # inherited by every process the run starts
         try:
-            yield
+            with _linked_stage_locks(build):
+                yield
         finally:
             if saved is None:
                 os.environ.pop(RUN_VARIABLE, None)
@@ -86,6 +89,28 @@ def build_lock(build: Path) -> Iterator[None]:
             handle.truncate()
             handle.flush()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _linked_stage_locks(build: Path) -> Iterator[None]:
+    """A shared lock on the build folder of each stage folder linked into this one (the
+    models a sweep's variants share): a run of that folder takes its lock exclusively, so
+    it cannot rewrite the stage while variants read it, nor start while they do."""
+    with contextlib.ExitStack() as stack:
+        for folder in sorted(build.iterdir()):
+            if not (folder.is_symlink() and folder.is_dir()):
+                continue
+            owner = folder.resolve().parent
+            handle = stack.enter_context((owner / LOCK_FILE).open("a+"))
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                raise BuildLockedError(
+                    f"{folder}: links to {owner}, in use by {_describe(handle.read().strip())}; "
+                    "wait for it or stop it"
+                ) from None
+        yield
 
 
 def _take(handle: IO[str], wait_s: float = 0.0) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,11 +107,14 @@ class Provenance:
         return found if isinstance(found, dict) else None
 
     def key(self, path: Path) -> str:
-        """A file's name in the records: relative to the build folder, so it can move."""
+        """A file's name in the records: relative to the build folder, so it can move. Links
+        are not followed: a stage folder linked from a shared one (sweep variants sharing their
+        models) names its files as the build folder that wrote them does."""
+        absolute = Path(os.path.normpath(path.absolute()))
         try:
-            return str(path.resolve().relative_to(self.build.resolve()))
+            return str(absolute.relative_to(os.path.normpath(self.build.absolute())))
         except ValueError:
-            return str(path.resolve())
+            return str(absolute)
 
     def hash(self, path: Path) -> str | None:
         """The file's SHA-256, or None when it does not exist."""

@@ -1,0 +1,200 @@
+"""``sc sweep``: the sweep file's variants, their shared models, the table and the report."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from econflow.cli import main
+from econflow.errors import ConfigError
+from econflow.lock import BuildLockedError, build_lock
+from econflow.sweep.plan import load_sweep
+from econflow.sweep.table import pareto
+
+CONFIGS = Path(__file__).parent / "configs"
+NANO = CONFIGS / "nano.yaml"
+STEPS = "[data, train, quantize, rtl, synth, sta, gatesim, power, report]"
+
+
+def sweep_file(tmp_path: Path, body: str, name: str = "sweep.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(f"design: {NANO}\n{body}")
+    return path
+
+
+def test_grid_zip_and_explicit_variants(tmp_path):
+    path = sweep_file(
+        tmp_path,
+        "set: {gate_level.vectors: 200}\n"
+        "axes:\n  model.conv.weight.bits: [2, 3]\n  hardware.tmr: [none, full]\n"
+        "zip:\n  - {hardware.pipeline_depth: [0, 1], hardware.clock_mhz: [20, 40]}\n"
+        "variants:\n  - {name: reference, set: {hardware.weights: hardwired}}\n",
+    )
+    sweep = load_sweep(path)
+    assert len(sweep.variants) == 2 * 2 * 2 + 1
+    assert sweep.axes == [
+        "model.conv.weight.bits",
+        "hardware.tmr",
+        "hardware.pipeline_depth",
+        "hardware.clock_mhz",
+    ]
+    first = sweep.variants[0]
+    assert first.name == "bits-2_tmr-none_pipeline_depth-0_clock_mhz-20"
+    assert first.cfg.design.model.conv.weight.bits == 2
+    assert first.cfg.design.hardware.clock_mhz == 20
+    assert all(v.cfg.design.gate_level.vectors == 200 for v in sweep.variants)
+    # zipped values move together: depth 1 only ever with 40 MHz
+    pairs = {
+        (v.cfg.design.hardware.pipeline_depth, v.cfg.design.hardware.clock_mhz)
+        for v in sweep.variants[:-1]
+    }
+    assert pairs == {(0, 20.0), (1, 40.0)}
+    assert sweep.variants[-1].name == "reference"
+    assert sweep.variants[-1].cfg.design.hardware.weights == "hardwired"
+    # the conv weight bits change the model: two model groups; the hardware axes share them
+    assert len({v.models for v in sweep.variants}) == 2
+    assert sweep.variants[-1].models == first.models  # the file's conv weight bits: 2
+    assert sweep.steps == list(first.cfg.design.flow.steps)  # the design's, by default
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "message"),
+    [
+        (
+            "axes: {model.conv.weight.bitz: [2]}",
+            "variant bitz-2: model.conv.weight.bitz",
+            "unknown key",
+        ),
+        ("axes: {hardware.tmr: [none, all]}", "variant tmr-all: hardware.tmr", "'all'"),
+        ("axes: {pdk.name: [gf12]}", "variant name-gf12: pdk.name", "unknown PDK 'gf12'"),
+        ("axes: {hardware.tmr: []}", "axes.hardware.tmr", "empty list"),
+        ("name: x", "axes", "no variant"),
+        ("zip: [{hardware.tmr: [none], hardware.clock_mhz: [20, 40]}]", "zip.0", "one non-zero"),
+        ("axes: {hardware.tmr: [none]}\nvariants: [{name: tmr-none}]", "variants", "twice"),
+        ("axis: {hardware.tmr: [none]}", "axis", "unknown key"),
+        ("axes: {hardware.tmr: [none]}\nsteps: [synth, placer]", "steps", "placer"),
+        ("axes: {hardware.tmr: [none]}\nset: {hardware.tmr: full}", "set", "also vary"),
+        (
+            "variants: [{name: a, set: {hardware.clock_mhz: -1}}]",
+            "variants.0 (a): hardware.clock_mhz",
+            "greater than 0",
+        ),
+    ],
+)
+def test_bad_sweep_files_name_the_variant_and_key(tmp_path, body, key, message):
+    path = sweep_file(tmp_path, body + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_sweep(path)
+    assert str(caught.value).startswith(f"{path}: {key}: ")
+    assert message in str(caught.value)
+
+
+def test_missing_design_and_bad_yaml(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("design: nowhere.yaml\naxes: {hardware.tmr: [none]}\n")
+    with pytest.raises(ConfigError, match=r"s.yaml: design: design file not found"):
+        load_sweep(path)
+    path.write_text("design: x\naxes: {a: [1]}\naxes: {b: [2]}\n")
+    with pytest.raises(ConfigError, match=r"duplicate key 'axes'"):
+        load_sweep(path)
+
+
+def test_pareto_front():
+    table = [
+        {"area_um2": 1.0, "emd_mean": 3.0},
+        {"area_um2": 2.0, "emd_mean": 2.0},
+        {"area_um2": 2.0, "emd_mean": 2.5},  # dominated by the second
+        {"area_um2": 3.0, "emd_mean": 2.0},  # as good in EMD, larger: dominated
+        {"area_um2": None, "emd_mean": 1.0},  # not implemented: on no front
+    ]
+    assert pareto(table, "area_um2", "emd_mean") == [True, True, False, False, False]
+
+
+@pytest.fixture(scope="module")
+def nano_sweep(tmp_path_factory):
+    """Two TMR scopes of the nano design through synthesis, timing and power, and a variant
+    whose RTL cannot be generated; run twice (the second run resumes)."""
+    root = tmp_path_factory.mktemp("sweep")
+    path = root / "nano_tmr.yaml"
+    path.write_text(
+        f"design: {NANO}\nsteps: {STEPS}\naxes:\n  hardware.tmr: [none, config]\n"
+        "variants:\n  - {name: deep, set: {hardware.pipeline_depth: 40}}\n"
+    )
+    build = root / "build"
+    codes = [main(["sweep", str(path), "--jobs", "2", "--build-dir", str(build)]) for _ in "12"]
+    return build, codes
+
+
+def test_sweep_trains_once_and_compares_variants(nano_sweep, capsys):
+    build, codes = nano_sweep
+    assert codes == [1, 1]  # the failing variant makes the exit status 1, twice
+    groups = list((build / "models").iterdir())
+    assert len(groups) == 1  # the TMR scope is hardware only: one training for all three
+    for name in ("tmr-none", "tmr-config", "deep"):
+        link = build / "variants" / name / "models"
+        assert link.is_symlink()
+        assert link.resolve() == (groups[0] / "models").resolve()
+        assert not os.path.isabs(os.readlink(link))  # the sweep folder can move
+    manifest = json.loads((groups[0] / "models" / "manifest.json").read_text())
+    assert set(manifest["steps"]) == {"data", "train", "quantize"}
+    rows = {r["variant"]: r for r in csv.DictReader((build / "results.csv").open())}
+    assert set(rows) == {"tmr-none", "tmr-config", "deep"}
+    none, config, deep = rows["tmr-none"], rows["tmr-config"], rows["deep"]
+    assert none["status"] == config["status"] == "ok"
+    assert deep["status"] == "failed" and "11 places for a register" in deep["error"]
+    assert none["emd_mean"] == config["emd_mean"] == deep["emd_mean"]  # one model
+    assert float(config["area_um2"]) > float(none["area_um2"])  # the TMR copies
+    assert int(config["protected_bits"]) > 0 == int(none["protected_bits"])
+    assert float(config["energy_nj"]) > float(none["energy_nj"]) > 0
+    assert none["pareto_area"] == "True" and config["pareto_area"] == "False"
+    assert float(none["emd_occupancy_1"]) >= 0
+    assert none["gate_level_mismatches"] == "0"
+    table = json.loads((build / "results.json").read_text())
+    assert table[0]["emd_by_occupancy"]
+    html = (build / "report.html").read_text()
+    assert 'href="variants/tmr-none/report/report.html"' in html
+    assert "11 places for a register" in html
+    assert (build / "figures" / "emd_vs_area.png").stat().st_size > 0
+    assert (build / "figures" / "area_energy_per_tmr.png").stat().st_size > 0
+
+
+def test_sweep_rerun_resumes(nano_sweep):
+    build, _ = nano_sweep
+    log = (build / "variants" / "tmr-config" / "run.log").read_text()
+    for step in ("rtl", "synth", "sta", "gatesim", "power", "report"):
+        assert f"{step}: skipped (inputs and config unchanged)" in log
+
+
+def test_shared_models_are_locked_while_a_variant_runs(nano_sweep):
+    build, _ = nano_sweep
+    group = next((build / "models").iterdir())
+    variant = build / "variants" / "tmr-none"
+    refused = pytest.raises(BuildLockedError, match="in use by another run")
+    with build_lock(variant), refused, build_lock(group):
+        pass
+    # a run of the group folder: no variant may start meanwhile
+    refused = pytest.raises(BuildLockedError, match="models: links to")
+    with build_lock(group), refused, build_lock(variant):
+        pass
+
+
+def test_sweep_errors_are_one_line(tmp_path, capsys):
+    path = sweep_file(tmp_path, "axes: {hardware.tmrr: [none]}\n")
+    assert main(["sweep", str(path), "--build-dir", str(tmp_path / "b")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"error: {path}: variant tmrr-none: hardware.tmrr: unknown key (not allowed in hardware)"
+    ]
+    path = sweep_file(tmp_path, "axes: {hardware.tmr: [none]}\n")
+    assert main(["sweep", str(path), "--steps", "synth,placer"]) == 1
+    assert "--steps: unknown step(s) placer" in capsys.readouterr().err
+    assert main(["sweep", str(path), "--jobs", "0"]) == 1
+    assert "--jobs: expected at least 1, got 0" in capsys.readouterr().err
+    build = tmp_path / "locked"
+    with build_lock(build):
+        assert main(["sweep", str(path), "--build-dir", str(build)]) == 1
+    assert "in use by run" in capsys.readouterr().err
