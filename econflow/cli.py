@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from econflow import __version__
 from econflow.config import STEPS, Config, load_config
 from econflow.errors import ConfigError, EconflowError
+from econflow.scheduler import SCHEDULERS, Scheduler
 
 if TYPE_CHECKING:
     from econflow.runner import Runner
@@ -33,11 +34,19 @@ def _parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors"
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    cluster = argparse.ArgumentParser(add_help=False)
+    cluster.add_argument(
+        "--scheduler",
+        choices=SCHEDULERS,
+        default="local",
+        help="where SiliconCompiler's nodes run: here, or as Slurm jobs (shared filesystem)",
+    )
+    cluster.add_argument("--partition", help="Slurm partition (default: the cluster's default)")
 
     flow = commands.add_parser("flow", help="run the design flow", parents=[debug])
     flow_commands = flow.add_subparsers(dest="flow_command", required=True)
     run = flow_commands.add_parser(
-        "run", help="run the flow steps of a design file", parents=[debug]
+        "run", help="run the flow steps of a design file", parents=[debug, cluster]
     )
     run.add_argument("design", type=Path, help="design file (encoder.yaml)")
     run.add_argument(
@@ -90,7 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("design", type=Path)
 
     sweep = commands.add_parser(
-        "sweep", help="run the variants of a sweep file and compare them", parents=[debug]
+        "sweep",
+        help="run the variants of a sweep file and compare them",
+        parents=[debug, cluster],
     )
     sweep.add_argument("sweep", type=Path, help="sweep file (a base design file and axes)")
     sweep.add_argument("--jobs", type=int, default=1, help="variants run at once (default 1)")
@@ -210,13 +221,18 @@ def _sweep(args: argparse.Namespace) -> int:
         sweep = plan.with_steps(sweep, args.steps, "--steps")
     if args.jobs < 1:
         raise ConfigError(args.sweep, "--jobs", f"expected at least 1, got {args.jobs}")
+    scheduler = _use_scheduler(args, sweep.memory_gb)
+    jobs = args.jobs
+    if scheduler.name == "local":
+        jobs = run.jobs_in_memory(args.jobs, sweep.memory_gb)
     root = args.build_dir or Path("build") / "sweeps" / sweep.name
     groups = len({v.models for v in sweep.variants})
     print(
         f"econflow {__version__}: sweep {sweep.name}: {len(sweep.variants)} variants, "
-        f"{groups} model group(s), {args.jobs} at once -> {root} (steps: {', '.join(sweep.steps)})"
+        f"{groups} model group(s), {jobs} at once ({scheduler.name}) -> {root} "
+        f"(steps: {', '.join(sweep.steps)})"
     )
-    outcomes = run.run_sweep(sweep, root, args.jobs, args.force)
+    outcomes = run.run_sweep(sweep, root, jobs, scheduler, args.force)
     rows = table.rows(sweep, root, outcomes)
     written = [*table.write(rows, root), sweep_report.write(rows, sweep.axes, root, sweep.name)]
     print(f"\n{'variant':<32} {'status':<7} {'EMD':>7} {'area um2':>11} {'nJ':>8}  Pareto")
@@ -236,8 +252,18 @@ def _sweep(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _use_scheduler(args: argparse.Namespace, memory_gb: float | None = None) -> Scheduler:
+    """The run's scheduler, checked (a cluster that cannot take jobs stops the run here,
+    before any step), and exported to every process the run starts."""
+    scheduler = Scheduler(args.scheduler, args.partition, memory_gb).resolved()
+    scheduler.export()
+    return scheduler
+
+
 def _flow_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
     cfg = cfg or load_config(args.design)
+    if getattr(args, "scheduler", "local") != "local":
+        _use_scheduler(args)
     build_dir = args.build_dir or Path("build") / cfg.design.design.name
     from econflow.runner import Runner, select_steps
 

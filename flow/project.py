@@ -40,6 +40,7 @@ from econflow.flow.tasks.opensta import PowerTask, TimingTask
 from econflow.flow.tasks.qrouter import RouteTask
 from econflow.pdk import Pdk
 from econflow.rtl.artefacts import RtlDesign
+from econflow.scheduler import Scheduler
 from econflow.templating import environment
 from econflow.tools import ABC_SCRIPT_VARIABLE, MAP_SCRIPT_VARIABLE
 
@@ -253,6 +254,7 @@ class Project:
                 tools.find(name, purpose)
         self.asic.set("option", "from", first)
         self.asic.set("option", "to", last)
+        self._schedule(Scheduler.from_environment())
         self.asic.logger.setLevel(logging.WARNING)
         # SiliconCompiler forks its node workers. Garbage left by TensorFlow (earlier steps of
         # the same run) must not be collected in a forked child, where it crashes: collect it
@@ -269,6 +271,14 @@ class Project:
         for node in nodes:
             if node in ("elaborate", "synth") and not self._finished(node):
                 raise FlowStepError(self._failure([node], "it wrote no outputs"))
+
+    def _schedule(self, scheduler: Scheduler) -> None:
+        """Every node as a Slurm job where the run asks for Slurm (``econflow.scheduler``)."""
+        if scheduler.name != "slurm":
+            return
+        self.asic.set("option", "scheduler", "name", "slurm")
+        self.asic.set("option", "scheduler", "queue", scheduler.partition)
+        self.asic.set("option", "scheduler", "options", scheduler.options)
 
     def _failure(self, nodes: list[str], reason: str) -> str:
         """One line: the node that failed (as SiliconCompiler names it, else the first

@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
+import slurm_cluster
 
 from econflow.cli import main
 from econflow.errors import ConfigError
@@ -18,6 +20,19 @@ from econflow.sweep.table import pareto
 CONFIGS = Path(__file__).parent / "configs"
 NANO = CONFIGS / "nano.yaml"
 STEPS = "[data, train, quantize, rtl, synth, sta, gatesim, power, report]"
+
+
+def unset_scheduler(patch: pytest.MonkeyPatch) -> None:
+    """``sc`` exports its scheduler to the processes it starts: called in-process, the
+    variables are unset now and restored when ``patch`` undoes."""
+    for variable in ("ECONFLOW_SCHEDULER", "ECONFLOW_SLURM_PARTITION", "ECONFLOW_SLURM_MEM_GB"):
+        patch.setenv(variable, "")
+        patch.delenv(variable)
+
+
+@pytest.fixture(autouse=True)
+def _scheduler_environment(monkeypatch):
+    unset_scheduler(monkeypatch)
 
 
 def sweep_file(tmp_path: Path, body: str, name: str = "sweep.yaml") -> Path:
@@ -125,7 +140,10 @@ def nano_sweep(tmp_path_factory):
         "variants:\n  - {name: deep, set: {hardware.pipeline_depth: 40}}\n"
     )
     build = root / "build"
-    codes = [main(["sweep", str(path), "--jobs", "2", "--build-dir", str(build)]) for _ in "12"]
+    with pytest.MonkeyPatch.context() as patch:
+        unset_scheduler(patch)
+        args = ["sweep", str(path), "--jobs", "2", "--build-dir", str(build)]
+        codes = [main(args) for _ in "12"]
     return build, codes
 
 
@@ -198,3 +216,53 @@ def test_sweep_errors_are_one_line(tmp_path, capsys):
     with build_lock(build):
         assert main(["sweep", str(path), "--build-dir", str(build)]) == 1
     assert "in use by run" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    """A single-node Slurm cluster on this machine, for this module's tests."""
+    reason = slurm_cluster.missing()
+    if reason is not None and os.geteuid() != 0:
+        pytest.skip(reason)
+    assert reason is None, reason
+    cluster = slurm_cluster.Cluster(tmp_path_factory.mktemp("slurm")).start()
+    saved = os.environ.get("SLURM_CONF")
+    os.environ.update(cluster.environment)
+    yield cluster
+    cluster.stop()
+    if saved is None:
+        os.environ.pop("SLURM_CONF", None)
+    else:
+        os.environ["SLURM_CONF"] = saved
+
+
+def test_sweep_on_slurm(slurm, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    path = sweep_file(
+        tmp_path,
+        "steps: [data, train, quantize, rtl, synth, sta]\nmemory_gb: 1.5\n"
+        "axes:\n  hardware.tmr: [none, config]\n",
+    )
+    build = tmp_path / "build"
+    args = ["sweep", str(path), "--jobs", "2", "--scheduler", "slurm", "--build-dir", str(build)]
+    assert main(args) == 0
+    jobs = slurm.jobs()
+    assert all(job["JobState"] == "COMPLETED" for job in jobs)
+    names = [job["Name"] for job in jobs]
+    group = next((build / "models").iterdir()).name
+    assert names.count(f"econflow-models-{group}") == 1  # the model steps: one job
+    for node in ("elaborate", "synth", "timing"):  # SiliconCompiler's nodes: one job each
+        assert sum(name.endswith(f"_{node}_0") for name in names) == 2, names
+    assert all("mem=1.50G" in job["Tres"] for job in jobs)  # memory_gb, as --mem
+    rows = {r["variant"]: r for r in csv.DictReader((build / "results.csv").open())}
+    assert float(rows["tmr-config"]["area_um2"]) > float(rows["tmr-none"]["area_um2"])
+
+
+def test_slurm_without_a_controller(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SLURM_CONF", str(tmp_path / "absent.conf"))
+    path = sweep_file(tmp_path, "axes: {hardware.tmr: [none]}\n")
+    build = tmp_path / "build"
+    assert main(["sweep", str(path), "--scheduler", "slurm", "--build-dir", str(build)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--scheduler slurm:" in err[0], err
+    assert not build.exists()  # stopped before any variant

@@ -23,6 +23,7 @@ the sweep trains each group once.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from econflow import pdk
+from econflow.architecture import architecture
 from econflow.config import (
     OVERRIDE_NOTE,
     STEPS,
@@ -46,6 +48,7 @@ from econflow.runner import all_steps
 from econflow.stage import Step
 
 NAME = r"^[A-Za-z0-9_.=+-]+$"
+DEFAULT_PEAK_GB, DEFAULT_SIZE = 13.8, 153_600  # encoder.yaml: its synthesis, its arithmetic
 
 
 class _Strict(BaseModel):
@@ -67,6 +70,7 @@ class SweepFile(_Strict):
     axes: dict[str, list[Any]] = Field(default_factory=dict)
     zip: list[dict[str, list[Any]]] = Field(default_factory=list)
     variants: list[ExplicitVariant] = Field(default_factory=list)
+    memory_gb: float | None = Field(None, gt=0)  # peak of one variant; default: estimated
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class Sweep:
     steps: list[str]
     axes: list[str]  # the keys that vary, in the order the file gives them
     variants: list[Variant]
+    memory_gb: float  # the peak memory of one variant's run (given, else estimated)
 
 
 def model_steps() -> list[Step]:
@@ -128,7 +133,8 @@ def load_sweep(path: str | Path) -> Sweep:
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ConfigError(path, "variants", f"variant name(s) given twice: {', '.join(twice)}")
-    sweep = Sweep(path, spec.name or path.stem, base_path, [], axes, variants)
+    memory = spec.memory_gb or max(estimated_memory_gb(v.cfg) for v in variants)
+    sweep = Sweep(path, spec.name or path.stem, base_path, [], axes, variants, memory)
     return with_steps(sweep, spec.steps or list(base.design.flow.steps))
 
 
@@ -157,7 +163,9 @@ def _read(path: Path) -> SweepFile:
         key = ".".join(str(p) for p in err["loc"])
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            message = "unknown key (expected design, name, steps, set, axes, zip, variants)"
+            message = (
+                "unknown key (expected design, name, steps, set, axes, zip, variants, memory_gb)"
+            )
         raise ConfigError(path, key, message) from None
 
 
@@ -206,6 +214,17 @@ def models_fingerprint(cfg: Config) -> str:
     """What the model steps read of the design, hashed: variants that agree share them."""
     sections = sorted({s for step in model_steps() for s in step.config})
     return digest({s: cfg.section(s) for s in sections})[:12]
+
+
+def estimated_memory_gb(cfg: Config) -> float:
+    """A variant's peak memory, scaled from one measurement by its amount of arithmetic
+    (products x weight bits x input bits): the default encoder's synthesis peaked at
+    13.8 GB. A rough guide for ``--jobs`` and Slurm's ``--mem``, at least 1 GB; a sweep file
+    sets ``memory_gb`` where it knows better."""
+    a = architecture(cfg.design.model)
+    size = a.conv_outputs * a.conv.taps * a.conv.weight.bits * a.conv.input.bits
+    size += a.latent * a.dense.taps * a.dense.weight.bits * a.dense.input.bits
+    return max(1.0, math.ceil(2 * DEFAULT_PEAK_GB * size / DEFAULT_SIZE) / 2)
 
 
 def _labels(keys: list[str]) -> dict[str, str]:

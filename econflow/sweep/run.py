@@ -14,16 +14,17 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import yaml
 
 from econflow import processes
 from econflow.config import STEPS
 from econflow.lock import build_lock
+from econflow.scheduler import Scheduler
 from econflow.sweep.plan import Sweep, Variant, model_steps
 
 MODELS = "models"
@@ -49,8 +50,12 @@ class SweepPaths:
         return self.root / "variants" / name
 
 
-def run_sweep(sweep: Sweep, root: Path, jobs: int, force: bool = False) -> list[Outcome]:
-    """Run every variant's steps, ``jobs`` processes at once; the model groups first."""
+def run_sweep(
+    sweep: Sweep, root: Path, jobs: int, scheduler: Scheduler, force: bool = False
+) -> list[Outcome]:
+    """Run every variant's steps, ``jobs`` processes at once, the model groups first: with
+    Slurm, each group's model steps are one job, and each variant's flow nodes are jobs that
+    SiliconCompiler submits (the variant's own process runs here)."""
     paths = SweepPaths(root)
     shared = [s for s in sweep.steps if s in {step.name for step in model_steps()}]
     rest = [s for s in sweep.steps if s not in shared]
@@ -65,7 +70,7 @@ def run_sweep(sweep: Sweep, root: Path, jobs: int, force: bool = False) -> list[
             print(f"models: {len(groups)} group(s) for {len(sweep.variants)} variants", flush=True)
             for fingerprint, members in groups.items():
                 _write_design(members[0], paths.group(fingerprint), sweep)
-            tasks = [(fingerprint, paths.group(fingerprint), shared) for fingerprint in groups]
+            tasks = [_Task(fp, paths.group(fp), shared, scheduler) for fp in groups]
             for outcome in _parallel(tasks, jobs, force, "models"):
                 if outcome.error is not None:
                     failed[outcome.variant] = f"its models failed: {outcome.error}"
@@ -75,14 +80,29 @@ def run_sweep(sweep: Sweep, root: Path, jobs: int, force: bool = False) -> list[
             Outcome(v.name, 0.0, failed[v.models]) for v in sweep.variants if v.models in failed
         ]
         pending = [
-            (v.name, paths.variant(v.name), rest) for v in sweep.variants if v.models not in failed
+            _Task(v.name, paths.variant(v.name), rest, Scheduler())
+            for v in sweep.variants
+            if v.models not in failed
         ]
         if rest:
             outcomes += _parallel(pending, jobs, force, "variant")
         else:
-            outcomes += [Outcome(name, 0.0) for name, _, _ in pending]
+            outcomes += [Outcome(task.name, 0.0) for task in pending]
     order = [v.name for v in sweep.variants]
     return sorted(outcomes, key=lambda o: order.index(o.variant))
+
+
+def jobs_in_memory(jobs: int, memory_gb: float) -> int:
+    """At most as many variants at once as the memory now available holds (at least one),
+    saying so when that is fewer than asked."""
+    fits = max(1, int(psutil.virtual_memory().available / 2**30 // memory_gb))
+    if fits < jobs:
+        print(
+            f"--jobs {jobs}: {fits} at once, as {psutil.virtual_memory().available / 2**30:.1f} "
+            f"GiB are available and a variant may take {memory_gb:g} GB (sweep file: memory_gb)",
+            flush=True,
+        )
+    return min(jobs, fits)
 
 
 def _write_design(variant: Variant, folder: Path, sweep: Sweep) -> None:
@@ -114,28 +134,47 @@ def _link_models(variant: Path, group: Path) -> None:
     link.symlink_to(target, target_is_directory=True)
 
 
-def _parallel(
-    tasks: list[tuple[str, Path, list[str]]], jobs: int, force: bool, kind: str
-) -> list[Outcome]:
-    """Run ``sc flow run`` in each build folder, ``jobs`` at once, printing each end."""
+@dataclass(frozen=True)
+class _Task:
+    """One ``sc flow run``: of the design file in ``folder``, into ``folder``; ``scheduler``
+    runs the whole process (as one Slurm job, or here)."""
+
+    name: str
+    folder: Path
+    steps: list[str]
+    scheduler: Scheduler
+
+    def command(self, kind: str, force: bool) -> list[str]:
+        command = [sys.executable, "-m", "econflow.cli", "flow", "run"]
+        command += [str(self.folder / "design.yaml"), "--build-dir", str(self.folder)]
+        command += ["--steps", ",".join(s for s in STEPS if s in self.steps)]
+        command += ["--force"] if force else []
+        return self.scheduler.srun(f"econflow-{kind}-{self.name}", command)
+
+
+def _parallel(tasks: list[_Task], jobs: int, force: bool, kind: str) -> list[Outcome]:
+    """Run the tasks, ``jobs`` at once, printing each end."""
     done: list[Outcome] = []
 
-    def report(outcome: Outcome) -> None:
+    def run(task: _Task) -> Outcome:
+        log = task.folder / "run.log"
+        start = time.monotonic()
+        with log.open("w") as out:
+            command = task.command(kind, force)
+            code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
+        error = None if code.returncode == 0 else _last_error(log, code.returncode)
+        outcome = Outcome(task.name, round(time.monotonic() - start, 1), error)
         done.append(outcome)
-        status = "done" if outcome.error is None else f"FAILED: {outcome.error}"
+        status = "done" if error is None else f"FAILED: {error}"
         print(
-            f"[{kind} {len(done)}/{len(tasks)}] {outcome.variant}: {status} "
-            f"({outcome.seconds:.1f} s)",
+            f"[{kind} {len(done)}/{len(tasks)}] {task.name}: {status} ({outcome.seconds:.1f} s)",
             flush=True,
         )
+        return outcome
 
     pool = ThreadPoolExecutor(max(1, jobs), f"sweep-{kind}")
     try:
-        futures = [
-            pool.submit(_run_one, name, folder, steps, force, report)
-            for name, folder, steps in tasks
-        ]
-        return [future.result() for future in futures]
+        return list(pool.map(run, tasks))
     except BaseException:
         print(f"stopping the running {kind} runs", flush=True)
         pool.shutdown(wait=False, cancel_futures=True)
@@ -143,22 +182,6 @@ def _parallel(
         raise
     finally:
         pool.shutdown(wait=True)
-
-
-def _run_one(
-    name: str, folder: Path, steps: list[str], force: bool, report: Callable[[Outcome], None]
-) -> Outcome:
-    command = [sys.executable, "-m", "econflow.cli", "flow", "run", str(folder / "design.yaml")]
-    command += ["--build-dir", str(folder), "--steps", ",".join(s for s in STEPS if s in steps)]
-    command += ["--force"] if force else []
-    log = folder / "run.log"
-    start = time.monotonic()
-    with log.open("w") as out:
-        code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
-    error = None if code == 0 else _last_error(log, code)
-    outcome = Outcome(name, round(time.monotonic() - start, 1), error)
-    report(outcome)
-    return outcome
 
 
 def _last_error(log: Path, code: int) -> str:
