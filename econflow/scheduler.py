@@ -68,6 +68,18 @@ class Scheduler:
         prefix = ["srun", "--partition", str(self.partition), "--job-name", job_name]
         return [*prefix, *self.options, "--chdir", os.getcwd(), *command]
 
+    def cancel(self, job_names: list[str]) -> None:
+        """Cancel jobs by name, through the cluster (stopping the ``srun`` that waits for a
+        job is not enough where it was killed outright)."""
+        if self.name == "slurm" and job_names and shutil.which("scancel"):
+            for name in job_names:
+                subprocess.run(
+                    ["scancel", "--name", name],
+                    capture_output=True,
+                    timeout=_TIMEOUT_S,
+                    check=False,
+                )
+
     def resolved(self) -> Scheduler:
         """The scheduler with its partition named, checked to take jobs now (one line when
         not: no Slurm commands, no controller answering, no such partition).

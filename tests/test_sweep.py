@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -266,3 +269,39 @@ def test_slurm_without_a_controller(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--scheduler slurm:" in err[0], err
     assert not build.exists()  # stopped before any variant
+
+
+def test_interrupted_sweep_leaves_no_job(slurm, tmp_path):
+    path = sweep_file(tmp_path, "steps: [data, train]\naxes: {hardware.tmr: [none]}\n")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    command = [sys.executable, "-m", "econflow.cli", "sweep", str(path), "--scheduler", "slurm"]
+    run = subprocess.Popen(
+        [*command, "--build-dir", str(tmp_path / "build")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+    def queue() -> str:
+        found = subprocess.run(
+            ["squeue", "--noheader", "--format", "%j"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return found.stdout.strip()
+
+    deadline = time.monotonic() + 60
+    while not queue().startswith("econflow-models-") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert queue().startswith("econflow-models-")  # the model steps run as a job
+    run.send_signal(signal.SIGTERM)
+    output, _ = run.communicate(timeout=60)
+    assert run.returncode == 130, output
+    assert "interrupted" in output
+    deadline = time.monotonic() + 10
+    while queue() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert queue() == ""

@@ -149,7 +149,10 @@ class _Task:
         command += [str(self.folder / "design.yaml"), "--build-dir", str(self.folder)]
         command += ["--steps", ",".join(s for s in STEPS if s in self.steps)]
         command += ["--force"] if force else []
-        return self.scheduler.srun(f"econflow-{kind}-{self.name}", command)
+        return self.scheduler.srun(self.job_name(kind), command)
+
+    def job_name(self, kind: str) -> str:
+        return f"econflow-{kind}-{self.name}"
 
 
 def _parallel(tasks: list[_Task], jobs: int, force: bool, kind: str) -> list[Outcome]:
@@ -179,6 +182,8 @@ def _parallel(tasks: list[_Task], jobs: int, force: bool, kind: str) -> list[Out
         print(f"stopping the running {kind} runs", flush=True)
         pool.shutdown(wait=False, cancel_futures=True)
         processes.stop(processes.descendants())
+        for task in tasks:
+            task.scheduler.cancel([task.job_name(kind)])
         raise
     finally:
         pool.shutdown(wait=True)
