@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import time
@@ -53,8 +54,6 @@ def design_and_build(args: argparse.Namespace) -> tuple[Config, Path]:
 
 
 def _cpus() -> int:
-    import os
-
     return len(os.sched_getaffinity(0))
 
 
@@ -67,12 +66,13 @@ def run_variant(
     sections: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[BuildResults, float]:
     """The design with ``hardware`` keys (and those of other ``sections``) changed, through
-    ``steps`` (``sc flow run``) in its own build directory holding a copy of the design's
-    models stage; its results and the wall time (s). Needs the models steps of the design
-    to have run in ``build``."""
+    ``steps`` (``sc flow run``) in its own build directory, whose models stage folder links
+    to the design's (as a sweep's variants share theirs); its results and the wall time (s).
+    Needs the models steps of the design to have run in ``build``."""
     out = build / "benchmarks" / name
     shutil.rmtree(out, ignore_errors=True)
-    shutil.copytree(build / "models", out / "models")
+    out.mkdir(parents=True)
+    (out / "models").symlink_to(os.path.relpath(build / "models", out), target_is_directory=True)
     raw = yaml.safe_load(cfg.path.read_text())
     changed = {"hardware": hardware, **(sections or {})}
     variant = {**raw, **{key: {**raw.get(key, {}), **keys} for key, keys in changed.items()}}
