@@ -82,6 +82,9 @@ def _figures(runner: Runner, build: Path) -> dict[str, Any]:
     gate = r.flow.gate_level
     if gate is not None:
         found["gate_level_mismatches"] = gate.mismatches
+        upsets = gate.seu.upsets if gate.seu else None
+        if upsets is not None:
+            found["netlist_seu_corrupted"] = f"{upsets.corrupted}/{upsets.injections}"
     report = r.report.report
     if report is not None:
         found["report"] = str(build / "report" / Path(report.report_html).name)
