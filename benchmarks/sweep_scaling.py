@@ -5,7 +5,8 @@ Each run starts from an empty sweep folder, so each trains the sweep's model gro
 The Slurm overhead per job is the mean wall time of ``srun true`` on the idle cluster (what
 each SiliconCompiler node and model group pays on top of its work). Needs root for Slurm
 (``--no-slurm`` leaves it out).
-Run: ./bootstrap.sh python benchmarks/sweep_scaling.py [examples/sweep_micro.yaml]
+Run: ./bootstrap.sh python benchmarks/sweep_scaling.py [examples/sweep_micro.yaml] [--jobs 1,2]
+     [--no-slurm]
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ PROBES = 20  # srun true, for the overhead per job
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sweep", nargs="?", default=str(ROOT / "examples" / "sweep_micro.yaml"))
+    parser.add_argument(
+        "--jobs",
+        type=lambda text: [int(x) for x in text.split(",")],
+        default=[1, 2],
+        help="the local runs: variants at once in each (default 1,2)",
+    )
     parser.add_argument("--no-slurm", action="store_true", help="only the local runs")
     args = parser.parse_args()
     sweep = load_sweep(args.sweep)
@@ -42,8 +49,8 @@ def main() -> None:
     figures: dict[str, Any] = {"sweep": str(args.sweep), "variants": len(sweep.variants)}
     figures["model_groups"] = len({v.models for v in sweep.variants})
     runs = figures["runs"] = {}
-    for jobs in (1, 2):
-        runs[f"local, --jobs {jobs}"] = _timed(args.sweep, ["--jobs", str(jobs)], jobs == 2)
+    for jobs in args.jobs:
+        runs[f"local, --jobs {jobs}"] = _timed(args.sweep, ["--jobs", str(jobs)], True)
         write(name, figures)
     if not args.no_slurm:
         reason = slurm_cluster.missing()
