@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from econflow.runner import Runner
 
 
+def _step_list(text: str) -> list[str]:
+    """``--steps a,b``: the names, blanks dropped (validated against the steps later)."""
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sc", description="econflow: design flow for on-detector neural-network encoders"
@@ -51,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("design", type=Path, help="design file (encoder.yaml)")
     run.add_argument(
         "--steps",
-        type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
+        type=_step_list,
         help=f"comma-separated steps to run (of {','.join(STEPS)})",
     )
     run.add_argument("--from", dest="start", help="run from this step on")
@@ -107,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--jobs", type=int, default=1, help="variants run at once (default 1)")
     sweep.add_argument(
         "--steps",
-        type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
+        type=_step_list,
         help="comma-separated steps of every variant (default: the sweep file's)",
     )
     sweep.add_argument(
