@@ -56,19 +56,25 @@ def all_steps() -> dict[str, Step]:
     return {name: found[name] for name in STEPS}
 
 
+def in_flow_order(path: Path, key: str, steps: list[str]) -> list[str]:
+    """``steps`` in flow order; an unknown one is an error naming ``path`` and ``key``."""
+    unknown = [s for s in steps if s not in STEPS]
+    if unknown:
+        raise ConfigError(
+            path,
+            key,
+            f"unknown step(s) {', '.join(map(repr, unknown))}; expected one of {', '.join(STEPS)}",
+        )
+    return [s for s in STEPS if s in steps]
+
+
 def select_steps(cfg: Config, steps: list[str] | None, start: str | None) -> list[str]:
     """The steps to run: ``steps`` if given, else the design's, from ``start`` on."""
     chosen = steps if steps is not None else list(cfg.design.flow.steps)
-    for name in [*chosen, *([start] if start else [])]:
-        if name not in STEPS:
-            raise ConfigError(
-                cfg.path,
-                "--steps/--from",
-                f"unknown step {name!r}; expected one of {', '.join(STEPS)}",
-            )
-    ordered = [s for s in STEPS if s in chosen]
+    in_flow_order(cfg.path, "--steps/--from", [start] if start else [])
+    ordered = in_flow_order(cfg.path, "--steps/--from", chosen)
     if start is not None:
-        ordered = [s for s in STEPS if STEPS.index(s) >= STEPS.index(start) and s in chosen]
+        ordered = [s for s in ordered if STEPS.index(s) >= STEPS.index(start)]
     if not ordered:
         raise ConfigError(
             cfg.path,

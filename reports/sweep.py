@@ -30,17 +30,24 @@ COLUMNS = (
     ("energy_nj", "energy (nJ)", "{:.3g}"),
     ("latency_cycles", "latency (cycles)", "{}"),
 )
+QUALITY = "emd_mean"
+FRONTS = (  # cost column, axis label, front name (column pareto_<name>, plot emd_vs_<name>)
+    ("area_um2", "cell area (um2)", "area"),
+    ("energy_nj", "energy per inference (nJ)", "energy"),
+)
+
+
+def pareto_flag(front: str) -> str:
+    """The table column saying whether a variant is on the named front (``FRONTS``)."""
+    return f"pareto_{front}"
 
 
 def write(rows: list[dict[str, Any]], axes: list[str], root: Path, title: str) -> Path:
     """``<root>/report.html`` and its figures in ``<root>/figures``."""
     figures = root / "figures"
     plots = [
-        _front(rows, axes, cost, label, figures / f"emd_vs_{name}.png")
-        for cost, label, name in (
-            ("area_um2", "cell area (um2)", "area"),
-            ("energy_nj", "energy per inference (nJ)", "energy"),
-        )
+        _front(rows, axes, cost, label, name, figures / f"emd_vs_{name}.png")
+        for cost, label, name in FRONTS
     ]
     if TMR in axes:
         plots.append(_per_tmr(rows, figures / "area_energy_per_tmr.png"))
@@ -73,17 +80,17 @@ def _cells(row: dict[str, Any], axes: list[str], root: Path) -> dict[str, Any]:
         "link": str(Path(report).relative_to(root)) if report else None,
         "axes": [row.get(key) for key in axes],
         "figures": values,
-        "pareto": [name for name in ("area", "energy") if row.get(f"pareto_{name}")],
+        "pareto": [name for _, _, name in FRONTS if row.get(pareto_flag(name))],
         "status": row["status"],
     }
 
 
 def _front(
-    rows: list[dict[str, Any]], axes: list[str], cost: str, label: str, path: Path
+    rows: list[dict[str, Any]], axes: list[str], cost: str, label: str, name: str, path: Path
 ) -> str | None:
     """EMD against a cost, every variant a point (coloured by TMR scope where it varies),
     the Pareto front joined."""
-    points = [r for r in rows if r.get(cost) is not None and r.get("emd_mean") is not None]
+    points = [r for r in rows if r.get(cost) is not None and r.get(QUALITY) is not None]
     if not points:
         return None
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
@@ -92,15 +99,14 @@ def _front(
         groups.setdefault(row.get(TMR) if TMR in axes else "variants", []).append(row)
     for group, members in groups.items():
         name = f"TMR {group}" if TMR in axes else group
-        ax.scatter([m[cost] for m in members], [m["emd_mean"] for m in members], label=name)
-    flag = f"pareto_{cost.removesuffix('_um2').removesuffix('_nj')}"
-    front = sorted((r for r in points if r.get(flag)), key=lambda r: r[cost])
-    xs, ys = [r[cost] for r in front], [r["emd_mean"] for r in front]
+        ax.scatter([m[cost] for m in members], [m[QUALITY] for m in members], label=name)
+    front = sorted((r for r in points if r.get(pareto_flag(name))), key=lambda r: r[cost])
+    xs, ys = [r[cost] for r in front], [r[QUALITY] for r in front]
     ax.plot(xs, ys, "k--", lw=1, label="Pareto front")
     for row in front:
         ax.annotate(
             row["variant"],
-            (row[cost], row["emd_mean"]),
+            (row[cost], row[QUALITY]),
             fontsize=7,
             xytext=(4, 4),
             textcoords="offset points",

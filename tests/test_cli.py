@@ -121,7 +121,7 @@ def test_steps_and_from_select_steps(tiny_build, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1 and "dataset.npz: written by step 'data', which has no record" in err
     assert main(["flow", "run", str(TINY), "--steps", "data,cts"]) == 1
-    assert "unknown step 'cts'" in capsys.readouterr().err
+    assert "unknown step(s) 'cts'" in capsys.readouterr().err
 
 
 def test_train_learns_the_code_the_hardware_sends(tiny_build, tmp_path, capsys):

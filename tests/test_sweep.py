@@ -212,7 +212,7 @@ def test_sweep_errors_are_one_line(tmp_path, capsys):
     ]
     path = sweep_file(tmp_path, "axes: {hardware.tmr: [none]}\n")
     assert main(["sweep", str(path), "--steps", "synth,placer"]) == 1
-    assert "--steps: unknown step(s) placer" in capsys.readouterr().err
+    assert "--steps: unknown step(s) 'placer'" in capsys.readouterr().err
     assert main(["sweep", str(path), "--jobs", "0"]) == 1
     assert "--jobs: expected at least 1, got 0" in capsys.readouterr().err
     build = tmp_path / "locked"

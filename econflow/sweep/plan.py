@@ -44,7 +44,7 @@ from econflow.config import (
 )
 from econflow.errors import ConfigError
 from econflow.provenance import digest
-from econflow.runner import all_steps
+from econflow.runner import all_steps, in_flow_order
 from econflow.stage import Step
 
 NAME = r"^[A-Za-z0-9_.=+-]+$"
@@ -140,11 +140,10 @@ def load_sweep(path: str | Path) -> Sweep:
 
 def with_steps(sweep: Sweep, steps: list[str], key: str = "steps") -> Sweep:
     """The sweep running ``steps`` (in flow order) instead of its own."""
-    unknown = [s for s in steps if s not in STEPS]
-    if unknown or not steps:
-        problem = f"unknown step(s) {', '.join(unknown)}" if unknown else "selects no step"
-        raise ConfigError(sweep.path, key, f"{problem}; expected of {', '.join(STEPS)}")
-    return replace(sweep, steps=[s for s in STEPS if s in steps])
+    ordered = in_flow_order(sweep.path, key, steps)
+    if not ordered:
+        raise ConfigError(sweep.path, key, f"selects no step; expected of {', '.join(STEPS)}")
+    return replace(sweep, steps=ordered)
 
 
 def _read(path: Path) -> SweepFile:

@@ -14,12 +14,10 @@ from typing import Any
 from econflow.errors import ArtefactError
 from econflow.reports.build import latest_power, latest_timing
 from econflow.reports.results import shown
+from econflow.reports.sweep import FRONTS, QUALITY, pareto_flag
 from econflow.runner import Runner
 from econflow.sweep.plan import Sweep
 from econflow.sweep.run import Outcome, SweepPaths
-
-# (figure, the other axis of its front): lower is better on both
-FRONTS = (("area_um2", "emd_mean"), ("energy_nj", "emd_mean"))
 
 
 def rows(sweep: Sweep, root: Path, outcomes: list[Outcome]) -> list[dict[str, Any]]:
@@ -40,9 +38,9 @@ def rows(sweep: Sweep, root: Path, outcomes: list[Outcome]) -> list[dict[str, An
         except ArtefactError as exc:
             row["error"] = row["error"] or str(exc)
         table.append(row)
-    for figure, quality in FRONTS:
-        for row, optimal in zip(table, pareto(table, figure, quality), strict=True):
-            row[f"pareto_{figure.removesuffix('_um2').removesuffix('_nj')}"] = optimal
+    for cost, _, name in FRONTS:
+        for row, optimal in zip(table, pareto(table, cost, QUALITY), strict=True):
+            row[pareto_flag(name)] = optimal
     return table
 
 
