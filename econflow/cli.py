@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         parents=[debug],
     )
     train.add_argument("design", type=Path, help="design file (encoder.yaml)")
-    train.add_argument("--loss", help="override training.loss (emd, telescope or mse)")
+    train.add_argument("--loss", help="override training.loss (emd, telescope, mse or emd_exact)")
     train.add_argument("--epochs", type=int, help="override training.epochs")
     train.add_argument("--build-dir", type=Path, help="output directory (default build/<design>)")
     train.add_argument("--force", action="store_true", help="rerun steps even when unchanged")

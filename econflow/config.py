@@ -183,7 +183,7 @@ class RefineSection(_Section):
 
 
 class TrainingSection(_Section):
-    loss: Literal["emd", "telescope", "mse"] = "emd"
+    loss: Literal["emd", "telescope", "mse", "emd_exact"] = "emd"
     epochs: int = Field(30, ge=1)
     batch_size: int = Field(256, ge=1)
     learning_rate: float = Field(2e-3, gt=0)

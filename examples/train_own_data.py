@@ -72,7 +72,7 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("design", type=Path, help="design file (start from encoder.yaml)")
     parser.add_argument("csv", type=Path, nargs="+", help="CSV files of CALQ_0..CALQ_47")
-    parser.add_argument("--loss", choices=("emd", "telescope", "mse"))
+    parser.add_argument("--loss", choices=losses.LOSSES)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--custom-epochs", type=int, default=10, help="0 skips the custom loss")
     parser.add_argument("--build-dir", type=Path)

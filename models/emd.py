@@ -46,6 +46,34 @@ def _emd_one(a: np.ndarray, b: np.ndarray) -> float:
     return float(ot.emd2(a[ia] / sa, b[ib] / sb, cost, check_marginals=False))
 
 
+def emd_and_gradient(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact EMD of each row pair of (N, 48) maps and its gradient with respect to ``b``.
+
+    The gradient is what makes the exact EMD a training loss: the transport problem's dual
+    potential on ``b``'s cells (the price of delivering mass there), taken through the
+    normalization of ``b`` to unit sum. Rows whose ``b`` is empty score the empty-map EMD with
+    no gradient. float32 in and out, as Keras passes them.
+    """
+    a64, b64 = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    values = np.zeros(len(a64), dtype=np.float32)
+    grads = np.zeros(b64.shape, dtype=np.float32)
+    distances = tc_distances()
+    for row, (x, y) in enumerate(zip(a64, b64, strict=True)):
+        sx, sy = x.sum(), y.sum()
+        if sx <= 0 or sy <= 0:
+            values[row] = _emd_one(x, y)
+            continue
+        cells = np.flatnonzero(x)
+        shares = y / sy
+        value, log = ot.emd2(
+            x[cells] / sx, shares, distances[cells], log=True, check_marginals=False
+        )
+        potential = log["v"]
+        values[row] = value
+        grads[row] = (potential - potential @ shares) / sy
+    return values, grads
+
+
 def _emd_rows(pair: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     a, b = pair
     return np.fromiter((_emd_one(x, y) for x, y in zip(a, b, strict=True)), float, len(a))

@@ -56,7 +56,7 @@ def test_defaults_fill_missing_sections(tmp_path):
         ),
         (
             "design: {name: d}\ntraining: {loss: hinge}\n",
-            r"training\.loss: .*'emd', 'telescope' or 'mse'.*'hinge'",
+            r"training\.loss: .*'emd', 'telescope', 'mse' or 'emd_exact'.*'hinge'",
         ),
         ("data: {}\n", r"design: required key is missing"),
         ("design: {name: 9d}\n", r"design\.name: .*pattern"),

@@ -79,6 +79,21 @@ def test_telescope_and_mse_are_zero_only_for_equal_maps(pairs):
         assert float(loss(a, b)) > 0.0
 
 
+def test_exact_emd_loss_is_the_mean_exact_emd_and_its_gradient(pairs):
+    from econflow.models._keras import tf
+    from econflow.models.emd import emd_and_gradient
+
+    a, b = pairs.a[:32], pairs.b[:32]
+    loss = losses.make_loss("emd_exact")
+    pred = tf.constant(b)
+    with tf.GradientTape() as tape:
+        tape.watch(pred)
+        value = loss(tf.constant(a), pred)
+    values, grads = emd_and_gradient(a, b)
+    assert float(value) == pytest.approx(values.mean(), rel=1e-6)
+    assert np.allclose(tape.gradient(value, pred).numpy(), grads / len(a), atol=1e-7)
+
+
 def test_unknown_loss_and_missing_network():
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         losses.make_loss("hinge")
