@@ -7,7 +7,9 @@ record of one that ended without cleaning up. Each run puts a fresh id in the en
 (``ECONFLOW_RUN``), which every program it starts inherits: after a SIGKILL, the next run
 finds the processes the dead one left, by that id or (for those it forked, which share its
 open lock file and keep the lock held) by its command line and start time, and stops them
-before it starts. A stage folder linked from another build folder (the models a sweep's
+before it starts; the Slurm jobs it submitted (``econflow.scheduler``) are cancelled by their
+IDs, found through the cluster by the run id, then and whenever a run ends on an exception or
+an interruption. A stage folder linked from another build folder (the models a sweep's
 variants share) is read under a shared lock on that folder, which its own runs take
 exclusively.
 """
@@ -29,6 +31,7 @@ import psutil
 
 from econflow import processes
 from econflow.errors import EconflowError
+from econflow.scheduler import RUNS_VARIABLE, Scheduler, cancel_jobs_of
 
 LOCK_FILE = ".econflow.lock"
 RUN_VARIABLE = "ECONFLOW_RUN"  # the run id, in the environment of everything a run starts
@@ -48,7 +51,7 @@ def build_lock(build: Path) -> Iterator[None]:
     build.mkdir(parents=True, exist_ok=True)
     path = build / LOCK_FILE
     with path.open("a+") as handle:
-        stopped = 0
+        stopped: tuple[int, set[str]] = (0, set())
         if not _take(handle):
             # Held: by a live run, or by the processes a killed run forked (they share its
             # open lock file), which are stopped so that the lock comes free.
@@ -66,25 +69,42 @@ def build_lock(build: Path) -> Iterator[None]:
         handle.seek(0)
         previous = handle.read().strip()
         if previous:
-            stopped += _stop_orphans(previous)
-            left = f"; stopped {stopped} of its processes still running" if stopped else ""
-            print(f"warning: {build}: {_describe(previous)} ended without releasing it{left}")
+            more = _stop_orphans(previous)
+            stopped = (stopped[0] + more[0], stopped[1] | more[1])
+            ended = f"{_describe(previous)} ended without releasing it"
+            print(f"warning: {build}: {ended}{_left(*stopped)}")
         run = uuid.uuid4().hex
+        scheduler = Scheduler.from_environment().name
         handle.seek(0)
         handle.truncate()
-        record = {"pid": os.getpid(), "started": time.time(), "command": sys.orig_argv, "run": run}
+        record = {
+            "pid": os.getpid(),
+            "started": time.time(),
+            "command": sys.orig_argv,
+            "run": run,
+            "scheduler": scheduler,
+        }
         handle.write(json.dumps(record))
         handle.flush()
-        saved = os.environ.get(RUN_VARIABLE)
-        os.environ[RUN_VARIABLE] = run  # inherited by every process the run starts
+        saved = {name: os.environ.get(name) for name in (RUN_VARIABLE, RUNS_VARIABLE)}
+        # Inherited by every process the run starts; RUNS_VARIABLE also names the runs that
+        # started this one (a sweep), whose ids its cluster jobs carry too.
+        os.environ[RUN_VARIABLE] = run
+        os.environ[RUNS_VARIABLE] = ",".join(filter(None, [saved[RUNS_VARIABLE], run]))
         try:
             with _linked_stage_locks(build):
                 yield
+        except BaseException:
+            cancelled = cancel_jobs_of(run) if scheduler == "slurm" else []
+            if cancelled:
+                print(f"cancelled Slurm job(s) {', '.join(cancelled)} of this run", flush=True)
+            raise
         finally:
-            if saved is None:
-                os.environ.pop(RUN_VARIABLE, None)
-            else:
-                os.environ[RUN_VARIABLE] = saved
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
             handle.seek(0)
             handle.truncate()
             handle.flush()
@@ -140,19 +160,31 @@ def _owner_alive(record: str) -> bool:
         return True
 
 
-def _stop_orphans(record: str) -> int:
-    """Stop the processes a killed run left behind: those it started with a new program
-    (simulators, KLayout, qrouter) carry its run id in their environment; those it forked
-    (SiliconCompiler's manager and nodes) have its command line and started after it took
-    the lock. Their own children go with them."""
+def _stop_orphans(record: str) -> tuple[int, set[str]]:
+    """Stop what a killed run left behind: its Slurm jobs (by their IDs), and its processes
+    here. Those it started with a new program (simulators, KLayout, qrouter) carry its run id
+    in their environment; those it forked (SiliconCompiler's manager and nodes) have its
+    command line and started after it took the lock. Their own children go with them.
+    Returns how many processes were stopped and the IDs of the jobs cancelled."""
     try:
         doc = json.loads(record)
         run, command, started = doc["run"], doc["command"], float(doc["started"])
     except (ValueError, KeyError, TypeError):
-        return 0
+        return 0, set()
+    jobs = set(cancel_jobs_of(run)) if doc.get("scheduler") == "slurm" else set()
     found = processes.with_environment(RUN_VARIABLE, run)
     found += processes.with_command(command, started)
-    return processes.stop(processes.with_children(found))
+    return processes.stop(processes.with_children(found)), jobs
+
+
+def _left(stopped: int, jobs: set[str]) -> str:
+    """What the cleaning-up after a killed run did, for its warning."""
+    done = [f"stopped {stopped} of its processes still running"] if stopped else []
+    if jobs:
+        done.append(
+            f"cancelled its Slurm job(s) {', '.join(sorted(jobs, key=lambda job: (len(job), job)))}"
+        )
+    return "".join(f"; {part}" for part in done)
 
 
 def _describe(record: str) -> str:

@@ -8,6 +8,12 @@ same tools and Python environment (the jobs inherit this process's environment, 
 ``bin`` first on ``PATH``). The choice travels to the processes a run starts in environment
 variables (``ECONFLOW_SCHEDULER``, ``ECONFLOW_SLURM_PARTITION``, ``ECONFLOW_SLURM_MEM_GB``),
 so a sweep's variants and their SiliconCompiler nodes all see it.
+
+Every job carries the ids of the runs it belongs to in its Slurm comment (``econflow-runs:``
+and the ids of ``ECONFLOW_RUNS``, which :mod:`econflow.lock` sets: the run holding the build
+folder and the runs that started it, such as a sweep). A run's jobs are found through the
+cluster by those ids and cancelled by job ID: when the run is interrupted, and when the next
+run on its build folder finds it was killed (:mod:`econflow.lock`).
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ _NAME, _PARTITION, _MEMORY = (
     "ECONFLOW_SLURM_MEM_GB",
 )
 _TIMEOUT_S = 10
+RUNS_VARIABLE = "ECONFLOW_RUNS"  # the ids of the runs a process belongs to, comma-separated
+_TAG = "econflow-runs:"
 
 
 class SchedulerError(EconflowError):
@@ -58,8 +66,10 @@ class Scheduler:
 
     @property
     def options(self) -> list[str]:
-        """Options of every job beyond the partition."""
-        return [f"--mem={round(self.memory_gb * 1024)}M"] if self.memory_gb else []
+        """Options of every job beyond the partition: its memory, and the runs it belongs to."""
+        memory = [f"--mem={round(self.memory_gb * 1024)}M"] if self.memory_gb else []
+        runs = os.environ.get(RUNS_VARIABLE)
+        return [*memory, *([f"--comment={_TAG}{runs}"] if runs else [])]
 
     def srun(self, job_name: str, command: list[str]) -> list[str]:
         """``command`` as a blocking Slurm job (unchanged for the local scheduler)."""
@@ -67,18 +77,6 @@ class Scheduler:
             return command
         prefix = ["srun", "--partition", str(self.partition), "--job-name", job_name]
         return [*prefix, *self.options, "--chdir", os.getcwd(), *command]
-
-    def cancel(self, job_names: list[str]) -> None:
-        """Cancel jobs by name, through the cluster (stopping the ``srun`` that waits for a
-        job is not enough where it was killed outright)."""
-        if self.name == "slurm" and job_names and shutil.which("scancel"):
-            for name in job_names:
-                subprocess.run(
-                    ["scancel", "--name", name],
-                    capture_output=True,
-                    timeout=_TIMEOUT_S,
-                    check=False,
-                )
 
     def resolved(self) -> Scheduler:
         """The scheduler with its partition named, checked to take jobs now (one line when
@@ -96,13 +94,7 @@ class Scheduler:
                 "(Debian: apt install slurm-client)"
             )
         try:
-            found = subprocess.run(
-                ["sinfo", "--noheader", "--format", "%P %a"],
-                capture_output=True,
-                text=True,
-                timeout=_TIMEOUT_S,
-                check=False,
-            )
+            found = _ask(["sinfo", "--noheader", "--format", "%P %a"])
         except subprocess.TimeoutExpired:
             raise SchedulerError(
                 f"--scheduler slurm: the Slurm controller did not answer in {_TIMEOUT_S} s"
@@ -124,3 +116,34 @@ class Scheduler:
                 f"--scheduler slurm: partition {partition!r} is {names[partition]}"
             )
         return Scheduler("slurm", partition, self.memory_gb)
+
+
+def jobs_of(run: str) -> list[str]:
+    """The IDs of the cluster's jobs that belong to ``run`` (empty where no controller
+    answers)."""
+    if shutil.which("squeue") is None:
+        return []
+    try:
+        found = _ask(["squeue", "--noheader", "--format", "%i %k"])
+    except subprocess.TimeoutExpired:
+        return []
+    jobs = []
+    for line in found.stdout.splitlines() if found.returncode == 0 else []:
+        job, _, comment = line.strip().partition(" ")
+        if comment.startswith(_TAG) and run in comment.removeprefix(_TAG).split(","):
+            jobs.append(job)
+    return jobs
+
+
+def cancel_jobs_of(run: str) -> list[str]:
+    """Cancel every job of ``run`` by its ID, through the cluster (stopping the ``srun`` that
+    waits for a job is not enough where it was killed outright); the IDs cancelled."""
+    jobs = jobs_of(run)
+    if jobs and shutil.which("scancel"):
+        subprocess.run(["scancel", *jobs], capture_output=True, timeout=_TIMEOUT_S, check=False)
+    return jobs
+
+
+def _ask(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """The output of a Slurm query, waiting at most ``_TIMEOUT_S`` for the controller."""
+    return subprocess.run(command, capture_output=True, text=True, timeout=_TIMEOUT_S, check=False)

@@ -271,6 +271,18 @@ def test_slurm_without_a_controller(tmp_path, monkeypatch, capsys):
     assert not build.exists()  # stopped before any variant
 
 
+def squeue(env: dict[str, str], columns: str) -> str:
+    """The cluster's queue, one job a line in ``columns`` (squeue's ``--format``)."""
+    found = subprocess.run(
+        ["squeue", "--noheader", "--format", columns],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return found.stdout
+
+
 def test_interrupted_sweep_leaves_no_job(slurm, tmp_path):
     path = sweep_file(tmp_path, "steps: [data, train]\naxes: {hardware.tmr: [none]}\n")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
@@ -284,14 +296,7 @@ def test_interrupted_sweep_leaves_no_job(slurm, tmp_path):
     )
 
     def queue() -> str:
-        found = subprocess.run(
-            ["squeue", "--noheader", "--format", "%j"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return found.stdout.strip()
+        return squeue(env, "%j").strip()
 
     deadline = time.monotonic() + 60
     while not queue().startswith("econflow-models-") and time.monotonic() < deadline:
@@ -305,3 +310,53 @@ def test_interrupted_sweep_leaves_no_job(slurm, tmp_path):
     while queue() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert queue() == ""
+
+
+def test_jobs_carry_the_ids_of_their_runs(monkeypatch):
+    from econflow.scheduler import RUNS_VARIABLE, Scheduler
+
+    monkeypatch.delenv(RUNS_VARIABLE, raising=False)
+    assert Scheduler("slurm", "p", 1.5).options == ["--mem=1536M"]
+    monkeypatch.setenv(RUNS_VARIABLE, "sweep1,variant2")
+    assert Scheduler("slurm", "p").options == ["--comment=econflow-runs:sweep1,variant2"]
+
+
+def test_next_run_cancels_the_jobs_of_a_killed_sweep(slurm, tmp_path):
+    """A sweep killed outright leaves its model job running on the cluster; the next run on
+    its build folder finds the job by the dead run's id and cancels it by its job ID."""
+    path = sweep_file(tmp_path, "steps: [data, train]\naxes: {hardware.tmr: [none]}\n")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    build = tmp_path / "build"
+    command = [sys.executable, "-m", "econflow.cli", "sweep", str(path), "--scheduler", "slurm"]
+    sweep = subprocess.Popen(
+        [*command, "--build-dir", str(build)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def queue() -> list[list[str]]:
+        return [line.split() for line in squeue(env, "%i %j %k").splitlines()]
+
+    deadline = time.monotonic() + 60
+    while not queue() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [(job, name, comment)] = queue()
+    assert name.startswith("econflow-models-")
+    record = json.loads((build / ".econflow.lock").read_text())
+    assert comment == f"econflow-runs:{record['run']}" and record["scheduler"] == "slurm"
+    sweep.kill()
+    sweep.wait()
+    time.sleep(1)
+    assert [row[0] for row in queue()] == [job]  # the job outlives the run that submitted it
+    args = ["flow", "run", str(NANO), "--build-dir", str(build), "--steps", "data"]
+    after = subprocess.run(
+        [sys.executable, "-m", "econflow.cli", *args], env=env, capture_output=True, text=True
+    )
+    assert after.returncode == 0, after.stderr
+    assert f"cancelled its Slurm job(s) {job}" in after.stdout
+    deadline = time.monotonic() + 10
+    while queue() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert queue() == []
+    assert [j["JobState"] for j in slurm.jobs() if j.get("JobId") == job] == ["CANCELLED"]

@@ -181,9 +181,7 @@ def _parallel(tasks: list[_Task], jobs: int, force: bool, kind: str) -> list[Out
     except BaseException:
         print(f"stopping the running {kind} runs", flush=True)
         pool.shutdown(wait=False, cancel_futures=True)
-        processes.stop(processes.descendants())
-        for task in tasks:
-            task.scheduler.cancel([task.job_name(kind)])
+        processes.stop(processes.descendants())  # the cluster jobs: build_lock cancels them
         raise
     finally:
         pool.shutdown(wait=True)
