@@ -10,7 +10,7 @@ the even-numbered ones, and the figures are those of the odd-numbered ones (mean
 EMD per occupancy bin beside the baselines at the same bits).
 Results are written after every training run.
 Run: ./bootstrap.sh python benchmarks/loss_comparison.py [design.yaml] [--epochs N]
-     [--learning-rates 0.002,0.004,0.008] [--losses emd,telescope,mse,emd_exact]
+     [--learning-rates 0.002,0.004,0.008] [--losses emd,telescope,mse,emd_exact] [--output NAME]
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument(
         "--losses", type=lambda s: s.split(","), default=list(LOSSES), help="in training order"
     )
+    parser.add_argument("--output", help="results name (default loss_comparison[_N_epochs])")
     args = parser.parse_args()
     cfg = load_config(args.design)
     epochs = args.epochs or cfg.design.training.epochs
@@ -49,6 +50,7 @@ def main() -> None:
     models = artefacts.at(build)
     train, holdout = models.load_dataset()
     name = "loss_comparison" if args.epochs is None else f"loss_comparison_{epochs}_epochs"
+    name = args.output or name
     runs: list[dict[str, Any]] = []
     emds: dict[tuple[str, float], np.ndarray] = {}
     for rate in args.learning_rates:

@@ -60,8 +60,7 @@ def build_decoder(m: ModelSection, units: int) -> keras.Model:
     """Float decoder (off-detector): latent values to a (48,) unit-sum map.
 
     Dense, reshape, transposed convolution to the 8x8 image, then a fixed selection of the
-    48 used pixels and :class:`UnitSum`, so the output is a distribution like the
-    normalized input.
+    48 used pixels and a softmax, so the output is a distribution like the normalized input.
     """
     arch = architecture(m)
     z = keras.Input((arch.latent,), name=names.LATENT)
@@ -76,25 +75,8 @@ def build_decoder(m: ModelSection, units: int) -> keras.Model:
     select = keras.layers.Dense(N_TC, use_bias=False, trainable=False, name="select_tc")
     logits = select(h)
     select.set_weights([_pixel_selection()])
-    out = UnitSum(name="unit_sum")(logits)
+    out = keras.layers.Softmax(name="unit_sum")(logits)
     return keras.Model(z, out, name=DECODER)
-
-
-@keras.saving.register_keras_serializable(package="econflow")
-class UnitSum(keras.layers.Layer):
-    """The decoder's output map: the rectified cell values over their sum.
-
-    Cells a module leaves empty can come out exactly empty, where a softmax leaks some charge
-    to every cell and the EMD charges each leak at its distance: with this layer instead of a
-    softmax the EMD-loss autoencoder's mean EMD fell by 8% (60,000 modules, 12 epochs;
-    RESULTS.md). A floor of 1e-7 per cell keeps an all-zero output a uniform map, not 0/0.
-    """
-
-    FLOOR = 1e-7
-
-    def call(self, logits: tf.Tensor) -> tf.Tensor:
-        kept = tf.nn.relu(logits) + self.FLOOR
-        return kept / tf.reduce_sum(kept, axis=-1, keepdims=True)
 
 
 def _pixel_selection() -> np.ndarray:

@@ -34,12 +34,3 @@ def test_autoencoder_with_truncation_survives_h5(tmp_path):
     model.save(tmp_path / "ae.h5")
     again = load_h5(tmp_path / "ae.h5")
     assert np.array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
-
-
-def test_decoder_output_is_a_distribution_that_can_leave_cells_empty():
-    logits = tf.constant([[2.0, -1.0, 1.0, -3.0], [-1.0, -2.0, -0.5, -4.0]])
-    out = autoencoder.UnitSum()(logits).numpy()
-    assert np.allclose(out.sum(axis=1), 1.0)
-    assert out[0, 1] < 1e-6 and out[0, 3] < 1e-6
-    assert out[0, 0] == pytest.approx(2 / 3, rel=1e-5)
-    assert np.allclose(out[1], 0.25)  # nothing positive: the floor makes it uniform
