@@ -244,12 +244,9 @@ def _sweep(args: argparse.Namespace) -> int:
     for row in rows:
         figures = [row.get("emd_mean"), row.get("area_um2"), row.get("energy_nj")]
         text = [f"{x:.4g}" if x is not None else "-" for x in figures]
-        front = [
-            name for _, _, name in sweep_report.FRONTS if row.get(sweep_report.pareto_flag(name))
-        ]
         print(
             f"{row['variant']:<32} {row['status']:<7} {text[0]:>7} {text[1]:>11} {text[2]:>8}  "
-            f"{', '.join(front)}"
+            f"{', '.join(sweep_report.fronts(row))}"
         )
     print(f"shared models: {root / run.MODELS}/<fingerprint>/models")
     print("results:\n" + "\n".join(f"  {path}" for path in written))

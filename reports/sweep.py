@@ -42,6 +42,11 @@ def pareto_flag(front: str) -> str:
     return f"pareto_{front}"
 
 
+def fronts(row: dict[str, Any]) -> list[str]:
+    """The names of the fronts a table row is on."""
+    return [name for _, _, name in FRONTS if row.get(pareto_flag(name))]
+
+
 def write(rows: list[dict[str, Any]], axes: list[str], root: Path, title: str) -> Path:
     """``<root>/report.html`` and its figures in ``<root>/figures``."""
     figures = root / "figures"
@@ -80,7 +85,7 @@ def _cells(row: dict[str, Any], axes: list[str], root: Path) -> dict[str, Any]:
         "link": str(Path(report).relative_to(root)) if report else None,
         "axes": [row.get(key) for key in axes],
         "figures": values,
-        "pareto": [name for _, _, name in FRONTS if row.get(pareto_flag(name))],
+        "pareto": fronts(row),
         "status": row["status"],
     }
 
