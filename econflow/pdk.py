@@ -138,6 +138,8 @@ class LayoutSettings(_Strict):
     stripes: PowerStripes
     pin_rail_clearance_um: float = Field(ge=0)  # I/O pins this far from the row rails
     rail_obstruction_um: float = Field(ge=0)  # li1 kept clear either side of each rail
+    # the copies of a protected register bit at least this far apart, edge to edge (µm)
+    tmr_min_separation_um: float = Field(ge=0)
     max_route_cells: int = Field(ge=1)  # larger designs stop after placement
     max_place_cells: int = Field(ge=1)  # larger designs get a floorplan estimate only
     # wire capacitance per µm of placement HPWL (fF/µm): parasitics of unrouted designs

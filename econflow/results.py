@@ -10,6 +10,7 @@ other fails loudly instead of going missing from a report.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -65,6 +66,27 @@ class StageMetrics(Result):
             raise ArtefactError(
                 path, f"{key}: {err['msg']} (written by another econflow? rerun with --force)"
             ) from None
+
+    @classmethod
+    def drop_unreadable(cls, build: Path, sections: Iterable[str]) -> None:
+        """Drop ``sections`` from a file this econflow cannot read (another version wrote
+        it): the steps writing them are about to rerun, and the other sections still count."""
+        path = cls.path(build)
+        try:
+            cls.read(build)
+            return
+        except ArtefactError:
+            pass
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            doc = None
+        if not isinstance(doc, dict):
+            path.unlink()
+            return
+        for section in sections:
+            doc.pop(section, None)
+        path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
     def with_section(self, section: str, value: Any) -> Self:
         if section not in type(self).model_fields:

@@ -125,6 +125,9 @@ class Runner:
         reports: list[StepReport] = []
         background: list[tuple[Step, Future[StepReport]]] = []
         with build_lock(self.build_dir), ThreadPoolExecutor(1, "beside") as pool:
+            if force:
+                for step in (self.steps[n] for n in names):
+                    step.metrics.drop_unreadable(self.build_dir, (step.section, *step.sections))
             for path in accept or []:
                 name = self.provenance.accept_edit(path)
                 print(f"accepted the edit of {path} (written by step '{name}')", flush=True)

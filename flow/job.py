@@ -98,8 +98,3 @@ def power_liberty(pdk: Pdk, paths: FlowPaths) -> Path:
 def pdk_config_file(cfg: Config) -> Path:
     """The PDK config file: every implementation step's input, so editing it reruns them."""
     return pdk_configs.load_config(cfg)[1]
-
-
-def instance_map(path: Path) -> dict[str, str]:
-    """Placed instance name -> synthesized name, from the place step's map."""
-    return dict(line.split("\t") for line in path.read_text().splitlines())

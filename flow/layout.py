@@ -19,17 +19,17 @@ from econflow import pdk as pdk_configs
 from econflow.config import Config
 from econflow.errors import ArtefactError, ConfigError
 from econflow.flow import analysis, tmr
-from econflow.flow.formats import activity, defdata, lef, lyrdb
+from econflow.flow.formats import activity, lef, lyrdb
 from econflow.flow.job import (
     LayoutPaths,
     flow_paths,
-    instance_map,
     layout_paths,
     pdk_config_file,
     power_liberty,
     project_for,
     timing_corners,
 )
+from econflow.flow.legalizer import Rows
 from econflow.flow.project import Project, layout_engine
 from econflow.flow.results import (
     Drc,
@@ -46,7 +46,7 @@ from econflow.flow.results import (
     TmrSeparation,
     ToolCost,
 )
-from econflow.flow.tasks import qflow
+from econflow.flow.tasks import graywolf, qflow
 from econflow.pdk import LayoutSettings, Pdk
 from econflow.rtl import artefacts as rtl_artefacts
 from econflow.stage import Step
@@ -112,6 +112,7 @@ def _project(cfg: Config, build: Path) -> tuple[Pdk, Project, LayoutSettings]:
         utilization=pdk.config.core_utilization / 100,
         power_pins=(pdk.config.supply_pin, pdk.config.ground_pin),
         layout=layout,
+        protected=tuple(r for r in rtl_artefacts.load(build).registers if r.protected),
     ).write(paths.out / SETTINGS)
     project.set_layout(settings, timing)
     for stage in ("place", "route"):
@@ -132,7 +133,7 @@ def _project(cfg: Config, build: Path) -> tuple[Pdk, Project, LayoutSettings]:
 def _activities(cfg: Config, build: Path) -> list[activity.CellActivity]:
     """The gate-level activity, whole then by halves, keyed by the placed instance names."""
     paths = flow_paths(cfg, build)
-    names = instance_map(layout_paths(cfg, build).instances)
+    names = qflow.read_instances(layout_paths(cfg, build).instances)
     return [activity.read(p).renamed(names) for p in (paths.activity, *paths.activity_halves)]
 
 
@@ -228,6 +229,7 @@ def _place(cfg: Config, build: Path) -> PlaceResult:
         f"{placement.die_width_um:.1f} x {placement.die_height_um:.1f} um, utilization "
         f"{100 * placement.utilization:.1f}%, HPWL {placement.hpwl_um / 1e3:.2f} mm"
     )
+    separation = _tmr_separation(build, paths, pdk, layout, node)
     origin = f"{PLACED} (wire loads from placement HPWL x {layout.estimate_cap_ff_per_um} fF/um)"
     timing, power = _analysis(cfg, build, pdk, project, "place", origin)
     return PlaceResult(
@@ -239,7 +241,7 @@ def _place(cfg: Config, build: Path) -> PlaceResult:
         max_route_cells=layout.max_route_cells,
         max_place_cells=layout.max_place_cells,
         placement=placement,
-        tmr_separation=_tmr_separation(build, paths),
+        tmr_separation=separation,
         timing=timing,
         power=power,
         tool=_tool_cost(project, "place"),
@@ -247,18 +249,35 @@ def _place(cfg: Config, build: Path) -> PlaceResult:
     )
 
 
-def _tmr_separation(build: Path, paths: LayoutPaths) -> TmrSeparation:
-    registers = rtl_artefacts.load(build).registers
-    text = paths.placed.read_text()
-    found = tmr.separation(
-        defdata.components(text), instance_map(paths.instances), registers, defdata.units(text)
+def _tmr_separation(
+    build: Path, paths: LayoutPaths, pdk: Pdk, layout: LayoutSettings, node: Path
+) -> TmrSeparation:
+    """The place task's separation of the TMR copies, checked on the final placement."""
+    found = TmrSeparation.model_validate(analysis.read_json(node / graywolf.TMR_REPORT))
+    rows = Rows(
+        paths.placed.read_text(),
+        lef.macro_sizes(Path(pdk.cell_lef()).read_text()),
+        layout.fill_cell,
     )
-    if found.triplets:
-        print(
-            f"  TMR copies: closest two of a bit {found.min_um} um apart "
-            f"({found.closest_bit}), median {found.median_um} um over "
-            f"{found.triplets} of {found.protected_bits} protected bits"
+    registers = rtl_artefacts.load(build).registers
+    closest = tmr.closest(rows, tmr.placed_copies(qflow.read_instances(paths.instances), registers))
+    short = {bit: d for bit, d in closest.items() if d < layout.tmr_min_separation_um - 0.005}
+    if short:
+        bit = min(short, key=short.__getitem__)
+        raise tmr.TmrSeparationError(
+            f"{paths.placed}: the copies of protected bit {tmr.label(bit)} are "
+            f"{short[bit]:.2f} um apart, closer than layout.tmr_min_separation_um = "
+            f"{layout.tmr_min_separation_um:g} um ({len(short)} bits too close)"
         )
+    before, after = found.before, tmr.distances(closest)
+    if before is not None and after is not None:
+        print(
+            f"  TMR copies: {found.moved} moved to keep the {found.triplets} protected bits' "
+            f"copies {found.required_um:g} um apart; closest two {before.min_um} -> "
+            f"{after.min_um} um ({after.closest_bit}), median {before.median_um} -> "
+            f"{after.median_um} um; placement wire +{found.hpwl_increase_um / 1e3:.2f} mm"
+        )
+        found = found.model_copy(update={"after": after})
     return found
 
 

@@ -172,15 +172,26 @@ class FlowMetrics(StageMetrics):
     power: PowerResult | None = None
 
 
+class TmrDistances(Result):
+    """Edge-to-edge distance between the two closest copies of each protected bit (µm)."""
+
+    min_um: float
+    p10_um: float
+    median_um: float
+    closest_bit: str
+
+
 class TmrSeparation(Result):
-    """Distance between the two closest copies of each protected bit (cell origins, µm)."""
+    """How far apart the copies of the protected bits are, as graywolf placed them and after
+    the copies that were too close moved (``layout.tmr_min_separation_um``)."""
 
     triplets: int  # protected bits whose three copies were found
     protected_bits: int
-    min_um: float | None = None
-    p10_um: float | None = None
-    median_um: float | None = None
-    closest_bit: str | None = None
+    required_um: float = 0.0
+    moved: int = 0  # copies moved to keep the required distance
+    before: TmrDistances | None = None
+    after: TmrDistances | None = None
+    hpwl_increase_um: float = 0.0  # what the moves cost in placement wire length
 
 
 class Placement(Result):

@@ -85,13 +85,21 @@ def _placement(s: Section, place: PlaceResult) -> None:
     s.add("cells / well taps / fill cells", f"{p.cells:,} / {p.taps:,} / {p.fill_cells:,}", origin)
     s.add("placement HPWL", f"{p.hpwl_um / 1e3:.2f} mm", origin)
     tmr = place.tmr_separation
-    if tmr and tmr.triplets:
+    if tmr is None or tmr.before is None or tmr.after is None:
+        return
+    for when, found in (("as placed", tmr.before), ("final", tmr.after)):
         s.add(
-            "TMR: closest two copies of a bit, min / 10th percentile / median",
-            f"{tmr.min_um} / {tmr.p10_um} / {tmr.median_um} µm (closest "
-            f"{tmr.closest_bit}; {tmr.triplets} of {tmr.protected_bits} bits)",
-            f"{origin}; cell origins, copies not kept apart by the placer",
+            f"TMR copies, {when}: closest two of a bit, min / 10th percentile / median",
+            f"{found.min_um} / {found.p10_um} / {found.median_um} µm (closest "
+            f"{found.closest_bit}; {tmr.triplets} of {tmr.protected_bits} bits)",
+            f"{origin}; edge to edge between the cells' boxes",
         )
+    s.add(
+        "TMR copies moved apart",
+        f"{tmr.moved} moves for >= {tmr.required_um:g} µm "
+        f"(placement HPWL +{tmr.hpwl_increase_um / 1e3:.2f} mm)",
+        f"{origin}; layout.tmr_min_separation_um of the PDK config",
+    )
 
 
 def _routing(s: Section, route: RouteResult | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import threading
@@ -87,6 +88,27 @@ def test_a_step_beside_overlaps_its_stage_and_is_joined_before_the_next(tmp_path
     # nothing changed: all three skip, the one beside too
     reports = _runner(tmp_path, steps).run(["slow", "quick", "last"])
     assert {r.status for r in reports} == {"skipped"}
+
+
+def test_a_forced_run_replaces_figures_an_older_econflow_wrote_in_another_form(tmp_path):
+    events: list[str] = []
+    steps = _steps(events, lambda: None)
+
+    def outputs(_cfg, build):
+        FirstMetrics.read(build)  # what the step makes depends on the figures before it
+        return []
+
+    steps["quick"] = dataclasses.replace(steps["quick"], outputs=outputs)
+    _runner(tmp_path, steps).run(["slow", "quick"])
+    path = FirstMetrics.path(tmp_path)
+    path.write_text(path.read_text().replace('"thread"', '"thread_name"'))  # a renamed field
+    with pytest.raises(EconflowError, match=r"slow.thread: Field required .*rerun with --force\)$"):
+        _runner(tmp_path, steps).run(["slow", "quick"])
+    _runner(tmp_path, steps).run(["slow", "quick"], force=True)
+    assert FirstMetrics.read(tmp_path).slow is not None
+    path.write_text("not json")
+    _runner(tmp_path, steps).run(["slow", "quick"], force=True)
+    assert FirstMetrics.read(tmp_path).quick is not None
 
 
 def test_a_step_beside_alone_in_its_stage_runs_in_order(tmp_path):

@@ -60,10 +60,17 @@ def die_area(text: str) -> tuple[int, int, int, int]:
 
 def components(text: str) -> list[Component]:
     section = text[text.find("\nCOMPONENTS") : text.find("\nEND COMPONENTS")]
-    return [
-        Component(m.group(1), m.group(2), int(m.group(3)), int(m.group(4)), m.group(5))
-        for m in _COMPONENT.finditer(section)
-    ]
+    return [_component(m) for m in _COMPONENT.finditer(section)]
+
+
+def _component(m: re.Match[str]) -> Component:
+    return Component(m.group(1), m.group(2), int(m.group(3)), int(m.group(4)), m.group(5))
+
+
+def component_line(line: str) -> Component | None:
+    """The component a line of the COMPONENTS section places, if it places one."""
+    m = _COMPONENT.fullmatch(line)
+    return None if m is None else _component(m)
 
 
 def rails(placed: list[Component], row_height: int) -> list[int]:

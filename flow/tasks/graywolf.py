@@ -4,7 +4,8 @@
 pads it with fill to the PDK config's utilization (``decongest``) and writes the ``.par``;
 graywolf places; ``post_process`` writes the DEF (``place2def``), adds the power stripes and a
 straight right edge (``addspacers``), spreads the pins (``arrangepins``), moves pins off the
-rails and swaps fill cells for well taps (``formats.defdata``). Outputs: ``<top>.def``,
+rails and swaps fill cells for well taps (``formats.defdata``), and moves the copies of
+protected register bits apart (``tmr.spread``, ``reports/tmr.json``). Outputs: ``<top>.def``,
 ``<top>.obs`` (the routing fence), ``<top>.vg`` (the netlist under the placed instance names),
 ``instances.tsv`` (placed name -> synthesized name), ``<top>.loads.tcl`` (wire loads estimated
 from the placement) and ``reports/place.json``.
@@ -18,13 +19,16 @@ from typing import Any
 from siliconcompiler import Task
 
 from econflow import __version__, tools
+from econflow.flow import tmr
 from econflow.flow.formats import defdata, layout_netlist, lef, netlist, parasitics
-from econflow.flow.results import Placement
+from econflow.flow.legalizer import Rows
+from econflow.flow.results import Placement, TmrSeparation
 from econflow.flow.tasks import qflow
 from econflow.flow.tasks.qflow import INSTANCES
 from econflow.templating import environment
 
 REPORT = "reports/place.json"
+TMR_REPORT = "reports/tmr.json"
 
 
 class PlaceTask(Task):
@@ -103,10 +107,13 @@ class PlaceTask(Task):
         Path(f"{top}.obsx").replace(f"{top}.obs")
         qflow.script("arrangepins.tcl", top, log=Path("arrangepins.log"))
         Path(f"{top}_mod.def").replace(f"{top}.def")
-        text, fixes = _fix(Path(f"{top}.def").read_text(), s)
+        text, fixes = _pins_off_rails(Path(f"{top}.def").read_text(), s)
+        sizes = lef.macro_sizes(Path(s.cell_lef).read_text())
+        text, separation = _separate(text, s, sizes)
+        Path(TMR_REPORT).write_text(separation.model_dump_json(indent=2) + "\n")
+        text, fixes["taps"] = _taps(text, s)
         Path(f"outputs/{top}.def").write_text(text)
         Path(f"outputs/{top}.obs").write_text(Path(f"{top}.obs").read_text())
-        sizes = lef.macro_sizes(Path(s.cell_lef).read_text())
         hpwl = parasitics.net_hpwl(text, sizes)
         loads = parasitics.placement_loads(hpwl, layout.estimate_cap_ff_per_um)
         parasitics.write_loads(loads, Path(f"outputs/{top}.loads.tcl"))
@@ -152,8 +159,8 @@ def _par(top: str, s: qflow.Settings, units: int) -> str:
     )
 
 
-def _fix(text: str, s: qflow.Settings) -> tuple[str, dict[str, int]]:
-    """Pins off the rails and well taps (docs/architecture.md, the sky130hd layout fixes)."""
+def _pins_off_rails(text: str, s: qflow.Settings) -> tuple[str, dict[str, int]]:
+    """docs/architecture.md, the sky130hd layout fixes."""
     layout = s.layout
     scale = defdata.units(text)
     row_height = round(lef.site_size(Path(s.tech_lef).read_text(), s.site)[1] * scale)
@@ -166,15 +173,52 @@ def _fix(text: str, s: qflow.Settings) -> tuple[str, dict[str, int]]:
         round(layout.pin_rail_clearance_um * scale),
         round(rail_layer.pitch * scale),
     )
-    tap_width = lef.macro_sizes(Path(s.cell_lef).read_text())[layout.tap_cell][0]
-    text, taps = defdata.insert_taps(
+    return text, {"pins_moved_off_rails": moved, "rows": len(rails) - 1}
+
+
+def _taps(text: str, s: qflow.Settings) -> tuple[str, int]:
+    layout = s.layout
+    scale = defdata.units(text)
+    return defdata.insert_taps(
         text,
         layout.fill_cell,
         layout.tap_cell,
-        round(tap_width * scale),
+        round(_tap_width(s) * scale),
         round(layout.tap_pitch_um * scale),
     )
-    return text, {"pins_moved_off_rails": moved, "taps": taps, "rows": len(rails) - 1}
+
+
+def _tap_width(s: qflow.Settings) -> float:
+    return lef.macro_sizes(Path(s.cell_lef).read_text())[s.layout.tap_cell][0]
+
+
+def _separate(
+    text: str, s: qflow.Settings, sizes: dict[str, tuple[float, float]]
+) -> tuple[str, TmrSeparation]:
+    """Copies of protected bits set ``layout.tmr_min_separation_um`` apart (:mod:`.tmr`)."""
+    scale = defdata.units(text)
+    # the taps go in afterwards: no run of cells as long as their pitch
+    max_block = round(s.layout.tap_pitch_um * scale) - round(_tap_width(s) * scale)
+    rows = Rows(text, sizes, s.layout.fill_cell, max_block)
+    bits = tmr.placed_copies(qflow.read_instances(Path(f"outputs/{INSTANCES}")), s.protected)
+    before = tmr.closest(rows, bits)
+    required = s.layout.tmr_min_separation_um
+    moved = tmr.spread(rows, bits, required)
+    if moved:
+        amended = rows.amend(text)
+        wire = [sum(parasitics.net_hpwl(t, sizes).values()) for t in (text, amended)]
+        text, increase = amended, wire[1] - wire[0]
+    else:
+        increase = 0.0
+    return text, TmrSeparation(
+        triplets=len(before),
+        protected_bits=sum(r.width for r in s.protected if r.protected),
+        required_um=required,
+        moved=moved,
+        before=tmr.distances(before),
+        after=tmr.distances(tmr.closest(rows, bits)),
+        hpwl_increase_um=round(increase, 1),
+    )
 
 
 def _figures(text: str, sizes: dict[str, tuple[float, float]], s: qflow.Settings) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from econflow import tools
 from econflow.errors import ToolMissingError
 from econflow.pdk import LayoutSettings
+from econflow.rtl.artefacts import RegisterBank
 
 QFLOW_HOMES = (Path("/usr/lib/qflow"), Path("/usr/local/lib/qflow"), Path("/usr/share/qflow"))
 INSTANCES = "instances.tsv"  # placed instance name -> synthesized name, one per line
@@ -32,6 +33,7 @@ class Settings(BaseModel):
     utilization: float  # fraction of the core the cells fill
     power_pins: tuple[str, str]  # supply, ground
     layout: LayoutSettings  # the PDK config's layout section
+    protected: tuple[RegisterBank, ...] = ()  # the registers whose copies are kept apart
 
     def write(self, path: Path) -> Path:
         """Write the file, leaving it untouched when unchanged (SiliconCompiler reruns a
@@ -45,6 +47,11 @@ class Settings(BaseModel):
     @classmethod
     def read(cls, path: str | Path) -> Settings:
         return cls.model_validate_json(Path(path).read_text())
+
+
+def read_instances(path: Path) -> dict[str, str]:
+    """Placed instance name -> synthesized name, from the place task's map."""
+    return dict(line.split("\t") for line in path.read_text().splitlines())
 
 
 def home() -> Path:

@@ -209,11 +209,7 @@ def test_layout_netlist_refuses_what_placement_cannot_take(tmp_path):
         layout_netlist.build(joined, "t")
 
 
-def test_tmr_separation_is_the_closest_two_copies_of_each_protected_bit():
-    spots = {"a": (0, 0), "b": (0, 544), "c": (2000, 0)}  # b is one row (2.72 um) above a
-    placed = [defdata.Component(f"ff_{c}{bit}", "dfrtp_1", x + 100 * bit, y, "N")
-              for bit in range(2) for c, (x, y) in spots.items()]  # fmt: skip
-    placed.append(defdata.Component("ff_q", "dfrtp_1", 1, 1, "N"))
+def test_the_placed_copies_of_each_protected_bit_are_found_by_name():
     copies = dict(zip("abc", naming.COPIES, strict=True))
     instances = {
         f"ff_{c}{bit}": f"{naming.instance('w_0')}/{copies[c]}[{bit}]$_DFF_PN0_"
@@ -225,12 +221,11 @@ def test_tmr_separation_is_the_closest_two_copies_of_each_protected_bit():
         RegisterBank(name=n, width=w, kind="config", protected=True, instance=naming.instance(n))
         for n, w in (("w_0", 2), ("w_1", 1))
     ]
-    found = tmr.separation(placed, instances, banks, 200)
-    assert found.triplets == 2 and found.protected_bits == 3
-    assert found.min_um == found.median_um == 2.72
-    assert found.closest_bit == "w_0[0]"
-    none = tmr.separation(placed, {}, banks[:1], 200)
-    assert (none.triplets, none.protected_bits, none.min_um) == (0, 2, None)
+    found = tmr.placed_copies(instances, banks)
+    assert found == {("w_0", b): [f"ff_a{b}", f"ff_b{b}", f"ff_c{b}"] for b in (0, 1)}
+    assert tmr.distances({}) is None
+    spread = tmr.distances({("w_0", 0): 2.72, ("w_0", 1): 10.0})
+    assert (spread.min_um, spread.median_um, spread.closest_bit) == (2.72, 6.36, "w_0[0]")
 
 
 def test_eda_file_errors_are_econflow_errors():
