@@ -8,7 +8,11 @@ config's ``layout.max_route_cells`` so that designs above the shipped limit are 
 count instead of stopping the benchmark. Sizes measured in earlier runs stay in the results
 file (each with the route limit it ran under), so sizes can be added one run at a time.
 
+``--tmr-separation`` sets ``layout.tmr_min_separation_um`` instead (0: copies left where
+graywolf put them), to measure what keeping the TMR copies apart costs.
+
 Run: ./bootstrap.sh python benchmarks/layout_scaling.py [--sizes k2,k3,...] [--route-limit N]
+     [--tmr-separation UM]
 """
 
 from __future__ import annotations
@@ -47,29 +51,29 @@ def _merge(base: dict, changes: dict) -> dict:
     return merged
 
 
-def _route_limit(limit: int) -> None:
+def _layout_settings(**changes: float) -> None:
+    """Every step loads the PDK config with these ``layout`` settings changed."""
     real = pdk.load_config
 
     def load(cfg):
         config, path = real(cfg)
-        layout = config.layout.model_copy(update={"max_route_cells": limit})
+        layout = config.layout.model_copy(update=changes)
         return config.model_copy(update={"layout": layout}), path
 
     pdk.load_config = load
 
 
-def _size(name: str, build: Path, route_limit: int | None) -> dict:
+def _size(name: str, out: Path, route_limit: int | None, tmr_separation: float | None) -> dict:
     raw = yaml.safe_load(NANO.read_text())
     raw["model"] = _merge(raw["model"], SIZES[name])
     raw["design"]["name"] = f"nano_{name}"
-    out = build / name
     out.mkdir(parents=True, exist_ok=True)
     design = out / "design.yaml"
     design.write_text(yaml.safe_dump(raw))
     cfg = load_config(design)
     runner = Runner(cfg, out / "build")
     runner.run(STEPS)
-    figures: dict = {"route_limit": route_limit, "wall_s": {}}
+    figures: dict = {"route_limit": route_limit, "tmr_separation": tmr_separation, "wall_s": {}}
     for step in ("place", "route", "gds"):
         start = time.perf_counter()
         try:
@@ -88,6 +92,7 @@ def _size(name: str, build: Path, route_limit: int | None) -> dict:
     route_tool = m.route.tool if m.route else None
     timing = m.route.timing if m.route else None
     drc = m.gds.drc if m.gds else None
+    separation = m.place.tmr_separation if m.place else None
     figures.update(
         {
             "cells": placement.cells if placement else None,
@@ -101,6 +106,7 @@ def _size(name: str, build: Path, route_limit: int | None) -> dict:
             "wns_slow_post_route_ns": timing.corners["slow"].wns_ns if timing else None,
             "drc_violations": drc.violations if drc else None,
             "drc_by_rule": {k: v for k, v in drc.by_rule.items() if v} if drc else {},
+            "tmr": separation.model_dump(exclude_none=True) if separation else None,
         }
     )
     figures.setdefault("failed_nets", routing.failed_nets if routing else None)
@@ -112,13 +118,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(SIZES))
     parser.add_argument("--route-limit", type=int, default=None)
+    parser.add_argument(
+        "--tmr-separation",
+        type=float,
+        default=None,
+        help="layout.tmr_min_separation_um (um) instead of the PDK config's; results are "
+        "kept as <size>@tmr<value>",
+    )
     parser.add_argument("--build-dir", default=str(ROOT / "build" / "layout_scaling"))
     args = parser.parse_args()
-    if args.route_limit is not None:
-        _route_limit(args.route_limit)
+    changes = {"max_route_cells": args.route_limit, "tmr_min_separation_um": args.tmr_separation}
+    _layout_settings(**{k: v for k, v in changes.items() if v is not None})
     results = _earlier_sizes()
     for name in args.sizes.split(","):
-        results[name] = _size(name, Path(args.build_dir), args.route_limit)
+        key = name if args.tmr_separation is None else f"{name}@tmr{args.tmr_separation:g}"
+        # one build folder per setting: a monkeypatched setting is not in the provenance
+        out = Path(args.build_dir) / key
+        results[key] = _size(name, out, args.route_limit, args.tmr_separation)
     write("layout_scaling", {"sizes": results})
 
 

@@ -127,6 +127,16 @@ class PowerStripes(_Strict):
     pitch_um: float = Field(gt=0)
 
 
+class BufferTrees(_Strict):
+    """The buffer trees built on the placement (econflow.flow.buffering): clock nets take
+    ``clock_buffer``, other nets ``buffer``; no buffer or driver drives more than
+    ``max_fanout`` pins."""
+
+    clock_buffer: Buffer
+    buffer: Buffer
+    max_fanout: int = Field(ge=2)
+
+
 class LayoutSettings(_Strict):
     """Place and route with graywolf and qrouter (docs/architecture.md, section 5), and the
     routing-layer rules of the DRC deck."""
@@ -140,6 +150,7 @@ class LayoutSettings(_Strict):
     rail_obstruction_um: float = Field(ge=0)  # li1 kept clear either side of each rail
     # the copies of a protected register bit at least this far apart, edge to edge (µm)
     tmr_min_separation_um: float = Field(ge=0)
+    buffer_trees: BufferTrees
     max_route_cells: int = Field(ge=1)  # larger designs stop after placement
     max_place_cells: int = Field(ge=1)  # larger designs get a floorplan estimate only
     # wire capacitance per µm of placement HPWL (fF/µm): parasitics of unrouted designs

@@ -50,6 +50,13 @@ def timing(cfg: Config, pdk: Pdk, node: Path, origin: str, design: RtlDesign) ->
             f"{cfg.design.hardware.clock_mhz:g} MHz {verdict}; "
             f"achievable {1000 / achievable:.1f} MHz; worst path {stage}"
         )
+        if "clock" in corner:
+            clock = corner["clock"]
+            print(
+                f"  {name}: clock skew {clock['skew_ns']:.4f} ns, insertion delay "
+                f"{clock['capture_latency_ns']:.4f} / {clock['launch_latency_ns']:.4f} ns "
+                "(capture / launch)"
+            )
     return Timing(
         origin=origin,
         clock_period_ns=round(period, 4),

@@ -11,6 +11,7 @@ from econflow import pdk as pdk_configs
 from econflow.config import Config
 from econflow.flow.project import Project, write_sdc
 from econflow.flow.results import FlowMetrics, LayoutMetrics
+from econflow.flow.tasks.graywolf import BUFFERS
 from econflow.flow.tasks.qflow import INSTANCES
 from econflow.pdk import Pdk, open_pdk
 from econflow.rtl import artefacts as rtl_artefacts
@@ -49,6 +50,7 @@ class LayoutPaths:
     routed: Path  # routed DEF
     netlist: Path  # the netlist under the placed instance names
     instances: Path  # placed instance name -> synthesized name
+    buffers: Path  # the buffer trees' buffers
     gds: Path
     png: Path
     drc: Path  # KLayout's report database
@@ -69,6 +71,7 @@ def layout_paths(cfg: Config, build: Path) -> LayoutPaths:
         routed=out / f"{top}.routed.def",
         netlist=out / f"{top}.layout.v",
         instances=out / INSTANCES,
+        buffers=out / BUFFERS,
         gds=out / f"{top}.gds.gz",
         png=out / f"{top}.png",
         drc=out / f"{top}.drc.lyrdb",

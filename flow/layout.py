@@ -11,6 +11,7 @@ than the PDK config's ``layout.max_route_cells`` stop after placement; with more
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from econflow import __version__
 from econflow import pdk as pdk_configs
 from econflow.config import Config
 from econflow.errors import ArtefactError, ConfigError
-from econflow.flow import analysis, tmr
+from econflow.flow import analysis, buffering, tmr
 from econflow.flow.formats import activity, lef, lyrdb
 from econflow.flow.job import (
     LayoutPaths,
@@ -131,10 +132,16 @@ def _project(cfg: Config, build: Path) -> tuple[Pdk, Project, LayoutSettings]:
 
 
 def _activities(cfg: Config, build: Path) -> list[activity.CellActivity]:
-    """The gate-level activity, whole then by halves, keyed by the placed instance names."""
+    """The gate-level activity, whole then by halves, keyed by the placed instance names, with
+    the tree buffers'."""
     paths = flow_paths(cfg, build)
-    names = qflow.read_instances(layout_paths(cfg, build).instances)
-    return [activity.read(p).renamed(names) for p in (paths.activity, *paths.activity_halves)]
+    placed = layout_paths(cfg, build)
+    names = qflow.read_instances(placed.instances)
+    inserted = [buffering.Inserted(**b) for b in json.loads(placed.buffers.read_text())]
+    return [
+        buffering.with_buffers(activity.read(p).renamed(names), inserted)
+        for p in (paths.activity, *paths.activity_halves)
+    ]
 
 
 def _analysis(
@@ -224,6 +231,7 @@ def _place(cfg: Config, build: Path) -> PlaceResult:
     shutil.copyfile(node / "outputs" / f"{top}.def", paths.placed)
     shutil.copyfile(node / "outputs" / f"{top}.vg", paths.netlist)
     shutil.copyfile(node / "outputs" / qflow.INSTANCES, paths.instances)
+    shutil.copyfile(node / "outputs" / graywolf.BUFFERS, paths.buffers)
     print(
         f"  {placement.cells} cells, {placement.taps} well taps, die "
         f"{placement.die_width_um:.1f} x {placement.die_height_um:.1f} um, utilization "
@@ -395,7 +403,7 @@ def _place_outputs(cfg: Config, build: Path) -> list[Path]:
     if layout is None or _too_large(build, layout):
         return []
     paths = layout_paths(cfg, build)
-    return [paths.placed, paths.netlist, paths.instances]
+    return [paths.placed, paths.netlist, paths.instances, paths.buffers]
 
 
 def _route_outputs(cfg: Config, build: Path) -> list[Path]:

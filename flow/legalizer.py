@@ -100,6 +100,10 @@ class Rows:
     def _width(self, macro: str) -> int:
         return self._sizes[macro][0] // self.site
 
+    def width_of(self, macro: str) -> int:
+        """A macro's width (DEF units)."""
+        return self._sizes[macro][0]
+
     def box(self, name: str) -> Box:
         cell = self.cells[name]
         width, height = self._sizes[cell.macro]

@@ -59,8 +59,17 @@ class WorstPath(Result):
     stage: str  # "<point> -> <point>": the registers it runs between ("?" where unknown)
 
 
+class ClockSkew(Result):
+    """The propagated clock at one corner (OpenSTA's ``report_clock_skew``): the worst skew
+    between a launching and a capturing flip-flop, and their clock insertion delays (ns)."""
+
+    skew_ns: float
+    launch_latency_ns: float
+    capture_latency_ns: float
+
+
 class CornerTiming(Result):
-    """Setup timing at one corner."""
+    """Setup timing at one corner; after placement, with the clock tree's skew."""
 
     wns_ns: float
     tns_ns: float
@@ -70,6 +79,7 @@ class CornerTiming(Result):
     achievable_period_ns: float  # clock period - WNS
     fmax_mhz: float
     worst_path: WorstPath
+    clock: ClockSkew | None = None
 
 
 class Timing(Result):
@@ -204,6 +214,7 @@ class Placement(Result):
     cell_area_um2: float
     utilization: float  # cell area / core area
     cells: int  # logic cells, without fill and taps
+    tree_buffers: int = 0  # buffers of the clock tree and other high-fanout nets, in ``cells``
     fill_cells: int
     taps: int
     rows: int

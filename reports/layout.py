@@ -50,6 +50,7 @@ def section(flow: FlowMetrics, layout: LayoutMetrics, picture: str | None) -> Se
     else:
         _placement(s, place)
         _routing(s, route)
+        _clock_tree(s, place, route)
         _comparison(s, flow, place, route)
         s.note = NOTE
     _gds(s, gds, picture)
@@ -100,6 +101,29 @@ def _placement(s: Section, place: PlaceResult) -> None:
         f"(placement HPWL +{tmr.hpwl_increase_um / 1e3:.2f} mm)",
         f"{origin}; layout.tmr_min_separation_um of the PDK config",
     )
+
+
+def _clock_tree(s: Section, place: PlaceResult, route: RouteResult | None) -> None:
+    """Skew and insertion delay of the propagated clock, post-route where routed."""
+    p = place.placement
+    if p is not None:
+        s.add(
+            "buffer-tree buffers (clock and high-fanout nets)",
+            p.tree_buffers,
+            f"layout/place: {place.origin}; layout.buffer_trees of the PDK config",
+        )
+    timing, step = (route.timing, "route") if route and route.timing else (place.timing, "place")
+    if timing is None:
+        return
+    for name, corner in timing.corners.items():
+        if corner.clock is not None:
+            c = corner.clock
+            s.add(
+                f"clock skew / insertion delay ({name})",
+                f"{c.skew_ns:.4f} ns / {c.capture_latency_ns:.4f} to {c.launch_latency_ns:.4f} ns",
+                f"layout/{step}: {timing.origin}; OpenSTA report_clock_skew, propagated clock "
+                "(worst launch/capture pair)",
+            )
 
 
 def _routing(s: Section, route: RouteResult | None) -> None:

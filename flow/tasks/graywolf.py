@@ -4,8 +4,10 @@
 pads it with fill to the PDK config's utilization (``decongest``) and writes the ``.par``;
 graywolf places; ``post_process`` writes the DEF (``place2def``), adds the power stripes and a
 straight right edge (``addspacers``), spreads the pins (``arrangepins``), moves pins off the
-rails and swaps fill cells for well taps (``formats.defdata``), and moves the copies of
-protected register bits apart (``tmr.spread``, ``reports/tmr.json``). Outputs: ``<top>.def``,
+rails, moves the copies of protected register bits apart (``tmr.spread``,
+``reports/tmr.json``), builds the buffer trees of the clock and the other high-fanout nets
+(``buffering``, ``buffers.json``) and swaps fill cells for well taps (``formats.defdata``).
+Outputs: ``<top>.def``,
 ``<top>.obs`` (the routing fence), ``<top>.vg`` (the netlist under the placed instance names),
 ``instances.tsv`` (placed name -> synthesized name), ``<top>.loads.tcl`` (wire loads estimated
 from the placement) and ``reports/place.json``.
@@ -13,13 +15,15 @@ from the placement) and ``reports/place.json``.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
 from siliconcompiler import Task
 
 from econflow import __version__, tools
-from econflow.flow import tmr
+from econflow.flow import buffering, tmr
 from econflow.flow.formats import defdata, layout_netlist, lef, netlist, parasitics
 from econflow.flow.legalizer import Rows
 from econflow.flow.results import Placement, TmrSeparation
@@ -29,6 +33,7 @@ from econflow.templating import environment
 
 REPORT = "reports/place.json"
 TMR_REPORT = "reports/tmr.json"
+BUFFERS = "buffers.json"  # the buffers of the buffer trees (buffering.Inserted)
 
 
 class PlaceTask(Task):
@@ -48,7 +53,8 @@ class PlaceTask(Task):
         self.add_required_key("var", "settings")
         self.add_input_file(ext="vg")
         top = self.design_topmodule
-        for name in (f"{top}.def", f"{top}.obs", f"{top}.vg", INSTANCES, f"{top}.loads.tcl"):
+        outputs = (f"{top}.def", f"{top}.obs", f"{top}.vg", INSTANCES, BUFFERS, f"{top}.loads.tcl")
+        for name in outputs:
             self.add_output_file(file=name)
         self.add_regex("errors", r"^ERROR|^Error")
         self.add_regex("warnings", r"^WARNING|^Warning")
@@ -109,8 +115,11 @@ class PlaceTask(Task):
         Path(f"{top}_mod.def").replace(f"{top}.def")
         text, fixes = _pins_off_rails(Path(f"{top}.def").read_text(), s)
         sizes = lef.macro_sizes(Path(s.cell_lef).read_text())
-        text, separation = _separate(text, s, sizes)
+        text, separation, inserted = _amend(text, s, sizes, Path(f"outputs/{top}.vg"))
         Path(TMR_REPORT).write_text(separation.model_dump_json(indent=2) + "\n")
+        Path(f"outputs/{BUFFERS}").write_text(
+            json.dumps([dataclasses.asdict(b) for b in inserted], indent=1) + "\n"
+        )
         text, fixes["taps"] = _taps(text, s)
         Path(f"outputs/{top}.def").write_text(text)
         Path(f"outputs/{top}.obs").write_text(Path(f"{top}.obs").read_text())
@@ -120,6 +129,7 @@ class PlaceTask(Task):
         figures = Placement(
             **fixes,
             **_figures(text, sizes, s),
+            tree_buffers=len(inserted),
             hpwl_um=round(sum(hpwl.values()), 1),
             estimated_wire_cap_pf=round(sum(loads.values()), 4),
         )
@@ -192,25 +202,30 @@ def _tap_width(s: qflow.Settings) -> float:
     return lef.macro_sizes(Path(s.cell_lef).read_text())[s.layout.tap_cell][0]
 
 
-def _separate(
-    text: str, s: qflow.Settings, sizes: dict[str, tuple[float, float]]
-) -> tuple[str, TmrSeparation]:
-    """Copies of protected bits set ``layout.tmr_min_separation_um`` apart (:mod:`.tmr`)."""
+def _amend(
+    text: str, s: qflow.Settings, sizes: dict[str, tuple[float, float]], verilog: Path
+) -> tuple[str, TmrSeparation, list[buffering.Inserted]]:
+    """The placement with the copies of protected bits ``layout.tmr_min_separation_um`` apart
+    (:mod:`.tmr`) and the buffer trees (:mod:`.buffering`, which also rewrites ``verilog``),
+    before the well taps go in."""
     scale = defdata.units(text)
-    # the taps go in afterwards: no run of cells as long as their pitch
     max_block = round(s.layout.tap_pitch_um * scale) - round(_tap_width(s) * scale)
     rows = Rows(text, sizes, s.layout.fill_cell, max_block)
     bits = tmr.placed_copies(qflow.read_instances(Path(f"outputs/{INSTANCES}")), s.protected)
     before = tmr.closest(rows, bits)
     required = s.layout.tmr_min_separation_um
     moved = tmr.spread(rows, bits, required)
+    increase = 0.0
     if moved:
-        amended = rows.amend(text)
-        wire = [sum(parasitics.net_hpwl(t, sizes).values()) for t in (text, amended)]
-        text, increase = amended, wire[1] - wire[0]
-    else:
-        increase = 0.0
-    return text, TmrSeparation(
+        wire = [sum(parasitics.net_hpwl(t, sizes).values()) for t in (text, rows.amend(text))]
+        increase = wire[1] - wire[0]
+    cells = buffering.directions(Path(s.cell_lef).read_text(), verilog.read_text())
+    text, rewired, inserted = buffering.build(
+        rows, text, verilog.read_text(), cells, s.layout.buffer_trees
+    )
+    verilog.write_text(rewired)
+    moved += tmr.spread(rows, bits, required)  # buffers push cells, copies among them
+    separation = TmrSeparation(
         triplets=len(before),
         protected_bits=sum(r.width for r in s.protected if r.protected),
         required_um=required,
@@ -219,6 +234,7 @@ def _separate(
         after=tmr.distances(tmr.closest(rows, bits)),
         hpwl_increase_um=round(increase, 1),
     )
+    return rows.amend(text), separation, inserted
 
 
 def _figures(text: str, sizes: dict[str, tuple[float, float]], s: qflow.Settings) -> dict[str, Any]:

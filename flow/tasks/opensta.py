@@ -25,6 +25,9 @@ from econflow.templating import environment
 
 MIN_VERSION = "2.0"
 REPORT = "reports/sta.json"
+_SKEW = re.compile(
+    r"^\S+ [\^v]\n\s+(-?[\d.]+)\n\S+ [\^v]\n\s+(-?[\d.]+)\s+-?[\d.]+\s+(-?[\d.]+)", re.M
+)
 _ENDPOINT = re.compile(
     r"^(\S+) .*?(-?\d+\.\d+)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)(?: \((?:VIOLATED|MET)\))?$",
     re.MULTILINE,
@@ -34,6 +37,19 @@ _START = re.compile(r"^Startpoint: (\S+)", re.MULTILINE)
 _END = re.compile(r"^Endpoint: (\S+)", re.MULTILINE)
 _ARRIVAL = re.compile(r"^\s*(-?\d+\.\d+)\s+data arrival time", re.MULTILINE)
 _SLACK = re.compile(r"^\s*(-?\d+\.\d+)\s+slack", re.MULTILINE)
+
+
+def clock_skew(report: Path) -> dict[str, float]:
+    """The worst skew between a launching and a capturing flip-flop of the propagated clock
+    and the two clock pins' latencies (ns), from ``report_clock_skew``."""
+    m = _SKEW.search(report.read_text())
+    if m is None:
+        raise FormatError(f"no clock skew in {report.resolve()}")
+    return {
+        "skew_ns": float(m.group(3)),
+        "launch_latency_ns": float(m.group(1)),
+        "capture_latency_ns": float(m.group(2)),
+    }
 
 
 def worst_path(report: str) -> dict[str, Any]:
@@ -139,6 +155,9 @@ class TimingTask(_StaTask):
                 "violating_endpoints": sum(s < 0 for s in slacks),
                 "worst_path": worst_path(Path(f"reports/critical_path_{name}.rpt").read_text()),
             }
+            skew = Path(f"reports/clock_skew_{name}.rpt")
+            if skew.is_file():
+                corners[name]["clock"] = clock_skew(skew)
             self.record_metric("setupslack", corners[name]["wns_ns"], str(report), "ns", True)
         return {"corners": corners}
 

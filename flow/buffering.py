@@ -1,0 +1,249 @@
+"""Buffer trees for the nets that drive many pins, built on the placement: the clock tree, and
+the high-fanout control nets (reset, write enables) with it.
+
+Each net with more sinks than ``max_fanout`` is split where its sinks lie: they are halved at
+the median along the longer side of their bounding box until no group has more than
+``max_fanout``, a buffer goes to each group's centroid (the row legalizer finds the spot), and
+the buffers are grouped the same way, level by level, until the driver drives at most
+``max_fanout``. Every sink is then the same number of buffers from the driver and each group is
+compact, which keeps the clock skew small. Clock nets (a sink pin of ``USE CLOCK`` in the cell
+LEF) take the clock buffer, other nets the plain one.
+
+Written by hand: SiliconCompiler's clock tree synthesis is OpenROAD's, which is not installable
+here, and qflow's ``blifFanout`` buffers the netlist before placement, blind to where the sinks
+will be.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from econflow.flow.formats.activity import CellActivity
+from econflow.flow.formats.defdata import DefError
+from econflow.flow.legalizer import Rows
+from econflow.pdk import BufferTrees
+
+_NETS = re.compile(r"^NETS \d+ ;\n(.*?)^END NETS", re.MULTILINE | re.DOTALL)
+_NET = re.compile(r"^- (\S+)\n(.*?);\s*$", re.MULTILINE | re.DOTALL)
+_NET_PIN = re.compile(r"\( (\S+) (\S+) \)")
+_PORT = re.compile(r"^\s*(input|output)\s+(?:\[(\d+):(\d+)\]\s+)?(\S+);", re.MULTILINE)
+_INSTANCE = re.compile(r"^  (\S+) (\S+) \((.*)\);$", re.MULTILINE)
+_CONNECTION = re.compile(r"\.(\w+)\(([^()]*)\)")
+
+Pin = tuple[str, str]  # (instance, pin); ("PIN", port) for a port of the design
+
+
+@dataclass(frozen=True)
+class Inserted:
+    """A buffer a tree added: the net it repeats, whether that is a clock, the net's driver
+    (an instance, or None for a port) and the original sinks it drives through its subtree."""
+
+    name: str
+    net: str
+    clock: bool
+    driver: str | None
+    sinks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Directions:
+    """Where a net's driver is: each macro's output pins and clock pins (cell LEF), and the
+    design's input ports."""
+
+    outputs: dict[str, set[str]]
+    clocks: dict[str, set[str]]
+    inputs: set[str]
+
+
+def directions(cell_lef: str, verilog: str) -> Directions:
+    outputs: dict[str, set[str]] = {}
+    clocks: dict[str, set[str]] = {}
+    for macro in re.finditer(r"^MACRO (\S+)\n(.*?)^END \1\s*$", cell_lef, re.M | re.S):
+        for pin in re.finditer(r"^  PIN (\S+)\n(.*?)^  END \1\s*$", macro.group(2), re.M | re.S):
+            if re.search(r"DIRECTION OUTPUT", pin.group(2)):
+                outputs.setdefault(macro.group(1), set()).add(pin.group(1))
+            if re.search(r"USE CLOCK", pin.group(2)):
+                clocks.setdefault(macro.group(1), set()).add(pin.group(1))
+    inputs = set()
+    for m in _PORT.finditer(verilog):
+        if m[1] != "input":
+            continue
+        if m[2] is None:
+            inputs.add(m[4])
+        else:
+            low, high = sorted((int(m[2]), int(m[3])))
+            inputs |= {f"{m[4]}[{b}]" for b in range(low, high + 1)}
+    return Directions(outputs, clocks, inputs)
+
+
+def nets(def_text: str) -> dict[str, list[Pin]]:
+    """Net -> its pins, from the DEF's NETS section (the routing after them left out)."""
+    section = _NETS.search(def_text)
+    if section is None:
+        raise DefError("no NETS section")
+    return {
+        m.group(1): _NET_PIN.findall(m.group(2).split("+", 1)[0])
+        for m in _NET.finditer(section.group(1))
+    }
+
+
+def build(
+    rows: Rows,
+    def_text: str,
+    verilog: str,
+    cells: Directions,
+    settings: BufferTrees,
+) -> tuple[str, str, list[Inserted]]:
+    """The DEF and the layout netlist with every net above ``max_fanout`` behind a buffer
+    tree; the buffers are placed in ``rows``."""
+    connected = nets(def_text)
+    changed: dict[str, list[Pin]] = {}
+    inserted: list[Inserted] = []
+    macro_of = {name: cell.macro for name, cell in rows.cells.items()}
+    for net, pins in connected.items():
+        if len(pins) - 1 <= settings.max_fanout:
+            continue
+        driver = next((p for p in pins if _drives(p, macro_of, cells)), None)
+        if driver is None:
+            continue
+        sinks = [p for p in pins if p != driver and p[0] != "PIN"]
+        if len(sinks) <= settings.max_fanout:
+            continue
+        ports = [p for p in pins if p != driver and p[0] == "PIN"]  # stay on the net
+        clock = any(pin in cells.clocks.get(macro_of[i], ()) for i, pin in sinks)
+        tree = _Tree(rows, net, driver, clock, settings)
+        changed.update(tree.grow(sinks))
+        changed[net] += ports
+        inserted += tree.inserted
+    connected.update(changed)
+    return (
+        _write_nets(def_text, connected),
+        _rewire(verilog, changed, inserted, settings),
+        inserted,
+    )
+
+
+def with_buffers(cells: CellActivity, inserted: list[Inserted]) -> CellActivity:
+    """The activity with the tree buffers': a clock buffer toggles twice per edge its fastest
+    flip-flop takes, another buffer as the net's driver (0 for a port: reset and
+    configuration inputs hold still while the encoder runs)."""
+    toggles = dict(cells.toggles)
+    for b in inserted:
+        if b.clock:
+            edges = [cells.clocks[s] for s in b.sinks if s in cells.clocks]
+            toggles[b.name] = 2 * max(edges, default=1.0)
+        else:
+            toggles[b.name] = cells.toggles.get(b.driver, 0.0) if b.driver else 0.0
+    return CellActivity(toggles, cells.clocks)
+
+
+def _drives(pin: Pin, macro_of: dict[str, str], cells: Directions) -> bool:
+    instance, name = pin
+    if instance == "PIN":
+        return name in cells.inputs
+    return name in cells.outputs.get(macro_of.get(instance, ""), ())
+
+
+class _Tree:
+    """One net's buffer tree, grown level by level from the sinks up."""
+
+    def __init__(
+        self, rows: Rows, net: str, driver: Pin, clock: bool, settings: BufferTrees
+    ) -> None:
+        self.rows, self.net, self.driver, self.clock = rows, net, driver, clock
+        self.cell = settings.clock_buffer if clock else settings.buffer
+        self.max_fanout = settings.max_fanout
+        self.stem = re.sub(r"\W", "_", net)
+        self.inserted: list[Inserted] = []
+
+    def grow(self, sinks: list[Pin]) -> dict[str, list[Pin]]:
+        nodes = [(pin, self._centre(pin[0]), (pin[0],)) for pin in sinks]
+        changed: dict[str, list[Pin]] = {}
+        level = 0
+        while len(nodes) > self.max_fanout:
+            nodes_above = []
+            for k, group in enumerate(_groups(nodes, self.max_fanout)):
+                name = f"{self.stem}_buf{level}_{k}"
+                out = f"{self.stem}_b{level}_{k}"
+                x = sum(c[0] for _, c, _ in group) / len(group)
+                y = sum(c[1] for _, c, _ in group) / len(group)
+                self._place(name, x, y)
+                changed[out] = [(name, self.cell.output), *(pin for pin, _, _ in group)]
+                below = tuple(s for _, _, subtree in group for s in subtree)
+                driver = None if self.driver[0] == "PIN" else self.driver[0]
+                self.inserted.append(Inserted(name, self.net, self.clock, driver, below))
+                nodes_above.append(((name, self.cell.input), self._centre(name), below))
+            nodes = nodes_above
+            level += 1
+        changed[self.net] = [self.driver, *(pin for pin, _, _ in nodes)]
+        return changed
+
+    def _centre(self, instance: str) -> tuple[float, float]:
+        box = self.rows.box(instance)
+        return (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+
+    def _place(self, name: str, x: float, y: float) -> None:
+        width = self.rows.width_of(self.cell.cell)
+        corner = round(x - width / 2), round(y - self.rows.height / 2)
+        move = self.rows.insertion(self.cell.cell, *corner)
+        if move is None:
+            raise DefError(f"no row has room for a buffer of net {self.net}: the core is too full")
+        self.rows.apply(name, self.cell.cell, move)
+
+
+def _groups(
+    nodes: list[tuple[Pin, tuple[float, float], tuple[str, ...]]], max_fanout: int
+) -> list[list[tuple[Pin, tuple[float, float], tuple[str, ...]]]]:
+    """Halve at the median of the longer side until every group has at most ``max_fanout``."""
+    if len(nodes) <= max_fanout:
+        return [nodes]
+    xs = [c[0] for _, c, _ in nodes]
+    ys = [c[1] for _, c, _ in nodes]
+    axis = 0 if max(xs) - min(xs) >= max(ys) - min(ys) else 1
+    ordered = sorted(nodes, key=lambda n: n[1][axis])
+    half = math.ceil(len(ordered) / 2)
+    return _groups(ordered[:half], max_fanout) + _groups(ordered[half:], max_fanout)
+
+
+def _write_nets(def_text: str, connected: dict[str, list[Pin]]) -> str:
+    """The DEF with its NETS section written anew, in place2def's layout."""
+    body = "".join(
+        "\n".join([f"- {net}", *(f"  ( {i} {p} )" for i, p in pins)]) + " ;\n"
+        for net, pins in connected.items()
+    )
+    section = _NETS.search(def_text)
+    if section is None:
+        raise DefError("no NETS section")
+    return (
+        f"{def_text[: section.start()]}NETS {len(connected)} ;\n{body}{def_text[section.end(1) :]}"
+    )
+
+
+def _rewire(
+    verilog: str, changed: dict[str, list[Pin]], inserted: list[Inserted], settings: BufferTrees
+) -> str:
+    """The netlist with the sinks moved to their buffers' nets, the buffers and their nets."""
+    net_of = {pin: net for net, pins in changed.items() for pin in pins}
+
+    def instance(m: re.Match[str]) -> str:
+        name = m.group(2)
+        pins = _CONNECTION.sub(
+            lambda c: f".{c.group(1)}({net_of.get((name, c.group(1)), c.group(2))})", m.group(3)
+        )
+        return f"  {m.group(1)} {name} ({pins});"
+
+    text = _INSTANCE.sub(instance, verilog)
+    added = [net for net in changed if net not in {b.net for b in inserted}]
+    wires = "".join(f"  wire {net};\n" for net in added)
+    buffers = ""
+    for b in inserted:
+        cell = settings.clock_buffer if b.clock else settings.buffer
+        into = net_of[(b.name, cell.input)]
+        out = net_of[(b.name, cell.output)]
+        buffers += f"  {cell.cell} {b.name} (.{cell.input}({into}), .{cell.output}({out}));\n"
+    end = text.rindex("endmodule")
+    first = _INSTANCE.search(text)
+    at = first.start() if first else end
+    return text[:at] + wires + text[at:end] + buffers + text[end:]
