@@ -104,6 +104,12 @@ def _size(name: str, out: Path, route_limit: int | None, tmr_separation: float |
             "route_mb": route_tool.memory_mb if route_tool else None,
             "wirelength_um": routing.wirelength_um if routing else None,
             "wns_slow_post_route_ns": timing.corners["slow"].wns_ns if timing else None,
+            "clock_slow_post_route": (
+                timing.corners["slow"].clock.model_dump()
+                if timing and timing.corners["slow"].clock
+                else None
+            ),
+            "tree_buffers": placement.tree_buffers if placement else None,
             "drc_violations": drc.violations if drc else None,
             "drc_by_rule": {k: v for k, v in drc.by_rule.items() if v} if drc else {},
             "tmr": separation.model_dump(exclude_none=True) if separation else None,
