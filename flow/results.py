@@ -219,6 +219,7 @@ class Placement(Result):
     taps: int
     rows: int
     pins_moved_off_rails: int
+    stripe_vias_dropped: int = 0  # the power stripes' vias down to the pin layer
     hpwl_um: float
     estimated_wire_cap_pf: float
 

@@ -24,6 +24,7 @@ _PIN = re.compile(
     r"^(- (\S+) \+ NET \S+\n\s*\+ LAYER (\S+) \(.*?\n\s*\+ PLACED \( (-?\d+) )(-?\d+)( \) \S+ ;)",
     re.MULTILINE,
 )
+_SPECIAL_SHAPE = re.compile(r"^(\+ FIXED|  NEW) \S+ \d+ \( -?\d+ -?\d+ \) \( \* \* \) (\S+)$")
 _NET = re.compile(r"^- (\S+)\n(.*?);\s*$", re.MULTILINE | re.DOTALL)
 _SEGMENT = re.compile(r"(?:ROUTED|NEW) (\S+) \( (-?\d+) (-?\d+) \) \( (\*|-?\d+) (\*|-?\d+) \)")
 
@@ -154,6 +155,43 @@ def insert_taps(text: str, fill: str, tap: str, width: int, pitch: int) -> tuple
         return m.group(0).replace(f"- {m.group(1)} {fill} ", f"- tap_{count} {tap} ", 1)
 
     return _COMPONENT.sub(swap, text), count
+
+
+def vias_on(text: str, layer: str) -> set[str]:
+    """The vias of the DEF's VIAS section with a shape on ``layer``."""
+    found = re.search(r"^VIAS \d+ ;\n(.*?)^END VIAS", text, re.M | re.S)
+    section = found.group(1) if found else ""
+    return {
+        m.group(1)
+        for m in re.finditer(r"^- (\S+)\n(.*?);$", section, re.M | re.S)
+        if f"RECT {layer} " in m.group(2)
+    }
+
+
+def drop_special_vias(text: str, vias: set[str]) -> tuple[str, int]:
+    """The DEF without the ``vias`` in its special nets (the power stripes' via stacks);
+    where one opened a net's routing, the next shape opens it.
+
+    Returns:
+        The amended text and the vias dropped.
+    """
+    found = re.search(r"^SPECIALNETS .*?^END SPECIALNETS", text, re.M | re.S)
+    if found is None:
+        return text, 0
+    start, end = found.span()
+    kept: list[str] = []
+    dropped, reopen = 0, False
+    for line in text[start:end].split("\n"):
+        m = _SPECIAL_SHAPE.match(line)
+        if m and m.group(2) in vias:
+            dropped += 1
+            reopen = reopen or m.group(1) == "+ FIXED"
+            continue
+        if reopen and line.startswith("  NEW "):
+            line = "+ FIXED " + line.removeprefix("  NEW ")
+        reopen = False
+        kept.append(line)
+    return text[:start] + "\n".join(kept) + text[end:], dropped
 
 
 def net_wirelength(text: str) -> dict[str, dict[str, float]]:

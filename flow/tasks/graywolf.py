@@ -113,7 +113,7 @@ class PlaceTask(Task):
         Path(f"{top}.obsx").replace(f"{top}.obs")
         qflow.script("arrangepins.tcl", top, log=Path("arrangepins.log"))
         Path(f"{top}_mod.def").replace(f"{top}.def")
-        text, fixes = _pins_off_rails(Path(f"{top}.def").read_text(), s)
+        text, fixes = _rail_fixes(Path(f"{top}.def").read_text(), s)
         sizes = lef.macro_sizes(Path(s.cell_lef).read_text())
         text, separation, inserted = _amend(text, s, sizes, Path(f"outputs/{top}.vg"))
         Path(TMR_REPORT).write_text(separation.model_dump_json(indent=2) + "\n")
@@ -169,8 +169,9 @@ def _par(top: str, s: qflow.Settings, units: int) -> str:
     )
 
 
-def _pins_off_rails(text: str, s: qflow.Settings) -> tuple[str, dict[str, int]]:
-    """docs/architecture.md, the sky130hd layout fixes."""
+def _rail_fixes(text: str, s: qflow.Settings) -> tuple[str, dict[str, int]]:
+    """Pins off the rails, stripes ending on the rails (docs/architecture.md, the sky130hd
+    layout fixes)."""
     layout = s.layout
     scale = defdata.units(text)
     row_height = round(lef.site_size(Path(s.tech_lef).read_text(), s.site)[1] * scale)
@@ -183,7 +184,11 @@ def _pins_off_rails(text: str, s: qflow.Settings) -> tuple[str, dict[str, int]]:
         round(layout.pin_rail_clearance_um * scale),
         round(rail_layer.pitch * scale),
     )
-    return text, {"pins_moved_off_rails": moved, "rows": len(rails) - 1}
+    # The stripes' via stacks end on the cells' met1 rails, which carry the power along the
+    # rows: their last via down to the pin layer only put pads beside the cells' own shapes.
+    text, dropped = defdata.drop_special_vias(text, defdata.vias_on(text, layout.layers[0].name))
+    figures = {"pins_moved_off_rails": moved, "stripe_vias_dropped": dropped}
+    return text, {**figures, "rows": len(rails) - 1}
 
 
 def _taps(text: str, s: qflow.Settings) -> tuple[str, int]:

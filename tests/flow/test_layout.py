@@ -232,6 +232,9 @@ def test_drc_counts_the_violations_the_deck_finds(nano_build, tmp_path):
     assert drc["violations"] == sum(drc["by_rule"].values())
     assert "not sign-off" in drc["scope"]
     assert drc["by_rule"]["li1.area"] == 0  # the cells' li1 is merged in under the vias
+    # the power stripes end on the cells' met1 rails: no li1 pads beside the cells' li1
+    assert drc["by_rule"]["li1.spacing"] == 0
+    assert metrics(nano_build)["place"]["placement"]["stripe_vias_dropped"] > 0
     made = tmp_path / "bad.gds"
     maker = tmp_path / "make.py"
     maker.write_text(
@@ -256,6 +259,39 @@ def test_drc_counts_the_violations_the_deck_finds(nano_build, tmp_path):
     assert found["met1.width"] == 1 and found["met2.spacing"] == 1
     assert found["mcon.li1.cover"] == 1 and found["mcon.met1.cover"] == 1
     assert found["met3.width"] == 0
+
+
+@QFLOW
+def test_the_deck_finds_nothing_in_the_library_cells_the_layout_uses(
+    nano_build, nano_config, tmp_path
+):
+    """Each cell the routed design places, alone (10 um apart), from the library's GDS."""
+    gds = pdk.open_pdk(nano_config, tmp_path).library.find_files(
+        "fileset", "models.physical", "file", "gds"
+    )[0]
+    routed = Path(metrics(nano_build)["route"]["def_file"]).read_text()
+    used = sorted({c.macro for c in defdata.components(routed)})
+    grid, maker = tmp_path / "cells.gds", tmp_path / "grid.py"
+    maker.write_text(
+        "import pya\n"
+        f"ly = pya.Layout(); ly.read({gds!r})\n"
+        "top = ly.create_cell('grid')\n"
+        f"for k, name in enumerate({used!r}):\n"
+        "    cell = ly.cell(name)\n"
+        "    at = pya.Point(round((k % 10) * 40 / ly.dbu), round((k // 10) * 10 / ly.dbu))\n"
+        "    top.insert(pya.CellInstArray(cell.cell_index(), pya.Trans(at)))\n"
+        f"ly.write({str(grid)!r})\n"
+    )
+    subprocess.run(["klayout", "-b", "-r", str(maker)], check=True, capture_output=True)
+    report = tmp_path / "cells.lyrdb"
+    deck = nano_build / "layout" / layout.DRC_DECK
+    subprocess.run(
+        ["klayout", "-b", "-r", str(deck), "-rd", f"input={grid}", "-rd", "topcell=grid",
+         "-rd", f"report={report}"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    found = lyrdb.violations(report)
+    assert len(used) > 30 and found and sum(found.values()) == 0, found
 
 
 @QFLOW

@@ -228,6 +228,24 @@ def test_the_placed_copies_of_each_protected_bit_are_found_by_name():
     assert (spread.min_um, spread.median_um, spread.closest_bit) == (2.72, 6.36, "w_0[0]")
 
 
+def test_the_stripes_vias_down_to_a_layer_are_dropped():
+    text = (
+        "VIAS 2 ;\n- A_post\n+ RECT li1 ( -1 -1 ) ( 1 1 )\n+ RECT met1 ( -1 -1 ) ( 1 1 ) ;\n"
+        "- B_post\n+ RECT met1 ( -1 -1 ) ( 1 1 )\n+ RECT met2 ( -1 -1 ) ( 1 1 ) ;\nEND VIAS\n"
+        "SPECIALNETS 1 ;\n- VPWR\n"
+        "+ FIXED li1 46 ( 10 34 ) ( * * ) A_post\n"
+        "  NEW met1 64 ( 10 34 ) ( * * ) B_post\n"
+        "  NEW li1 46 ( 10 578 ) ( * * ) A_post\n"
+        "  NEW met1 64 ( 10 578 ) ( * * ) B_post\n"
+        "  NEW met4 276 ( 10 0 ) ( * 900 )\n ;\nEND SPECIALNETS\n"
+    )
+    assert defdata.vias_on(text, "li1") == {"A_post"}
+    amended, dropped = defdata.drop_special_vias(text, {"A_post"})
+    assert dropped == 2 and "A_post" not in amended.split("SPECIALNETS")[1]
+    assert "+ FIXED met1 64 ( 10 34 ) ( * * ) B_post\n  NEW met1 64 ( 10 578 )" in amended
+    assert defdata.drop_special_vias(text, set()) == (text, 0)
+
+
 def test_eda_file_errors_are_econflow_errors():
     for error in (defdata.DefError, layout_netlist.LayoutNetlistError):
         assert issubclass(error, EconflowError)
