@@ -82,7 +82,8 @@ class Rows:
         if not placed:
             raise DefError("no placed components")
         self.x0 = min(c.x for c in placed)
-        self.sites = (max(c.x + self._sizes[c.macro][0] for c in placed) - self.x0) // self.site
+        right = max(c.x + self._sizes[c.macro][0] for c in placed)
+        self.sites = -((self.x0 - right) // self.site)  # a last cell off the grid counts whole
         self.height = self._sizes[fill][1]
         self.max_block = self.sites if max_block is None else max_block // self.site
         self._mirrored: dict[int, bool] = {}
@@ -259,8 +260,8 @@ class Rows:
                 if c.name in self.cells:
                     kept.append(line if c == self.cells[c.name] else _line(self.cells[c.name]))
                 continue
-            site = (c.x - self.x0) // self.site
-            if site in free[c.y]:
+            site, off_grid = divmod(c.x - self.x0, self.site)
+            if not off_grid and site in free[c.y]:
                 free[c.y].discard(site)
                 kept.append(line)
         kept += [_line(c) for name, c in self.cells.items() if name not in self._original]

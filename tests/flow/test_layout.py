@@ -179,6 +179,23 @@ def test_the_clock_and_the_reset_reach_their_flip_flops_through_buffer_trees(
 
 
 @QFLOW
+def test_no_two_placed_cells_overlap(nano_build, nano_config, tmp_path):
+    """After the moves and the buffers: every component on the site grid, none overlapping."""
+    text = Path(metrics(nano_build)["place"]["def_file"]).read_text()
+    sizes = lef.macro_sizes(Path(pdk.open_pdk(nano_config, tmp_path).cell_lef()).read_text())
+    scale = defdata.units(text)
+    rows: dict[int, list[tuple[int, int]]] = {}
+    for c in defdata.components(text):
+        rows.setdefault(c.y, []).append((c.x, c.x + round(sizes[c.macro][0] * scale)))
+    site = round(0.46 * scale)
+    x0 = min(x for row in rows.values() for x, _ in row)
+    for row in rows.values():
+        row.sort()
+        assert all((x - x0) % site == 0 for x, _ in row)
+        assert all(a[1] <= b[0] for a, b in zip(row, row[1:], strict=False))
+
+
+@QFLOW
 def test_gds_holds_the_cell_layouts_and_a_picture(nano_build):
     gds = metrics(nano_build)["gds"]
     assert gds["written"]

@@ -150,3 +150,14 @@ def test_a_separation_the_rows_cannot_give_names_the_bit():
         tmr.TmrSeparationError, match=r"protected bit w\[3\] cannot be placed 50 um"
     ):
         tmr.spread(rows, {("w", 3): ["a0", "b0", "c0"]}, 50.0)
+
+
+def test_a_fill_cell_off_the_site_grid_is_put_back_on_it():
+    # qflow's addspacers can leave the last fill of a row one unit off the site grid
+    text = def_text([[("a", "nand", 0)]], sites=12)
+    text = re.sub(r"^- fill_0_11 .*\n", "", text, flags=re.M).replace("( 920 0 )", "( 1011 0 )")
+    rows = Rows(text, SIZES, "fill")
+    rows.apply("b", "nand", rows.insertion("nand", 5 * SITE, 0))
+    amended = rows.amend(text)
+    assert "( 1011 0 )" not in amended
+    assert_legal(amended, sites=12)
