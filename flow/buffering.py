@@ -20,15 +20,15 @@ import math
 import re
 from dataclasses import dataclass
 
+from econflow.flow.formats import defdata, lef
 from econflow.flow.formats.activity import CellActivity
 from econflow.flow.formats.defdata import DefError
+from econflow.flow.formats.layout_netlist import bit_name
+from econflow.flow.formats.netlist import Netlist
 from econflow.flow.legalizer import Rows
 from econflow.pdk import BufferTrees
 
 _NETS = re.compile(r"^NETS \d+ ;\n(.*?)^END NETS", re.MULTILINE | re.DOTALL)
-_NET = re.compile(r"^- (\S+)\n(.*?);\s*$", re.MULTILINE | re.DOTALL)
-_NET_PIN = re.compile(r"\( (\S+) (\S+) \)")
-_PORT = re.compile(r"^\s*(input|output)\s+(?:\[(\d+):(\d+)\]\s+)?(\S+);", re.MULTILINE)
 _INSTANCE = re.compile(r"^  (\S+) (\S+) \((.*)\);$", re.MULTILINE)
 _CONNECTION = re.compile(r"\.(\w+)\(([^()]*)\)")
 
@@ -57,36 +57,10 @@ class Directions:
     inputs: set[str]
 
 
-def directions(cell_lef: str, verilog: str) -> Directions:
-    outputs: dict[str, set[str]] = {}
-    clocks: dict[str, set[str]] = {}
-    for macro in re.finditer(r"^MACRO (\S+)\n(.*?)^END \1\s*$", cell_lef, re.M | re.S):
-        for pin in re.finditer(r"^  PIN (\S+)\n(.*?)^  END \1\s*$", macro.group(2), re.M | re.S):
-            if re.search(r"DIRECTION OUTPUT", pin.group(2)):
-                outputs.setdefault(macro.group(1), set()).add(pin.group(1))
-            if re.search(r"USE CLOCK", pin.group(2)):
-                clocks.setdefault(macro.group(1), set()).add(pin.group(1))
-    inputs = set()
-    for m in _PORT.finditer(verilog):
-        if m[1] != "input":
-            continue
-        if m[2] is None:
-            inputs.add(m[4])
-        else:
-            low, high = sorted((int(m[2]), int(m[3])))
-            inputs |= {f"{m[4]}[{b}]" for b in range(low, high + 1)}
+def directions(cell_lef: str, design: Netlist) -> Directions:
+    outputs, clocks = lef.pin_roles(cell_lef)
+    inputs = {bit_name(b) for p in design.ports if p.direction == "input" for b in p.bits()}
     return Directions(outputs, clocks, inputs)
-
-
-def nets(def_text: str) -> dict[str, list[Pin]]:
-    """Net -> its pins, from the DEF's NETS section (the routing after them left out)."""
-    section = _NETS.search(def_text)
-    if section is None:
-        raise DefError("no NETS section")
-    return {
-        m.group(1): _NET_PIN.findall(m.group(2).split("+", 1)[0])
-        for m in _NET.finditer(section.group(1))
-    }
 
 
 def build(
@@ -98,7 +72,7 @@ def build(
 ) -> tuple[str, str, list[Inserted]]:
     """The DEF and the layout netlist with every net above ``max_fanout`` behind a buffer
     tree; the buffers are placed in ``rows``."""
-    connected = nets(def_text)
+    connected = defdata.net_pins(def_text)
     changed: dict[str, list[Pin]] = {}
     inserted: list[Inserted] = []
     macro_of = {name: cell.macro for name, cell in rows.cells.items()}

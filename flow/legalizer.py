@@ -244,10 +244,8 @@ class Rows:
         free site and only there."""
         used = {y: bytearray(self.sites) for y in self._rows}
         for cell in self.cells.values():
-            first = (cell.x - self.x0) // self.site
-            used[cell.y][first : first + self._width(cell.macro)] = b"\x01" * self._width(
-                cell.macro
-            )
+            first, width = (cell.x - self.x0) // self.site, self._width(cell.macro)
+            used[cell.y][first : first + width] = b"\x01" * width
         free = {y: set(_free_sites(row)) for y, row in used.items()}
         kept: list[str] = []
         start = text.find("\nCOMPONENTS")

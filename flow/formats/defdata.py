@@ -26,6 +26,7 @@ _PIN = re.compile(
 )
 _SPECIAL_SHAPE = re.compile(r"^(\+ FIXED|  NEW) \S+ \d+ \( -?\d+ -?\d+ \) \( \* \* \) (\S+)$")
 _NET = re.compile(r"^- (\S+)\n(.*?);\s*$", re.MULTILINE | re.DOTALL)
+_CONNECTION = re.compile(r"\( (\S+) (\S+) \)")
 _SEGMENT = re.compile(r"(?:ROUTED|NEW) (\S+) \( (-?\d+) (-?\d+) \) \( (\*|-?\d+) (\*|-?\d+) \)")
 
 
@@ -192,6 +193,15 @@ def drop_special_vias(text: str, vias: set[str]) -> tuple[str, int]:
         reopen = False
         kept.append(line)
     return text[:start] + "\n".join(kept) + text[end:], dropped
+
+
+def net_pins(text: str) -> dict[str, list[tuple[str, str]]]:
+    """Net -> its connections (instance, pin; ``PIN`` and the port for a design port), from
+    the NETS section, in the order the DEF lists them (the routing after them left out)."""
+    section = text[text.find("\nNETS") : text.find("\nEND NETS")]
+    return {
+        m.group(1): _CONNECTION.findall(m.group(2).split("+", 1)[0]) for m in _NET.finditer(section)
+    }
 
 
 def net_wirelength(text: str) -> dict[str, dict[str, float]]:

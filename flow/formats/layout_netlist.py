@@ -29,8 +29,8 @@ class LayoutNetlist:
     nets: dict[NetBit, str]  # every connected net bit -> its layout name
 
     def blif(self) -> str:
-        inputs = [self.nets.get(b, _bit_name(b)) for p in self._ports("input") for b in p.bits()]
-        outputs = [self.nets.get(b, _bit_name(b)) for p in self._ports("output") for b in p.bits()]
+        inputs = [self.nets.get(b, bit_name(b)) for p in self._ports("input") for b in p.bits()]
+        outputs = [self.nets.get(b, bit_name(b)) for p in self._ports("output") for b in p.bits()]
         lines = [f".model {self.top}", ".inputs " + " ".join(inputs)]
         lines.append(".outputs " + " ".join(outputs))
         for inst in self.netlist.instances:
@@ -89,7 +89,7 @@ def build(netlist: Netlist, top: str) -> LayoutNetlist:
         )
     if any(p.direction == "inout" for p in netlist.ports):
         raise LayoutNetlistError("inout ports cannot be placed as pins here")
-    nets: dict[NetBit, str] = {b: _bit_name(b) for p in netlist.ports for b in p.bits()}
+    nets: dict[NetBit, str] = {b: bit_name(b) for p in netlist.ports for b in p.bits()}
     for inst in netlist.instances:
         for pin, expression in inst.pins.items():
             if not expression.strip():
@@ -110,7 +110,8 @@ def cel_instances(cel: str) -> list[str]:
     return _CEL_CELL.findall(cel)
 
 
-def _bit_name(bit: NetBit) -> str:
+def bit_name(bit: NetBit) -> str:
+    """A net bit's name in the layout netlist and the DEF (``charges[3]``)."""
     name, index = bit
     return name if index is None else f"{name}[{index}]"
 

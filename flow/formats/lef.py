@@ -16,6 +16,7 @@ from econflow.errors import FormatError
 
 _MACRO = re.compile(r"^MACRO (\S+)\n.*?^END \1\s*$", re.MULTILINE | re.DOTALL)
 _SIZE = re.compile(r"^\s*SIZE\s+([\d.]+)\s+BY\s+([\d.]+)\s*;", re.MULTILINE)
+_PIN = re.compile(r"^  PIN (\S+)\n(.*?)^  END \1\s*$", re.MULTILINE | re.DOTALL)
 _SITE = re.compile(r"^SITE (\S+)\n.*?^END \1\s*$", re.MULTILINE | re.DOTALL)
 _VIA = re.compile(r"^VIA (\S+) DEFAULT\n(.*?)^END \1\s*\n", re.MULTILINE | re.DOTALL)
 _VIARULE = re.compile(r"^VIARULE (\S+) GENERATE\n.*?^END \1\s*\n", re.MULTILINE | re.DOTALL)
@@ -44,6 +45,19 @@ def macro_sizes(cell_lef: str) -> dict[str, tuple[float, float]]:
         if size:
             sizes[m.group(1)] = (float(size.group(1)), float(size.group(2)))
     return sizes
+
+
+def pin_roles(cell_lef: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Macro -> its output pins, and macro -> its clock pins (``USE CLOCK``)."""
+    outputs: dict[str, set[str]] = {}
+    clocks: dict[str, set[str]] = {}
+    for macro in _MACRO.finditer(cell_lef):
+        for pin in _PIN.finditer(macro.group(0)):
+            if "DIRECTION OUTPUT" in pin.group(2):
+                outputs.setdefault(macro.group(1), set()).add(pin.group(1))
+            if "USE CLOCK" in pin.group(2):
+                clocks.setdefault(macro.group(1), set()).add(pin.group(1))
+    return outputs, clocks
 
 
 def site_size(tech_lef: str, site: str) -> tuple[float, float]:

@@ -17,8 +17,6 @@ from pathlib import Path
 from econflow.flow.formats import defdata
 
 _RC_PAIR = re.compile(r"\(\s*([-+\d.eE]+)\s+([-+\d.eE]+)")
-_NET = re.compile(r"^- (\S+)\n(.*?);\s*$", re.MULTILINE | re.DOTALL)
-_CONNECTION = re.compile(r"\( (\S+) (\S+) \)")
 _PIN_PLACED = re.compile(
     r"^- (\S+) \+ NET \S+\n.*?\+ PLACED \( (-?\d+) (-?\d+) \)", re.MULTILINE | re.DOTALL
 )
@@ -54,17 +52,15 @@ def net_hpwl(def_text: str, sizes: dict[str, tuple[float, float]]) -> dict[str, 
     pins_text = def_text[def_text.find("\nPINS") : def_text.find("\nEND PINS")]
     pins = {m.group(1): (int(m.group(2)) / scale, int(m.group(3)) / scale)
             for m in _PIN_PLACED.finditer(pins_text)}  # fmt: skip
-    section = def_text[def_text.find("\nNETS") : def_text.find("\nEND NETS")]
     lengths = {}
-    for m in _NET.finditer(section):
+    for net, connections in defdata.net_pins(def_text).items():
         points = [
-            pins.get(pin) if inst == "PIN" else centres.get(inst)
-            for inst, pin in _CONNECTION.findall(m.group(2))
+            pins.get(pin) if inst == "PIN" else centres.get(inst) for inst, pin in connections
         ]
         points = [p for p in points if p is not None]
         if len(points) > 1:
             xs, ys = [p[0] for p in points], [p[1] for p in points]
-            lengths[bus_names(m.group(1))] = max(xs) - min(xs) + max(ys) - min(ys)
+            lengths[bus_names(net)] = max(xs) - min(xs) + max(ys) - min(ys)
     return lengths
 
 

@@ -115,12 +115,12 @@ class PlaceTask(Task):
         Path(f"{top}_mod.def").replace(f"{top}.def")
         text, fixes = _rail_fixes(Path(f"{top}.def").read_text(), s)
         sizes = lef.macro_sizes(Path(s.cell_lef).read_text())
-        text, separation, inserted = _amend(text, s, sizes, Path(f"outputs/{top}.vg"))
+        text, separation, inserted = _amend(text, s, sizes, Path(f"outputs/{top}.vg"), top)
         Path(TMR_REPORT).write_text(separation.model_dump_json(indent=2) + "\n")
         Path(f"outputs/{BUFFERS}").write_text(
             json.dumps([dataclasses.asdict(b) for b in inserted], indent=1) + "\n"
         )
-        text, fixes["taps"] = _taps(text, s)
+        text, fixes["taps"] = _taps(text, s, sizes)
         Path(f"outputs/{top}.def").write_text(text)
         Path(f"outputs/{top}.obs").write_text(Path(f"{top}.obs").read_text())
         hpwl = parasitics.net_hpwl(text, sizes)
@@ -191,30 +191,26 @@ def _rail_fixes(text: str, s: qflow.Settings) -> tuple[str, dict[str, int]]:
     return text, {**figures, "rows": len(rails) - 1}
 
 
-def _taps(text: str, s: qflow.Settings) -> tuple[str, int]:
+def _taps(text: str, s: qflow.Settings, sizes: dict[str, tuple[float, float]]) -> tuple[str, int]:
     layout = s.layout
     scale = defdata.units(text)
     return defdata.insert_taps(
         text,
         layout.fill_cell,
         layout.tap_cell,
-        round(_tap_width(s) * scale),
+        round(sizes[layout.tap_cell][0] * scale),
         round(layout.tap_pitch_um * scale),
     )
 
 
-def _tap_width(s: qflow.Settings) -> float:
-    return lef.macro_sizes(Path(s.cell_lef).read_text())[s.layout.tap_cell][0]
-
-
 def _amend(
-    text: str, s: qflow.Settings, sizes: dict[str, tuple[float, float]], verilog: Path
+    text: str, s: qflow.Settings, sizes: dict[str, tuple[float, float]], verilog: Path, top: str
 ) -> tuple[str, TmrSeparation, list[buffering.Inserted]]:
     """The placement with the copies of protected bits ``layout.tmr_min_separation_um`` apart
     (:mod:`.tmr`) and the buffer trees (:mod:`.buffering`, which also rewrites ``verilog``),
     before the well taps go in."""
     scale = defdata.units(text)
-    max_block = round(s.layout.tap_pitch_um * scale) - round(_tap_width(s) * scale)
+    max_block = round(s.layout.tap_pitch_um * scale) - round(sizes[s.layout.tap_cell][0] * scale)
     rows = Rows(text, sizes, s.layout.fill_cell, max_block)
     bits = tmr.placed_copies(qflow.read_instances(Path(f"outputs/{INSTANCES}")), s.protected)
     before = tmr.closest(rows, bits)
@@ -224,7 +220,7 @@ def _amend(
     if moved:
         wire = [sum(parasitics.net_hpwl(t, sizes).values()) for t in (text, rows.amend(text))]
         increase = wire[1] - wire[0]
-    cells = buffering.directions(Path(s.cell_lef).read_text(), verilog.read_text())
+    cells = buffering.directions(Path(s.cell_lef).read_text(), netlist.read(verilog, top))
     text, rewired, inserted = buffering.build(
         rows, text, verilog.read_text(), cells, s.layout.buffer_trees
     )

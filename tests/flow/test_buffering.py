@@ -13,7 +13,7 @@ import yaml
 from econflow import pdk
 from econflow.errors import ConfigError
 from econflow.flow import buffering
-from econflow.flow.formats import defdata
+from econflow.flow.formats import defdata, netlist
 from econflow.flow.formats.activity import CellActivity
 from econflow.flow.legalizer import Rows
 from econflow.pdk import Buffer, BufferTrees
@@ -75,13 +75,19 @@ def design(flops: int = 30, rows: int = 6, sites: int = 80) -> tuple[str, str]:
     return text, verilog
 
 
-def test_every_net_ends_within_the_fanout_and_every_sink_equally_deep():
+def ports(verilog: str, tmp_path: Path) -> netlist.Netlist:
+    path = tmp_path / "t.vg"
+    path.write_text(verilog)
+    return netlist.read(path, "t")
+
+
+def test_every_net_ends_within_the_fanout_and_every_sink_equally_deep(tmp_path):
     text, verilog = design()
     rows = Rows(text, SIZES, "fill")
-    cells = buffering.directions(LEF, verilog)
+    cells = buffering.directions(LEF, ports(verilog, tmp_path))
     assert cells.inputs == {"clk", "rst"} and cells.clocks == {"ff": {"CLK"}}
     new_def, new_verilog, inserted = buffering.build(rows, text, verilog, cells, TREES)
-    nets = buffering.nets(new_def)
+    nets = defdata.net_pins(new_def)
     assert all(len(pins) - 1 <= TREES.max_fanout for pins in nets.values())
     # 30 sinks, at most 4 per buffer: 8 groups, then 2 above them, then the port drives 2
     for net, cell in (("clk", "clkbuf"), ("rst", "buf")):
@@ -115,13 +121,13 @@ def test_every_net_ends_within_the_fanout_and_every_sink_equally_deep():
     Rows(amended, SIZES, "fill")  # raises on an overlap
 
 
-def test_a_net_within_the_fanout_is_left_alone():
+def test_a_net_within_the_fanout_is_left_alone(tmp_path):
     text, verilog = design(flops=4)
     rows = Rows(text, SIZES, "fill")
-    cells = buffering.directions(LEF, verilog)
+    cells = buffering.directions(LEF, ports(verilog, tmp_path))
     new_def, new_verilog, inserted = buffering.build(rows, text, verilog, cells, TREES)
     assert inserted == [] and new_verilog == verilog
-    assert buffering.nets(new_def) == buffering.nets(text)
+    assert defdata.net_pins(new_def) == defdata.net_pins(text)
 
 
 def test_buffers_toggle_as_what_they_repeat():

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from econflow import pdk
 from econflow.errors import ConfigError, ToolMissingError
-from econflow.flow import buffering, job, layout, project
+from econflow.flow import job, layout, project
 from econflow.flow.formats import defdata, lef, lyrdb
 from econflow.flow.tasks import qflow
 from econflow.rtl import naming
@@ -160,7 +160,7 @@ def test_the_clock_and_the_reset_reach_their_flip_flops_through_buffer_trees(
     trees = pdk.open_pdk(nano_config, tmp_path).config.layout.buffer_trees
     m = metrics(nano_build)
     routed = Path(m["route"]["def_file"]).read_text()
-    nets = buffering.nets(routed)
+    nets = defdata.net_pins(routed)
     assert all(len(pins) - 1 <= trees.max_fanout for pins in nets.values())
     macro = {c.name: c.macro for c in defdata.components(routed)}
     for net, cell in (("clk", trees.clock_buffer.cell), ("rst_n", trees.buffer.cell)):
@@ -243,6 +243,21 @@ def test_post_route_power_weights_the_routed_loads_by_the_gate_level_toggles(nan
     assert placement["estimated_wire_cap_pf"] == pytest.approx(routing["wire_cap_pf"], rel=0.25)
 
 
+def deck_on(build: Path, folder: Path, top: str, script: str) -> dict[str, int]:
+    """The build's DRC deck's violations by rule on a layout that a KLayout script (given
+    ``pya``, leaving the layout in ``ly``, top cell ``top``) makes."""
+    made, maker, report = folder / f"{top}.gds", folder / f"{top}.py", folder / f"{top}.lyrdb"
+    maker.write_text(f"import pya\n{script}ly.write({str(made)!r})\n")
+    subprocess.run(["klayout", "-b", "-r", str(maker)], check=True, capture_output=True)
+    deck = build / "layout" / layout.DRC_DECK
+    subprocess.run(
+        ["klayout", "-b", "-r", str(deck), "-rd", f"input={made}", "-rd", f"topcell={top}",
+         "-rd", f"report={report}"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return lyrdb.violations(report)
+
+
 @QFLOW
 def test_drc_counts_the_violations_the_deck_finds(nano_build, tmp_path):
     drc = metrics(nano_build)["gds"]["drc"]
@@ -254,27 +269,17 @@ def test_drc_counts_the_violations_the_deck_finds(nano_build, tmp_path):
     routed = Path(metrics(nano_build)["route"]["def_file"]).read_text()
     special = routed[routed.find("\nSPECIALNETS") : routed.find("\nEND SPECIALNETS")]
     assert special and not any(f" {via}\n" in special for via in defdata.vias_on(routed, "li1"))
-    made = tmp_path / "bad.gds"
-    maker = tmp_path / "make.py"
-    maker.write_text(
-        "import pya\n"
+    found = deck_on(
+        nano_build,
+        tmp_path,
+        "bad",
         "ly = pya.Layout(); ly.dbu = 0.001; top = ly.create_cell('bad')\n"
         "m1, m2, mcon = ly.layer(68, 20), ly.layer(69, 20), ly.layer(67, 44)\n"
         "top.shapes(m1).insert(pya.Box(0, 0, 100, 2000))\n"  # 0.10 um wide met1
         "top.shapes(m2).insert(pya.Box(0, 0, 1000, 1000))\n"
         "top.shapes(m2).insert(pya.Box(1100, 0, 2100, 1000))\n"  # met2 0.10 um apart
-        "top.shapes(mcon).insert(pya.Box(5000, 5000, 5170, 5170))\n"  # mcon on nothing
-        f"ly.write('{made}')\n"
+        "top.shapes(mcon).insert(pya.Box(5000, 5000, 5170, 5170))\n",  # mcon on nothing
     )
-    subprocess.run(["klayout", "-b", "-r", str(maker)], check=True, capture_output=True)
-    report = tmp_path / "bad.lyrdb"
-    deck = nano_build / "layout" / layout.DRC_DECK
-    subprocess.run(
-        ["klayout", "-b", "-r", str(deck), "-rd", f"input={made}", "-rd", "topcell=bad",
-         "-rd", f"report={report}"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    found = lyrdb.violations(report)
     assert found["met1.width"] == 1 and found["met2.spacing"] == 1
     assert found["mcon.li1.cover"] == 1 and found["mcon.met1.cover"] == 1
     assert found["met3.width"] == 0
@@ -290,26 +295,17 @@ def test_the_deck_finds_nothing_in_the_library_cells_the_layout_uses(
     )[0]
     routed = Path(metrics(nano_build)["route"]["def_file"]).read_text()
     used = sorted({c.macro for c in defdata.components(routed)})
-    grid, maker = tmp_path / "cells.gds", tmp_path / "grid.py"
-    maker.write_text(
-        "import pya\n"
+    found = deck_on(
+        nano_build,
+        tmp_path,
+        "grid",
         f"ly = pya.Layout(); ly.read({gds!r})\n"
         "top = ly.create_cell('grid')\n"
         f"for k, name in enumerate({used!r}):\n"
         "    cell = ly.cell(name)\n"
         "    at = pya.Point(round((k % 10) * 40 / ly.dbu), round((k // 10) * 10 / ly.dbu))\n"
-        "    top.insert(pya.CellInstArray(cell.cell_index(), pya.Trans(at)))\n"
-        f"ly.write({str(grid)!r})\n"
+        "    top.insert(pya.CellInstArray(cell.cell_index(), pya.Trans(at)))\n",
     )
-    subprocess.run(["klayout", "-b", "-r", str(maker)], check=True, capture_output=True)
-    report = tmp_path / "cells.lyrdb"
-    deck = nano_build / "layout" / layout.DRC_DECK
-    subprocess.run(
-        ["klayout", "-b", "-r", str(deck), "-rd", f"input={grid}", "-rd", "topcell=grid",
-         "-rd", f"report={report}"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    found = lyrdb.violations(report)
     assert len(used) > 30 and found and sum(found.values()) == 0, found
 
 
