@@ -10,6 +10,7 @@ other fails loudly instead of going missing from a report.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -86,7 +87,7 @@ class StageMetrics(Result):
             return
         for section in sections:
             doc.pop(section, None)
-        path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        _replace(path, doc)
 
     def with_section(self, section: str, value: Any) -> Self:
         if section not in type(self).model_fields:
@@ -96,8 +97,7 @@ class StageMetrics(Result):
     def write(self, build: Path) -> Path:
         path = self.path(build)
         path.parent.mkdir(parents=True, exist_ok=True)
-        doc = self.model_dump(mode="json", exclude_none=True)
-        path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        _replace(path, self.model_dump(mode="json", exclude_none=True))
         return path
 
     @classmethod
@@ -112,3 +112,11 @@ class StageMetrics(Result):
             for name in type(self).model_fields
             if isinstance(value := getattr(self, name), StepResult) and value.runtime_s is not None
         }
+
+
+def _replace(path: Path, doc: dict) -> None:
+    """Write ``doc`` beside ``path`` and rename it over: a step reading the figures while one
+    run beside records its own never sees a half-written file."""
+    part = path.with_name(f".{path.name}.part")
+    part.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    os.replace(part, path)
