@@ -137,6 +137,17 @@ class BufferTrees(_Strict):
     max_fanout: int = Field(ge=2)
 
 
+class RouterRules(_Strict):
+    """What qrouter must be told beyond the tech LEF to keep its vias DRC-clean
+    (docs/architecture.md, section 5): qrouter blocks the tracks beside a via on the via's
+    upper layer only, and leaves a stack of vias with no wire on the layers between."""
+
+    stacked_vias: int = Field(ge=1)  # vias stacked on one spot at most (1: none stacked)
+    # layer -> µm by which a via and a wire on the neighbouring track count as too close
+    # beyond qrouter's own check, so every shape on the layer blocks its neighbouring tracks
+    via_wire_margin_um: dict[str, float] = Field(default_factory=dict)
+
+
 class LayoutSettings(_Strict):
     """Place and route with graywolf and qrouter (docs/architecture.md, section 5), and the
     routing-layer rules of the DRC deck."""
@@ -151,6 +162,7 @@ class LayoutSettings(_Strict):
     # the copies of a protected register bit at least this far apart, edge to edge (µm)
     tmr_min_separation_um: float = Field(ge=0)
     buffer_trees: BufferTrees
+    router: RouterRules
     max_route_cells: int = Field(ge=1)  # larger designs stop after placement
     max_place_cells: int = Field(ge=1)  # larger designs get a floorplan estimate only
     # wire capacitance per µm of placement HPWL (fF/µm): parasitics of unrouted designs
@@ -165,6 +177,9 @@ class LayoutSettings(_Strict):
             raise ValueError(
                 f"route_layers is {self.route_layers} but only {len(names)} layers are listed"
             )
+        for layer in self.router.via_wire_margin_um:
+            if layer not in names:
+                raise ValueError(f"router.via_wire_margin_um names unknown layer {layer!r}")
         for cut in self.cuts:
             for side in (cut.below, cut.above):
                 if side not in names:

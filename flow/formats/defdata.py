@@ -27,6 +27,9 @@ _PIN = re.compile(
 _SPECIAL_SHAPE = re.compile(r"^(\+ FIXED|  NEW) \S+ \d+ \( -?\d+ -?\d+ \) \( \* \* \) (\S+)$")
 _NET = re.compile(r"^- (\S+)\n(.*?);\s*$", re.MULTILINE | re.DOTALL)
 _CONNECTION = re.compile(r"\( (\S+) (\S+) \)")
+_ROUTE_POINT = re.compile(
+    r"(?:ROUTED|NEW) \S+ \( (-?\d+) (-?\d+) \)(?: \( (\*|-?\d+) (\*|-?\d+) \))?(?: ([A-Za-z]\w*))?"
+)
 _SEGMENT = re.compile(r"(?:ROUTED|NEW) (\S+) \( (-?\d+) (-?\d+) \) \( (\*|-?\d+) (\*|-?\d+) \)")
 
 
@@ -202,6 +205,30 @@ def net_pins(text: str) -> dict[str, list[tuple[str, str]]]:
     return {
         m.group(1): _CONNECTION.findall(m.group(2).split("+", 1)[0]) for m in _NET.finditer(section)
     }
+
+
+@dataclass(frozen=True)
+class RoutedVia:
+    net: str
+    via: str
+    x: int  # DEF units
+    y: int
+
+
+def routed_vias(text: str) -> list[RoutedVia]:
+    """Every via the router placed in the regular nets, where it sits."""
+    section = text[text.find("\nNETS") : text.find("\nEND NETS")]
+    found: list[RoutedVia] = []
+    for net in _NET.finditer(section):
+        for m in _ROUTE_POINT.finditer(net.group(2)):
+            if m.group(5) is None:
+                continue
+            x, y = int(m.group(1)), int(m.group(2))
+            if m.group(3) is not None:
+                x = x if m.group(3) == "*" else int(m.group(3))
+                y = y if m.group(4) == "*" else int(m.group(4))
+            found.append(RoutedVia(net.group(1), m.group(5), x, y))
+    return found
 
 
 def net_wirelength(text: str) -> dict[str, dict[str, float]]:

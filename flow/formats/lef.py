@@ -21,6 +21,7 @@ _SITE = re.compile(r"^SITE (\S+)\n.*?^END \1\s*$", re.MULTILINE | re.DOTALL)
 _VIA = re.compile(r"^VIA (\S+) DEFAULT\n(.*?)^END \1\s*\n", re.MULTILINE | re.DOTALL)
 _VIARULE = re.compile(r"^VIARULE (\S+) GENERATE\n.*?^END \1\s*\n", re.MULTILINE | re.DOTALL)
 _VIA_LAYER = re.compile(r"^\s*LAYER (\S+) ;", re.MULTILINE)
+_VIA_RECT = re.compile(r"^\s*LAYER (\S+) ;\s*RECT ((?:\s*-?[\d.]+){4}) ;", re.MULTILINE)
 _PORT = re.compile(r"^    PORT\n(.*?)^    END\n", re.MULTILINE | re.DOTALL)
 _OBS = re.compile(r"^  OBS\n", re.MULTILINE)
 _GRID = re.compile(r"^MANUFACTURINGGRID ([\d.]+) ;", re.MULTILINE)
@@ -91,6 +92,17 @@ def wire_capacitance(tech_lef: str) -> dict[str, float]:
                 edge.group(1)
             )
     return found
+
+
+def via_pads(tech_lef: str) -> dict[str, dict[str, tuple[float, float, float, float]]]:
+    """Fixed via -> layer -> its rectangle there (µm, about the via's origin)."""
+    return {
+        m.group(1): {
+            layer.group(1): tuple(float(v) for v in layer.group(2).split())
+            for layer in _VIA_RECT.finditer(m.group(2))
+        }
+        for m in _VIA.finditer(tech_lef)
+    }
 
 
 def routing_tech_lef(tech_lef: str, cut_layers: list[str]) -> str:

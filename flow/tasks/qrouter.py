@@ -87,6 +87,7 @@ class RouteTask(Task):
         x0, _, x1, _ = defdata.die_area(placed)
         band = layout.rail_obstruction_um
         rails = defdata.rails(defdata.components(placed), row_height)
+        routed = [layer.name for layer in layout.layers[: layout.route_layers]]
         Path("route.cfg").write_text(
             environment("econflow.flow")
             .get_template("qrouter.cfg.j2")
@@ -96,6 +97,12 @@ class RouteTask(Task):
                 tech_lef="route.tlef",
                 cell_lef="route_cells.lef",
                 layers=layout.route_layers,
+                stacked_vias=layout.router.stacked_vias,
+                via_wire_margins={
+                    name: margin
+                    for name, margin in layout.router.via_wire_margin_um.items()
+                    if name in routed
+                },
                 supply=s.power_pins[0],
                 ground=s.power_pins[1],
                 fence=Path(f"inputs/{top}.obs").read_text().strip(),

@@ -285,6 +285,38 @@ def test_drc_counts_the_violations_the_deck_finds(nano_build, tmp_path):
     assert found["met3.width"] == 0
 
 
+def pads_closer_than(vias, pads, layer: str, spacing: float, scale: int) -> int:
+    """Pairs of different nets' via pads on ``layer`` closer than ``spacing`` (µm)."""
+    boxes = sorted(
+        (v.x / scale + r[0], v.y / scale + r[1], v.x / scale + r[2], v.y / scale + r[3], v.net)
+        for v in vias
+        if (r := pads[v.via].get(layer))
+    )
+    close = 0
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            if b[0] - a[2] >= spacing:
+                break
+            dx, dy = max(0, b[0] - a[2], a[0] - b[2]), max(0, b[1] - a[3], a[1] - b[3])
+            close += a[4] != b[4] and dx * dx + dy * dy < spacing * spacing - 1e-9
+    return close
+
+
+@QFLOW
+def test_the_router_puts_no_via_pads_of_two_nets_too_close_on_met1_nor_bare_met3_pads(
+    nano_build, nano_config, tmp_path
+):
+    found = pdk.open_pdk(nano_config, tmp_path)
+    routed = Path(metrics(nano_build)["route"]["def_file"]).read_text()
+    vias = defdata.routed_vias(routed)
+    pads = lef.via_pads(found.tech_lef().read_text())
+    met1 = next(layer for layer in found.config.layout.layers if layer.name == "met1")
+    # qrouter alone left 159 pairs of an mcon pad and a via1 pad on neighbouring tracks
+    assert pads_closer_than(vias, pads, "met1", met1.spacing, defdata.units(routed)) == 0
+    # no via2 stacked on a via3 leaves met3 as a bare pad (58 below the minimum area before)
+    assert metrics(nano_build)["gds"]["drc"]["by_rule"]["met3.area"] == 0
+
+
 @QFLOW
 def test_the_deck_finds_nothing_in_the_library_cells_the_layout_uses(
     nano_build, nano_config, tmp_path
@@ -415,6 +447,16 @@ def test_a_layout_setting_that_names_too_many_layers_is_refused(monkeypatch, nan
     text = pdk.load_config(nano_config)[1].read_text()
     edited = text.replace("route_layers: 5 ", "route_layers: 9 ")
     with pytest.raises(ValidationError, match="route_layers is 9 but only 6 layers are listed"):
+        pdk.PdkConfig.model_validate(yaml.safe_load(edited))
+
+
+def test_a_router_margin_on_an_unknown_layer_is_refused(nano_config):
+    text = pdk.load_config(nano_config)[1].read_text()
+    edited = text.replace("via_wire_margin_um: {met1: 0.02}", "via_wire_margin_um: {met7: 0.02}")
+    assert edited != text
+    with pytest.raises(
+        ValidationError, match="router.via_wire_margin_um names unknown layer 'met7'"
+    ):
         pdk.PdkConfig.model_validate(yaml.safe_load(edited))
 
 
