@@ -17,6 +17,7 @@ from econflow.errors import FormatError
 
 _UNITS = re.compile(r"^UNITS DISTANCE MICRONS (\d+) ;", re.MULTILINE)
 _DIEAREA = re.compile(r"^DIEAREA \( (-?\d+) (-?\d+) \) \( (-?\d+) (-?\d+) \) ;", re.MULTILINE)
+_TRACKS = re.compile(r"^TRACKS ([XY]) (-?[\d.]+) DO (\d+) STEP (\d+) LAYER (\S+) ;", re.MULTILINE)
 _COMPONENT = re.compile(
     r"^- (\S+) (\S+) \+ (?:PLACED|FIXED) \( (-?\d+) (-?\d+) \) (\S+) ;$", re.MULTILINE
 )
@@ -61,6 +62,24 @@ def die_area(text: str) -> tuple[int, int, int, int]:
         raise DefError("no DIEAREA")
     x0, y0, x1, y1 = (int(v) for v in match.groups())
     return x0, y0, x1, y1
+
+
+@dataclass(frozen=True)
+class Tracks:
+    """A TRACKS statement: ``count`` lines across ``axis`` from ``start``, ``step`` apart."""
+
+    axis: str  # X: vertical lines at these x; Y: horizontal lines at these y
+    start: int
+    count: int
+    step: int
+    layer: str
+
+
+def tracks(text: str) -> list[Tracks]:
+    return [
+        Tracks(m.group(1), round(float(m.group(2))), int(m.group(3)), int(m.group(4)), m.group(5))
+        for m in _TRACKS.finditer(text)
+    ]
 
 
 def components(text: str) -> list[Component]:

@@ -36,6 +36,32 @@ class RouteError(EconflowError):
     """qrouter did not route every net, or did not finish."""
 
 
+def between_tracks(placed: str, layers: list[str]) -> list[tuple[str, float, float, float, float]]:
+    """Thin obstructions (layer, x0, y0, x1, y1 in µm) on the routing grid's lines between
+    the tracks of a layer whose track step is a multiple of the grid's: qrouter blocks only
+    every other point of those lines, and a via pad it puts on one comes closer to the pads
+    of the neighbouring tracks than the layer's spacing (met3 on sky130hd)."""
+    scale = defdata.units(placed)
+    x0, y0, x1, y1 = defdata.die_area(placed)
+    found = [t for t in defdata.tracks(placed) if t.layer in layers]
+    half = 0.01 * scale
+    strips: list[tuple[str, float, float, float, float]] = []
+    for t in found:
+        grid = min(other.step for other in found if other.axis == t.axis)
+        if t.step == grid or t.step % grid:
+            continue
+        low, high = (y0, y1) if t.axis == "Y" else (x0, x1)
+        for k in range(t.count):
+            for j in range(1, t.step // grid):
+                at = t.start + k * t.step + j * grid
+                if not low < at < high:
+                    continue
+                across = (x0, at - half, x1, at + half)
+                box = across if t.axis == "Y" else (at - half, y0, at + half, y1)
+                strips.append((t.layer, *(round(v / scale, 3) for v in box)))
+    return strips
+
+
 class RouteTask(Task):
     def __init__(self) -> None:
         super().__init__()
@@ -107,6 +133,7 @@ class RouteTask(Task):
                 ground=s.power_pins[1],
                 fence=Path(f"inputs/{top}.obs").read_text().strip(),
                 band_layer=pin_layer,
+                between_tracks=between_tracks(placed, routed),
                 x0=x0 / scale,
                 x1=x1 / scale,
                 bands=[(round(y / scale - band, 3), round(y / scale + band, 3)) for y in rails],

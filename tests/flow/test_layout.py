@@ -303,16 +303,19 @@ def pads_closer_than(vias, pads, layer: str, spacing: float, scale: int) -> int:
 
 
 @QFLOW
-def test_the_router_puts_no_via_pads_of_two_nets_too_close_on_met1_nor_bare_met3_pads(
+def test_the_router_keeps_two_nets_via_pads_apart_and_leaves_no_bare_met3_pad(
     nano_build, nano_config, tmp_path
 ):
     found = pdk.open_pdk(nano_config, tmp_path)
     routed = Path(metrics(nano_build)["route"]["def_file"]).read_text()
     vias = defdata.routed_vias(routed)
     pads = lef.via_pads(found.tech_lef().read_text())
-    met1 = next(layer for layer in found.config.layout.layers if layer.name == "met1")
-    # qrouter alone left 159 pairs of an mcon pad and a via1 pad on neighbouring tracks
-    assert pads_closer_than(vias, pads, "met1", met1.spacing, defdata.units(routed)) == 0
+    spacing = {layer.name: layer.spacing for layer in found.config.layout.layers}
+    scale = defdata.units(routed)
+    # qrouter alone left 159 pairs of an mcon pad and a via1 pad on neighbouring met1 tracks,
+    # and 14 pairs of met3 pads diagonally apart on the grid lines between met3's tracks
+    assert pads_closer_than(vias, pads, "met1", spacing["met1"], scale) == 0
+    assert pads_closer_than(vias, pads, "met3", spacing["met3"], scale) == 0
     # no via2 stacked on a via3 leaves met3 as a bare pad (58 below the minimum area before)
     assert metrics(nano_build)["gds"]["drc"]["by_rule"]["met3.area"] == 0
 

@@ -11,7 +11,12 @@ import pytest
 from econflow.errors import EconflowError, FormatError
 from econflow.flow import tmr
 from econflow.flow.formats import defdata, layout_netlist, lef, netlist, parasitics
-from econflow.flow.tasks.qrouter import RouteError, unrouted_nets, without_unnamed_loads
+from econflow.flow.tasks.qrouter import (
+    RouteError,
+    between_tracks,
+    unrouted_nets,
+    without_unnamed_loads,
+)
 from econflow.rtl import naming
 from econflow.rtl.artefacts import RegisterBank
 
@@ -244,6 +249,29 @@ def test_the_stripes_vias_down_to_a_layer_are_dropped():
     assert dropped == 2 and "A_post" not in amended.split("SPECIALNETS")[1]
     assert "+ FIXED met1 64 ( 10 34 ) ( * * ) B_post\n  NEW met1 64 ( 10 578 )" in amended
     assert defdata.drop_special_vias(text, set()) == (text, 0)
+
+
+def test_the_grid_lines_between_a_wider_layers_tracks_are_obstructed():
+    placed = (
+        "UNITS DISTANCE MICRONS 100 ;\nDIEAREA ( 0 0 ) ( 1000 400 ) ;\n"
+        "TRACKS Y 0.0 DO 11 STEP 40 LAYER met1 ;\n"
+        "TRACKS X 0.0 DO 21 STEP 50 LAYER met2 ;\n"
+        "TRACKS Y 40.0 DO 5 STEP 80 LAYER met3 ;\n"
+        "TRACKS X 0.0 DO 7 STEP 150 LAYER met4 ;\n"
+    )
+    strips = between_tracks(placed, ["met1", "met2", "met3", "met4"])
+    # met3's tracks at y = 0.4, 1.2, 2.0, 2.8 um leave the grid lines 0.8, 1.6, 2.4, 3.2 between
+    assert [s[2:5:2] for s in strips if s[0] == "met3"] == [
+        (0.79, 0.81),
+        (1.59, 1.61),
+        (2.39, 2.41),
+        (3.19, 3.21),
+    ]
+    assert all(s[1] == 0 and s[3] == 10 for s in strips if s[0] == "met3")
+    # met4 at three grid steps: two lines between each pair of its tracks, inside the die
+    assert [round(s[1] + 0.01, 2) for s in strips if s[0] == "met4"][:4] == [0.5, 1.0, 2.0, 2.5]
+    assert {s[0] for s in strips} == {"met3", "met4"}
+    assert between_tracks(placed, ["met1", "met2"]) == []
 
 
 def test_eda_file_errors_are_econflow_errors():
