@@ -10,6 +10,7 @@ scripts wrote it for qrouter, which is why the records involved are read from th
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -28,10 +29,12 @@ _PIN = re.compile(
 _SPECIAL_SHAPE = re.compile(r"^(\+ FIXED|  NEW) \S+ \d+ \( -?\d+ -?\d+ \) \( \* \* \) (\S+)$")
 _NET = re.compile(r"^- (\S+)\n(.*?);\s*$", re.MULTILINE | re.DOTALL)
 _CONNECTION = re.compile(r"\( (\S+) (\S+) \)")
-_ROUTE_POINT = re.compile(
-    r"(?:ROUTED|NEW) \S+ \( (-?\d+) (-?\d+) \)(?: \( (\*|-?\d+) (\*|-?\d+) \))?(?: ([A-Za-z]\w*))?"
+# A routing statement: layer, its points, and the via at its end if any (points may carry
+# an extension value, which the lengths here leave out).
+_PATH = re.compile(
+    r"(?:ROUTED|NEW) (\S+)((?: \( [-\d*]+ [-\d*]+(?: -?\d+)? \))+)(?: ([A-Za-z]\w*))?"
 )
-_SEGMENT = re.compile(r"(?:ROUTED|NEW) (\S+) \( (-?\d+) (-?\d+) \) \( (\*|-?\d+) (\*|-?\d+) \)")
+_POINT = re.compile(r"\( (\*|-?\d+) (\*|-?\d+)")
 
 
 class DefError(FormatError):
@@ -234,34 +237,46 @@ class RoutedVia:
     y: int
 
 
-def routed_vias(text: str) -> list[RoutedVia]:
-    """Every via the router placed in the regular nets, where it sits."""
+@dataclass(frozen=True)
+class RoutedPath:
+    """One ROUTED/NEW statement of a regular net: a wire through ``points`` (a single point
+    for a via alone), ending in ``via`` if one is named."""
+
+    net: str
+    layer: str
+    points: tuple[tuple[int, int], ...]  # DEF units; ``*`` resolved to the point before
+    via: str | None
+
+
+def routed_paths(text: str) -> list[RoutedPath]:
+    """Every path of the regular nets, in the order the DEF lists them."""
     section = text[text.find("\nNETS") : text.find("\nEND NETS")]
-    found: list[RoutedVia] = []
+    found: list[RoutedPath] = []
     for net in _NET.finditer(section):
-        for m in _ROUTE_POINT.finditer(net.group(2)):
-            if m.group(5) is None:
-                continue
-            x, y = int(m.group(1)), int(m.group(2))
-            if m.group(3) is not None:
-                x = x if m.group(3) == "*" else int(m.group(3))
-                y = y if m.group(4) == "*" else int(m.group(4))
-            found.append(RoutedVia(net.group(1), m.group(5), x, y))
+        for m in _PATH.finditer(net.group(2)):
+            points: list[tuple[int, int]] = []
+            for x, y in _POINT.findall(m.group(2)):
+                last = points[-1] if points else (0, 0)
+                points.append((last[0] if x == "*" else int(x), last[1] if y == "*" else int(y)))
+            found.append(RoutedPath(net.group(1), m.group(1), tuple(points), m.group(3)))
     return found
+
+
+def routed_vias(text: str) -> list[RoutedVia]:
+    """Every via the router placed in the regular nets, where it sits (a path's last point)."""
+    return [RoutedVia(p.net, p.via, *p.points[-1]) for p in routed_paths(text) if p.via is not None]
 
 
 def net_wirelength(text: str) -> dict[str, dict[str, float]]:
     """Net -> routed wire length per layer (µm), for the regular nets."""
     scale = units(text)
-    section = text[text.find("\nNETS") : text.find("\nEND NETS")]
     found: dict[str, dict[str, float]] = {}
-    for net in _NET.finditer(section):
-        lengths = found.setdefault(net.group(1), {})
-        for m in _SEGMENT.finditer(net.group(2)):
-            layer, x0, y0 = m.group(1), int(m.group(2)), int(m.group(3))
-            x1 = x0 if m.group(4) == "*" else int(m.group(4))
-            y1 = y0 if m.group(5) == "*" else int(m.group(5))
-            lengths[layer] = lengths.get(layer, 0.0) + (abs(x1 - x0) + abs(y1 - y0)) / scale
+    for path in routed_paths(text):
+        lengths = found.setdefault(path.net, {})
+        if len(path.points) < 2:
+            continue
+        run = sum(abs(b[0] - a[0]) + abs(b[1] - a[1]) for a, b in itertools.pairwise(path.points))
+        lengths[path.layer] = lengths.get(path.layer, 0.0) + run / scale
     return found
 
 

@@ -124,23 +124,36 @@ def test_pins_on_the_rails_move_to_a_free_track_clear_of_them():
 
 
 ROUTED_NETS = """UNITS DISTANCE MICRONS 200 ;
-NETS 1 ;
+NETS 2 ;
 - n0
   ( u1 Q ) ( u2 A )
 + ROUTED li1 ( 100 100 ) L1M1_PR
   NEW met1 ( 100 100 ) ( 500 * ) M1M2_PR
   NEW met2 ( 500 100 ) ( * 300 ) ;
+- n1
+  ( u2 Y ) ( u3 A )
++ ROUTED met1 ( 100 900 ) ( * 968 ) ( 300 * ) M1M2_PR
+  NEW met2 ( 300 968 ) ( * 1168 0 ) ;
 END NETS
 """
 
 
 def test_wire_length_per_layer_and_the_routed_loads():
-    assert defdata.wirelength(ROUTED_NETS) == {"met1": 2.0, "met2": 1.0}
-    assert defdata.net_wirelength(ROUTED_NETS) == {"n0": {"met1": 2.0, "met2": 1.0}}
+    # a path through several points counts every leg, and its via sits at the last point
+    assert defdata.wirelength(ROUTED_NETS) == {"met1": 3.34, "met2": 2.0}
+    assert defdata.net_wirelength(ROUTED_NETS) == {
+        "n0": {"met1": 2.0, "met2": 1.0},
+        "n1": {"met1": 1.34, "met2": 1.0},
+    }
+    assert [(v.net, v.via, v.x, v.y) for v in defdata.routed_vias(ROUTED_NETS)] == [
+        ("n0", "L1M1_PR", 100, 100),
+        ("n0", "M1M2_PR", 500, 100),
+        ("n1", "M1M2_PR", 300, 968),
+    ]
     cap = lef.wire_capacitance(TECH_LEF.read_text())
     assert cap["met1"] == pytest.approx(25.7784e-6 * 0.14 + 2 * 40.567e-6)  # area + 2 sides
     loads = parasitics.routed_loads(ROUTED_NETS, cap)
-    assert loads == {"n0": pytest.approx(2 * cap["met1"] + cap["met2"])}
+    assert loads["n0"] == pytest.approx(2 * cap["met1"] + cap["met2"])
 
 
 def test_wire_loads_from_qrouter_rc_and_from_placement():
