@@ -270,6 +270,7 @@ class Routing(Result):
     wire_cap_pf: float  # routed lengths x the tech LEF's capacitance per µm
     qrouter_rc_cap_pf: float  # qrouter's own RC (one sidewall)
     sdf_arcs_without_load_name: int
+    sdf_arcs_to_their_driver: int = 0  # a route reaching its driving pin twice
 
 
 class RouteResult(StepResult):

@@ -29,7 +29,7 @@ from econflow.templating import environment
 REPORT = "reports/route.json"
 _FAILED = re.compile(r"^Final: Failed net routes: (\d+)", re.MULTILINE)
 _NO_FAILURES = "Final: No failed routes!"
-_UNNAMED_LOAD = re.compile(r"^\s*\(INTERCONNECT \S+ ERROR ")
+_ARC = re.compile(r"^\s*\(INTERCONNECT (\S+) (\S+) ")
 
 
 class RouteError(EconflowError):
@@ -157,14 +157,14 @@ class RouteTask(Task):
         loads = parasitics.routed_loads(routed, cap)
         parasitics.write_loads(loads, Path(f"outputs/{top}.loads.tcl"))
         qrouter_cap = sum(parasitics.rc_loads(Path(f"{top}_route.rc").read_text()).values())
-        dropped = 0
+        unnamed = to_driver = 0
         for corner, liberty in self.get("var", "corners"):
             sdf = Path(f"{top}.{corner}.sdf")
             qflow.program(
                 "rc2dly", "-r", f"{top}_route.rc", "-l", liberty, "-d", sdf,
                 log=Path(f"rc2dly_{corner}.log"),
             )  # fmt: skip
-            text, dropped = without_unnamed_loads(parasitics.bus_names(sdf.read_text()))
+            text, unnamed, to_driver = without_unusable_arcs(parasitics.bus_names(sdf.read_text()))
             Path(f"outputs/{sdf}").write_text(text)
         lengths = defdata.wirelength(routed)
         figures = Routing(
@@ -174,22 +174,35 @@ class RouteTask(Task):
             wirelength_per_layer_um={k: round(v, 1) for k, v in sorted(lengths.items())},
             wire_cap_pf=round(sum(loads.values()), 4),
             qrouter_rc_cap_pf=round(qrouter_cap, 4),
-            sdf_arcs_without_load_name=dropped,
+            sdf_arcs_without_load_name=unnamed,
+            sdf_arcs_to_their_driver=to_driver,
         )
         self.record_metric("wirelength", figures.wirelength_um, REPORT, "um")
         Path(REPORT).write_text(figures.model_dump_json(indent=2) + "\n")
 
 
-def without_unnamed_loads(sdf: str) -> tuple[str, int]:
-    """The SDF without interconnect arcs to a load qrouter named ``ERROR``.
+def without_unusable_arcs(sdf: str) -> tuple[str, int, int]:
+    """The SDF without the interconnect arcs OpenSTA refuses, each of which would make it
+    drop the whole file: arcs to a load qrouter named ``ERROR`` (some I/O-pin ends of a
+    route; one net of a 4,000-cell design, an output port driven by a flip-flop), and arcs
+    from a driver to itself (where a route reaches its driving pin twice, qrouter's RC tree
+    lists the pin among its loads; one net of a 2,527-cell design). Those arcs keep
+    OpenSTA's own estimate.
 
-    qrouter's RC output names some I/O-pin ends of a route ``ERROR`` (seen on one net of a
-    4,000-cell design, an output port driven by a flip-flop); OpenSTA refuses the whole SDF
-    for one such arc. Those arcs keep OpenSTA's own estimate; the count is reported.
+    Returns:
+        The SDF, the arcs to an unnamed load and the arcs to their own driver left out.
     """
-    lines = sdf.splitlines(keepends=True)
-    kept = [line for line in lines if not _UNNAMED_LOAD.search(line)]
-    return "".join(kept), len(lines) - len(kept)
+    kept: list[str] = []
+    unnamed = to_driver = 0
+    for line in sdf.splitlines(keepends=True):
+        arc = _ARC.match(line)
+        if arc and arc.group(2) == "ERROR":
+            unnamed += 1
+        elif arc and arc.group(1) == arc.group(2):
+            to_driver += 1
+        else:
+            kept.append(line)
+    return "".join(kept), unnamed, to_driver
 
 
 def unrouted_nets(log: str) -> int:

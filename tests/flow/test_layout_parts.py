@@ -15,7 +15,7 @@ from econflow.flow.tasks.qrouter import (
     RouteError,
     between_tracks,
     unrouted_nets,
-    without_unnamed_loads,
+    without_unusable_arcs,
 )
 from econflow.rtl import naming
 from econflow.rtl.artefacts import RegisterBank
@@ -169,14 +169,16 @@ def test_wire_loads_from_qrouter_rc_and_from_placement():
     assert parasitics.placement_loads(hpwl, 0.05) == {"n0": pytest.approx(1.38 * 0.05e-3)}
 
 
-def test_sdf_arcs_to_a_load_qrouter_could_not_name_are_left_out():
+def test_sdf_arcs_opensta_would_refuse_are_left_out():
     sdf = (
         "   (INTERCONNECT u1/Q u2/A (0.1))\n"
         "   (INTERCONNECT u3/Q ERROR (0.002))\n"
         "   (INTERCONNECT u3/Q out[15] (0.2))\n"
+        "   (INTERCONNECT u4/Y u4/Y (3.6))\n"
     )
-    kept, dropped = without_unnamed_loads(sdf)
-    assert dropped == 1 and "ERROR" not in kept and kept.count("INTERCONNECT") == 2
+    kept, unnamed, to_driver = without_unusable_arcs(sdf)
+    assert (unnamed, to_driver) == (1, 1)
+    assert "ERROR" not in kept and "u4/Y u4/Y" not in kept and kept.count("INTERCONNECT") == 2
 
 
 def test_qrouters_verdict():
