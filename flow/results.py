@@ -271,6 +271,7 @@ class Routing(Result):
     qrouter_rc_cap_pf: float  # qrouter's own RC (one sidewall)
     sdf_arcs_without_load_name: int
     sdf_arcs_to_their_driver: int = 0  # a route reaching its driving pin twice
+    notch_fills: int = 0  # metal added between shapes of one net (econflow.flow.gap_fill)
 
 
 class RouteResult(StepResult):

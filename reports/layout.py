@@ -141,6 +141,7 @@ def _routing(s: Section, route: RouteResult | None) -> None:
         f"{r.wire_cap_pf:.4g} pF (qrouter's RC: {r.qrouter_rc_cap_pf:.4g} pF)",
         f"{origin}; the tech LEF's area and sidewall capacitance",
     )
+    s.add("notch fill", f"{r.notch_fills} rectangles between shapes of one net", origin)
 
 
 def _comparison(

@@ -194,6 +194,12 @@ def vias_on(text: str, layer: str) -> set[str]:
     }
 
 
+def special_nets_header(text: str) -> tuple[int, int, int] | None:
+    """Where the ``SPECIALNETS n ;`` line starts and ends, and n (None without one)."""
+    found = re.search(r"^SPECIALNETS (\d+) ;", text, re.M)
+    return None if found is None else (found.start(), found.end(), int(found.group(1)))
+
+
 def drop_special_vias(text: str, vias: set[str]) -> tuple[str, int]:
     """The DEF without the ``vias`` in its special nets (the power stripes' via stacks);
     where one opened a net's routing, the next shape opens it.

@@ -48,6 +48,11 @@ def macro_sizes(cell_lef: str) -> dict[str, tuple[float, float]]:
     return sizes
 
 
+def macro_layers(cell_lef: str) -> dict[str, set[str]]:
+    """Macro -> the layers its pins and obstructions draw on."""
+    return {m.group(1): set(_VIA_LAYER.findall(m.group(0))) for m in _MACRO.finditer(cell_lef)}
+
+
 def pin_roles(cell_lef: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Macro -> its output pins, and macro -> its clock pins (``USE CLOCK``)."""
     outputs: dict[str, set[str]] = {}

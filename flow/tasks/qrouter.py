@@ -20,6 +20,7 @@ from siliconcompiler import Task
 
 from econflow import __version__
 from econflow.errors import EconflowError
+from econflow.flow import gap_fill
 from econflow.flow.formats import defdata, lef, parasitics
 from econflow.flow.results import Routing
 from econflow.flow.tasks import qflow
@@ -147,12 +148,13 @@ class RouteTask(Task):
         failed = unrouted_nets(log.read_text())
         if failed:
             raise RouteError(f"qrouter left {failed} nets unrouted")
+        s = qflow.Settings.read(self.get("var", "settings"))
         routed = Path(f"{top}_route.def").read_text()
-        Path(f"outputs/{top}.def").write_text(routed)
+        fill = notch_fill(routed, s)
+        Path(f"outputs/{top}.def").write_text(gap_fill.with_fill(routed, fill))
         for name in (f"{top}.vg", INSTANCES):
             shutil.copyfile(f"inputs/{name}", f"outputs/{name}")
         shutil.copyfile(f"{top}_route.rc", f"outputs/{top}.rc")
-        s = qflow.Settings.read(self.get("var", "settings"))
         cap = lef.wire_capacitance(Path(s.tech_lef).read_text())
         loads = parasitics.routed_loads(routed, cap)
         parasitics.write_loads(loads, Path(f"outputs/{top}.loads.tcl"))
@@ -176,9 +178,28 @@ class RouteTask(Task):
             qrouter_rc_cap_pf=round(qrouter_cap, 4),
             sdf_arcs_without_load_name=unnamed,
             sdf_arcs_to_their_driver=to_driver,
+            notch_fills=len(fill),
         )
         self.record_metric("wirelength", figures.wirelength_um, REPORT, "um")
         Path(REPORT).write_text(figures.model_dump_json(indent=2) + "\n")
+
+
+def notch_fill(routed: str, s: qflow.Settings) -> list[gap_fill.Fill]:
+    """Fill for the notches qrouter left between shapes of one net, on the routing layers
+    none of the placed cells draws on (their shapes are not in the DEF to keep clear of)."""
+    placed = {c.macro for c in defdata.components(routed)}
+    drawn = set().union(
+        *(found for macro, found in lef.macro_layers(Path(s.cell_lef).read_text()).items()
+          if macro in placed)
+    )  # fmt: skip
+    pads = lef.via_pads(Path(s.tech_lef).read_text())
+    layout = s.layout
+    return [
+        fill
+        for layer in layout.layers[: layout.route_layers]
+        if layer.name not in drawn
+        for fill in gap_fill.fills(routed, layer, pads)
+    ]
 
 
 def without_unusable_arcs(sdf: str) -> tuple[str, int, int]:

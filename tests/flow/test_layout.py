@@ -68,7 +68,8 @@ def test_nano_places_and_routes_with_zero_failed_nets(nano_build):
         route["wirelength_um"], rel=1e-4
     )
     assert route["wirelength_um"] >= 0.95 * place["hpwl_um"] > 0  # wires no shorter than HPWL
-    nets = re.findall(r"^- (\S+)\n(.*?);\s*$", routed.split("\nNETS")[1], re.M | re.S)
+    section = routed.split("\nNETS")[1].split("\nEND NETS")[0]
+    nets = re.findall(r"^- (\S+)\n(.*?);\s*$", section, re.M | re.S)
     signal = [(n, body) for n, body in nets if n not in ("VPWR", "VGND")]  # rails and stripes
     unrouted = [n for n, body in signal if body.count("(") > 2 and "ROUTED" not in body]
     assert len(signal) > 1000 and unrouted == []
@@ -313,7 +314,11 @@ def test_the_router_keeps_two_nets_via_pads_apart_and_leaves_no_bare_met3_pad(
     met3 = tracks["met3"]
     assert not [v for v in vias if "met3" in pads[v.via] and (v.y - met3.start) % met3.step]
     # no via2 stacked on a via3 leaves met3 as a bare pad (58 below the minimum area before)
-    assert metrics(nano_build)["gds"]["drc"]["by_rule"]["met3.area"] == 0
+    drc = metrics(nano_build)["gds"]["drc"]["by_rule"]
+    assert drc["met3.area"] == 0
+    # the notches left between shapes of one net above met1 are filled (met2 spacing 21)
+    assert metrics(nano_build)["route"]["routing"]["notch_fills"] > 0
+    assert drc["met2.spacing"] == drc["met3.spacing"] == drc["met4.spacing"] == 0
 
 
 @QFLOW

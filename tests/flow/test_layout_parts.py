@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from econflow.errors import EconflowError, FormatError
-from econflow.flow import tmr
+from econflow.flow import gap_fill, tmr
 from econflow.flow.formats import defdata, layout_netlist, lef, netlist, parasitics
 from econflow.flow.tasks.qrouter import (
     RouteError,
@@ -17,6 +17,7 @@ from econflow.flow.tasks.qrouter import (
     unrouted_nets,
     without_unusable_arcs,
 )
+from econflow.pdk import RoutingLayer
 from econflow.rtl import naming
 from econflow.rtl.artefacts import RegisterBank
 
@@ -294,3 +295,41 @@ def test_eda_file_errors_are_econflow_errors():
         assert issubclass(error, EconflowError)
     with pytest.raises(EconflowError, match="no SITE unknown_site"):
         lef.site_size(TECH_LEF.read_text(), "unknown_site")
+
+
+NOTCH = """UNITS DISTANCE MICRONS 200 ;
+NETS 3 ;
+- a
+  ( u1 Y ) ( u2 A )
++ ROUTED met1 ( 0 0 ) V
+  NEW met2 ( 0 -70 ) ( 92 * ) ;
+- b
+  ( u3 Y ) ( u4 A )
++ ROUTED met1 ( 1000 0 ) V
+  NEW met2 ( 1000 -70 ) ( 1092 * ) ;
+- c
+  ( u5 Y ) ( u6 A )
++ ROUTED met2 ( 1060 -20 ) ( * 200 ) ;
+END NETS
+
+SPECIALNETS 1 ;
+- VPWR
++ ROUTED met4 320 ( 0 0 ) ( 0 1000 ) ;
+END SPECIALNETS
+
+END DESIGN
+"""
+
+
+def test_a_notch_between_shapes_of_one_net_is_filled_where_no_other_net_is_near():
+    met2 = RoutingLayer(name="met2", direction="vertical", pitch=0.46, width=0.14,
+                        spacing=0.14, area=0.0676, gds=[69, 20])  # fmt: skip
+    pads = {"V": {"met2": (-0.14, -0.185, 0.14, 0.185)}}
+    # net a: a via pad 0.095 um above a jog of its own; net b: the same, but net c's wire
+    # passes 0.06 um from where the fill would go
+    fills = gap_fill.fills(NOTCH, met2, pads)
+    assert fills == [gap_fill.Fill("a", "met2", (-14, -56, 28, -37))]
+    filled = gap_fill.with_fill(NOTCH, fills)
+    assert "SPECIALNETS 2 ;" in filled
+    assert "- a\n  + RECT met2 ( -14 -56 ) ( 28 -37 )\n ;\nEND SPECIALNETS" in filled
+    assert gap_fill.with_fill(NOTCH, []) == NOTCH
