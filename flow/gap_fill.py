@@ -5,9 +5,8 @@ little apart on one track, leaving a notch narrower than the spacing rule (21 of
 routing-layer violations on met2). No router setting prevents them, and metal filling the
 notch only widens the net's own metal. The fill is one rectangle across the facing sides of
 the two shapes, kept only where it stays the layer's spacing away from every other net's
-routing; it goes to the DEF's special nets as ``RECT`` shapes. Only layers the standard
-cells do not draw on get fill: the cells' own shapes are not in the DEF, so fill beside them
-could not be checked. Written by hand: the shapes are rectangles of one net, which needs no
+routing and from the placed cells' shapes (from their LEF); it goes to the DEF's special nets
+as ``RECT`` shapes. Written by hand: the shapes are rectangles of one net, which needs no
 polygon library (KLayout, which has one, runs as a separate program here).
 """
 
@@ -17,7 +16,8 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 
-from econflow.flow.formats import defdata
+from econflow.errors import FormatError
+from econflow.flow.formats import defdata, lef
 from econflow.pdk import RoutingLayer
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in DEF units
@@ -31,13 +31,21 @@ class Fill:
     rect: Rect
 
 
-def fills(text: str, layer: RoutingLayer, pads: dict[str, dict[str, Box]]) -> list[Fill]:
+def fills(
+    text: str,
+    layer: RoutingLayer,
+    pads: dict[str, dict[str, Box]],
+    cell_lef: str = "",
+) -> list[Fill]:
     """The fill for every pair of one net's shapes on ``layer`` facing each other closer than
-    its spacing without touching, where no other net's routing comes within the spacing."""
+    its spacing without touching, where nothing else comes within the spacing: no other
+    net's routing, and none of the placed cells' shapes (from ``cell_lef``)."""
     scale = defdata.units(text)
     spacing = round(layer.spacing * scale)
     shapes = _routing_shapes(text, layer.name, round(layer.width * scale / 2), pads, scale)
-    index = _Index(shapes, spacing)
+    blocked = dict(shapes)
+    blocked[""] = _placed_shapes(text, cell_lef, layer.name, scale)
+    index = _Index(blocked, spacing)
     found: dict[tuple[str, Rect], Fill] = {}
     for net, rects in shapes.items():
         for a, b in itertools.combinations(rects, 2):
@@ -65,6 +73,40 @@ def _routing_shapes(
             x0, y0, x1, y1 = (round(v * scale) for v in pad)
             shapes[path.net].append((x + x0, y + y0, x + x1, y + y1))
     return shapes
+
+
+def _placed_shapes(text: str, cell_lef: str, layer: str, scale: int) -> list[Rect]:
+    """The placed cells' shapes on ``layer``, in DEF units (no net: they block every fill)."""
+    rects = lef.macro_rects(cell_lef, layer)
+    sizes = lef.macro_sizes(cell_lef)
+    placed: list[Rect] = []
+    for c in defdata.components(text):
+        for rect in rects.get(c.macro, ()):
+            x0, y0, x1, y1 = _oriented(rect, sizes[c.macro], c.orient)
+            placed.append(
+                (c.x + round(x0 * scale), c.y + round(y0 * scale),
+                 c.x + round(x1 * scale), c.y + round(y1 * scale))
+            )  # fmt: skip
+    return placed
+
+
+def _oriented(rect: Box, size: tuple[float, float], orient: str) -> Box:
+    """``rect`` after the placement's rotation or flip, in the frame of the placed cell.
+
+    Raises:
+        FormatError: an orientation rows of standard cells do not use.
+    """
+    x0, y0, x1, y1 = rect
+    w, h = size
+    turned = {
+        "N": (x0, y0, x1, y1),
+        "S": (w - x1, h - y1, w - x0, h - y0),
+        "FN": (w - x1, y0, w - x0, y1),
+        "FS": (x0, h - y1, x1, h - y0),
+    }
+    if orient not in turned:
+        raise FormatError(f"a cell placed in orientation {orient}: expected one of {list(turned)}")
+    return turned[orient]
 
 
 def with_fill(text: str, fills: list[Fill]) -> str:

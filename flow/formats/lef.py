@@ -48,9 +48,24 @@ def macro_sizes(cell_lef: str) -> dict[str, tuple[float, float]]:
     return sizes
 
 
-def macro_layers(cell_lef: str) -> dict[str, set[str]]:
-    """Macro -> the layers its pins and obstructions draw on."""
-    return {m.group(1): set(_VIA_LAYER.findall(m.group(0))) for m in _MACRO.finditer(cell_lef)}
+def macro_rects(cell_lef: str, layer: str) -> dict[str, list[tuple[float, float, float, float]]]:
+    """Macro -> the rectangles (µm, in the macro's frame) its pins and obstructions draw on
+    ``layer``; a polygon counts as its bounding box."""
+    found: dict[str, list[tuple[float, float, float, float]]] = {}
+    for m in _MACRO.finditer(cell_lef):
+        rects = found.setdefault(m.group(1), [])
+        current = None
+        for line in m.group(0).splitlines():
+            words = line.split()
+            if words[:1] == ["LAYER"]:
+                current = words[1]
+            elif words[:1] in (["RECT"], ["POLYGON"]) and current == layer:
+                values = [float(v) for v in words[1:] if v != ";"]
+                xs, ys = values[0::2], values[1::2]
+                rects.append((min(xs), min(ys), max(xs), max(ys)))
+            elif words[:1] in (["END"], ["PORT"], ["OBS"]):
+                current = None
+    return found
 
 
 def pin_roles(cell_lef: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:

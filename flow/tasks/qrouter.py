@@ -185,20 +185,14 @@ class RouteTask(Task):
 
 
 def notch_fill(routed: str, s: qflow.Settings) -> list[gap_fill.Fill]:
-    """Fill for the notches qrouter left between shapes of one net, on the routing layers
-    none of the placed cells draws on (their shapes are not in the DEF to keep clear of)."""
-    placed = {c.macro for c in defdata.components(routed)}
-    drawn = set().union(
-        *(found for macro, found in lef.macro_layers(Path(s.cell_lef).read_text()).items()
-          if macro in placed)
-    )  # fmt: skip
+    """Fill for the notches qrouter left between shapes of one net, on every routing layer."""
     pads = lef.via_pads(Path(s.tech_lef).read_text())
+    cells = Path(s.cell_lef).read_text()
     layout = s.layout
     return [
         fill
         for layer in layout.layers[: layout.route_layers]
-        if layer.name not in drawn
-        for fill in gap_fill.fills(routed, layer, pads)
+        for fill in gap_fill.fills(routed, layer, pads, cells)
     ]
 
 

@@ -333,3 +333,16 @@ def test_a_notch_between_shapes_of_one_net_is_filled_where_no_other_net_is_near(
     assert "SPECIALNETS 2 ;" in filled
     assert "- a\n  + RECT met2 ( -14 -56 ) ( 28 -37 )\n ;\nEND SPECIALNETS" in filled
     assert gap_fill.with_fill(NOTCH, []) == NOTCH
+    # a placed cell's own met2 (flipped: 0.05-0.10 um up its 1 um height) 0.08 um from the fill
+    cell = (
+        "MACRO blocker\n  SIZE 1 BY 1 ;\n  OBS\n    LAYER met2 ;\n"
+        "      RECT 0 0.9 0.05 0.95 ;\n  END\nEND blocker\n"
+    )
+    placed = NOTCH.replace(
+        "NETS 3 ;",
+        "COMPONENTS 1 ;\n- u9 blocker + PLACED ( -30 -90 ) FS ;\nEND COMPONENTS\n\nNETS 3 ;",
+    )
+    assert gap_fill.fills(placed, met2, pads, cell) == []
+    assert (
+        gap_fill.fills(placed, met2, pads, cell.replace("0.9 0.05 0.95", "0.0 0.05 0.05")) == fills
+    )
