@@ -33,35 +33,44 @@ class Fill:
 
 def fills(
     text: str,
-    layer: RoutingLayer,
+    layers: list[RoutingLayer],
     pads: dict[str, dict[str, Box]],
     cell_lef: str = "",
 ) -> list[Fill]:
-    """The fill for every pair of one net's shapes on ``layer`` facing each other closer than
-    its spacing without touching, where nothing else comes within the spacing: no other
-    net's routing, and none of the placed cells' shapes (from ``cell_lef``)."""
+    """The fill for every pair of one net's shapes on each of ``layers`` facing each other
+    closer than its spacing without touching, where nothing else comes within the spacing:
+    no other net's routing, and none of the placed cells' shapes (from ``cell_lef``)."""
     scale = defdata.units(text)
-    spacing = round(layer.spacing * scale)
-    shapes = _routing_shapes(text, layer.name, round(layer.width * scale / 2), pads, scale)
-    blocked = dict(shapes)
-    blocked[""] = _placed_shapes(text, cell_lef, layer.name, scale)
-    index = _Index(blocked, spacing)
-    found: dict[tuple[str, Rect], Fill] = {}
-    for net, rects in shapes.items():
-        for a, b in itertools.combinations(rects, 2):
-            rect = _between(a, b, spacing)
-            if rect is not None and (net, rect) not in found and index.clear(rect, net):
-                found[(net, rect)] = Fill(net, layer.name, rect)
+    paths = defdata.routed_paths(text)
+    placed = defdata.components(text)
+    sizes = lef.macro_sizes(cell_lef)
+    found: dict[tuple[str, str, Rect], Fill] = {}
+    for layer in layers:
+        spacing = round(layer.spacing * scale)
+        shapes = _routing_shapes(paths, layer.name, round(layer.width * scale / 2), pads, scale)
+        blocked = dict(shapes)
+        blocked[""] = _placed_shapes(placed, lef.macro_rects(cell_lef, layer.name), sizes, scale)
+        index = _Index(blocked, spacing)
+        for net, rects in shapes.items():
+            for a, b in itertools.combinations(rects, 2):
+                rect = _between(a, b, spacing)
+                key = (net, layer.name, rect)
+                if rect is not None and key not in found and index.clear(rect, net):
+                    found[key] = Fill(net, layer.name, rect)
     return list(found.values())
 
 
 def _routing_shapes(
-    text: str, layer: str, half: int, pads: dict[str, dict[str, Box]], scale: int
+    paths: list[defdata.RoutedPath],
+    layer: str,
+    half: int,
+    pads: dict[str, dict[str, Box]],
+    scale: int,
 ) -> dict[str, list[Rect]]:
     """Net -> its regular routing on ``layer``: each wire leg with its width and half a width
     beyond its ends (DEF's default extension), and the via pads."""
     shapes: dict[str, list[Rect]] = defaultdict(list)
-    for path in defdata.routed_paths(text):
+    for path in paths:
         if path.layer == layer:
             for (ax, ay), (bx, by) in itertools.pairwise(path.points):
                 shapes[path.net].append(
@@ -75,19 +84,23 @@ def _routing_shapes(
     return shapes
 
 
-def _placed_shapes(text: str, cell_lef: str, layer: str, scale: int) -> list[Rect]:
-    """The placed cells' shapes on ``layer``, in DEF units (no net: they block every fill)."""
-    rects = lef.macro_rects(cell_lef, layer)
-    sizes = lef.macro_sizes(cell_lef)
-    placed: list[Rect] = []
-    for c in defdata.components(text):
+def _placed_shapes(
+    placed: list[defdata.Component],
+    rects: dict[str, list[Box]],
+    sizes: dict[str, tuple[float, float]],
+    scale: int,
+) -> list[Rect]:
+    """The placed cells' shapes (``rects``: macro -> its shapes on one layer), in DEF units;
+    no net: they block every fill."""
+    found: list[Rect] = []
+    for c in placed:
         for rect in rects.get(c.macro, ()):
             x0, y0, x1, y1 = _oriented(rect, sizes[c.macro], c.orient)
-            placed.append(
+            found.append(
                 (c.x + round(x0 * scale), c.y + round(y0 * scale),
                  c.x + round(x1 * scale), c.y + round(y1 * scale))
             )  # fmt: skip
-    return placed
+    return found
 
 
 def _oriented(rect: Box, size: tuple[float, float], orient: str) -> Box:

@@ -186,14 +186,12 @@ class RouteTask(Task):
 
 def notch_fill(routed: str, s: qflow.Settings) -> list[gap_fill.Fill]:
     """Fill for the notches qrouter left between shapes of one net, on every routing layer."""
-    pads = lef.via_pads(Path(s.tech_lef).read_text())
-    cells = Path(s.cell_lef).read_text()
-    layout = s.layout
-    return [
-        fill
-        for layer in layout.layers[: layout.route_layers]
-        for fill in gap_fill.fills(routed, layer, pads, cells)
-    ]
+    return gap_fill.fills(
+        routed,
+        s.layout.layers[: s.layout.route_layers],
+        lef.via_pads(Path(s.tech_lef).read_text()),
+        Path(s.cell_lef).read_text(),
+    )
 
 
 def without_unusable_arcs(sdf: str) -> tuple[str, int, int]:

@@ -327,7 +327,7 @@ def test_a_notch_between_shapes_of_one_net_is_filled_where_no_other_net_is_near(
     pads = {"V": {"met2": (-0.14, -0.185, 0.14, 0.185)}}
     # net a: a via pad 0.095 um above a jog of its own; net b: the same, but net c's wire
     # passes 0.06 um from where the fill would go
-    fills = gap_fill.fills(NOTCH, met2, pads)
+    fills = gap_fill.fills(NOTCH, [met2], pads)
     assert fills == [gap_fill.Fill("a", "met2", (-14, -56, 28, -37))]
     filled = gap_fill.with_fill(NOTCH, fills)
     assert "SPECIALNETS 2 ;" in filled
@@ -342,7 +342,8 @@ def test_a_notch_between_shapes_of_one_net_is_filled_where_no_other_net_is_near(
         "NETS 3 ;",
         "COMPONENTS 1 ;\n- u9 blocker + PLACED ( -30 -90 ) FS ;\nEND COMPONENTS\n\nNETS 3 ;",
     )
-    assert gap_fill.fills(placed, met2, pads, cell) == []
+    assert gap_fill.fills(placed, [met2], pads, cell) == []
     assert (
-        gap_fill.fills(placed, met2, pads, cell.replace("0.9 0.05 0.95", "0.0 0.05 0.05")) == fills
+        gap_fill.fills(placed, [met2], pads, cell.replace("0.9 0.05 0.95", "0.0 0.05 0.05"))
+        == fills
     )
