@@ -106,6 +106,7 @@ class RoutingLayer(_Strict):
     width: float = Field(gt=0)
     spacing: float = Field(gt=0)
     area: float = Field(ge=0)  # minimum area
+    hole_area: float = Field(0.0, ge=0)  # minimum area of a hole in the layer's metal; 0: none
     gds: list[int] = Field(min_length=2, max_length=2)  # GDS layer, datatype
 
 

@@ -1,18 +1,22 @@
 """Metal between two shapes of one net that qrouter left closer than the layer's spacing.
 
 qrouter puts a via pad beside a short wrong-way jog of its own net, or two pads of one net a
-little apart on one track, leaving a notch narrower than the spacing rule (21 of nano's 79
-routing-layer violations on met2). No router setting prevents them, and metal filling the
-notch only widens the net's own metal. The fill is one rectangle across the facing sides of
-the two shapes, kept only where it stays the layer's spacing away from every other net's
-routing and from the placed cells' shapes (from their LEF); it goes to the DEF's special nets
-as ``RECT`` shapes. Written by hand: the shapes are rectangles of one net, which needs no
-polygon library (KLayout, which has one, runs as a separate program here).
+little apart on one track (21 of nano's 79 routing-layer violations on met2), and ends a
+pin-access stub 0.01 um short of its own pin's met1 (``dfrtp_1``'s RESET_B, 8 met1
+violations), leaving a notch narrower than the spacing rule. No router setting prevents
+them, and metal filling the notch only widens the net's own metal. The fill is one
+rectangle across the facing sides of the two shapes (two routed shapes, or a routed shape
+and one of the net's pins), kept only where it stays the layer's spacing away from every
+other net's routing and pins and from the cells' obstructions (from their LEF); it goes to
+the DEF's special nets as ``RECT`` shapes. Written by hand: the shapes are rectangles of one
+net, which needs no polygon library (KLayout, which has one, runs as a separate program
+here).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -39,72 +43,244 @@ def fills(
 ) -> list[Fill]:
     """The fill for every pair of one net's shapes on each of ``layers`` facing each other
     closer than its spacing without touching, where nothing else comes within the spacing:
-    no other net's routing, and none of the placed cells' shapes (from ``cell_lef``)."""
-    scale = defdata.units(text)
-    paths = defdata.routed_paths(text)
-    placed = defdata.components(text)
-    sizes = lef.macro_sizes(cell_lef)
+    no other net's routing or pins, and no cell's obstructions (from ``cell_lef``). A pair
+    is two of the net's routed shapes, or one of them and one of its pins' shapes."""
+    routed = Routed(text, pads, cell_lef)
+    scale = routed.scale
     found: dict[tuple[str, str, Rect], Fill] = {}
     for layer in layers:
         spacing = round(layer.spacing * scale)
-        shapes = _routing_shapes(paths, layer.name, round(layer.width * scale / 2), pads, scale)
-        blocked = dict(shapes)
-        blocked[""] = _placed_shapes(placed, lef.macro_rects(cell_lef, layer.name), sizes, scale)
-        index = _Index(blocked, spacing)
+        shapes = routed.routing(layer)
+        cells = routed.cells.on(layer.name)
+        index = Index(routed.everything(layer), spacing)
         for net, rects in shapes.items():
-            for a, b in itertools.combinations(rects, 2):
-                rect = _between(a, b, spacing)
+            pairs = itertools.chain(
+                itertools.combinations(rects, 2),
+                itertools.product(rects, cells.get(net, ())),
+            )
+            for a, b in pairs:
+                rect = _between(a, b, spacing, round(layer.width * scale))
                 key = (net, layer.name, rect)
                 if rect is not None and key not in found and index.clear(rect, net):
                     found[key] = Fill(net, layer.name, rect)
+        notched = defaultdict(list)
+        for fill in found.values():
+            if fill.layer == layer.name:
+                notched[fill.net].append(fill.rect)
+        least_hole = layer.hole_area * scale * scale
+        for net, rects in shapes.items():
+            pins = cells.get(net, [])
+            for piece in pieces(rects + notched[net] + pins):
+                for hole in _holes(piece):
+                    if _area(hole) < least_hole and all(index.clear(r, net) for r in hole):
+                        found.update(((net, layer.name, r), Fill(net, layer.name, r)) for r in hole)
+                if any(r in pins for r in piece):
+                    continue  # a pin's shape, which has the area
+                patch = _area_patch(piece, layer, scale, index, net)
+                if patch is not None:
+                    found[(net, layer.name, patch)] = Fill(net, layer.name, patch)
     return list(found.values())
 
 
-def _routing_shapes(
-    paths: list[defdata.RoutedPath],
-    layer: str,
-    half: int,
-    pads: dict[str, dict[str, Box]],
-    scale: int,
-) -> dict[str, list[Rect]]:
-    """Net -> its regular routing on ``layer``: each wire leg with its width and half a width
-    beyond its ends (DEF's default extension), and the via pads."""
-    shapes: dict[str, list[Rect]] = defaultdict(list)
-    for path in paths:
-        if path.layer == layer:
-            for (ax, ay), (bx, by) in itertools.pairwise(path.points):
-                shapes[path.net].append(
-                    (min(ax, bx) - half, min(ay, by) - half, max(ax, bx) + half, max(ay, by) + half)
-                )
-        pad = pads.get(path.via or "", {}).get(layer)
-        if pad is not None:
-            x, y = path.points[-1]
-            x0, y0, x1, y1 = (round(v * scale) for v in pad)
-            shapes[path.net].append((x + x0, y + y0, x + x1, y + y1))
-    return shapes
+def _holes(piece: list[Rect]) -> list[list[Rect]]:
+    """The holes the piece of metal encloses, each as the rectangles that fill it."""
+    xs = sorted({v for r in piece for v in (r[0], r[2])})
+    ys = sorted({v for r in piece for v in (r[1], r[3])})
+    empty = {
+        (i, j)
+        for i, (x0, x1) in enumerate(itertools.pairwise(xs))
+        for j, (y0, y1) in enumerate(itertools.pairwise(ys))
+        if not any(r[0] <= x0 and x1 <= r[2] and r[1] <= y0 and y1 <= r[3] for r in piece)
+    }
+    last_i, last_j = len(xs) - 2, len(ys) - 2
+    holes: list[list[Rect]] = []
+    while empty:
+        cells, todo, outside = [], [empty.pop()], False
+        while todo:
+            i, j = todo.pop()
+            cells.append((i, j))
+            outside = outside or i in (0, last_i) or j in (0, last_j)
+            for n in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)):
+                if n in empty:
+                    empty.remove(n)
+                    todo.append(n)
+        if not outside:
+            holes.append([(xs[i], ys[j], xs[i + 1], ys[j + 1]) for i, j in cells])
+    return holes
 
 
-def _placed_shapes(
-    placed: list[defdata.Component],
-    rects: dict[str, list[Box]],
-    sizes: dict[str, tuple[float, float]],
-    scale: int,
+def pieces(rects: list[Rect]) -> list[list[Rect]]:
+    """``rects`` grouped into the pieces of metal they make (touching rectangles together)."""
+    parent = list(range(len(rects)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in itertools.combinations(range(len(rects)), 2):
+        if touching(rects[i], rects[j]):
+            parent[root(i)] = root(j)
+    groups: dict[int, list[Rect]] = defaultdict(list)
+    for i, rect in enumerate(rects):
+        groups[root(i)].append(rect)
+    return list(groups.values())
+
+
+def touching(a: Rect, b: Rect) -> bool:
+    """Whether two rectangles overlap or touch (a shared edge or corner)."""
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _area(rects: list[Rect]) -> int:
+    """The area the union of ``rects`` covers."""
+    xs = sorted({v for r in rects for v in (r[0], r[2])})
+    ys = sorted({v for r in rects for v in (r[1], r[3])})
+    return sum(
+        (x1 - x0) * (y1 - y0)
+        for x0, x1 in itertools.pairwise(xs)
+        for y0, y1 in itertools.pairwise(ys)
+        if any(r[0] <= x0 and x1 <= r[2] and r[1] <= y0 and y1 <= r[3] for r in rects)
+    )
+
+
+def _area_patch(
+    piece: list[Rect], layer: RoutingLayer, scale: int, index: Index, net: str
+) -> Rect | None:
+    """For a piece of ``net``'s metal below ``layer``'s minimum area, a rectangle over it long
+    enough along the layer's direction to have the area (centred on it, else from either
+    end), clear of everything else; None if the piece has the area or no rectangle is clear."""
+    need = math.ceil(layer.area * scale * scale)
+    if _area(piece) >= need:
+        return None
+    x0, y0 = min(r[0] for r in piece), min(r[1] for r in piece)
+    x1, y1 = max(r[2] for r in piece), max(r[3] for r in piece)
+    along = 1 if layer.direction == "vertical" else 0
+    lo, hi = (x0, x1) if along == 0 else (y0, y1)
+    side_lo, side_hi = (y0, y1) if along == 0 else (x0, x1)
+    length = max(hi - lo, math.ceil(need / (side_hi - side_lo)))
+    for start in (lo - (length - (hi - lo)) // 2, lo, hi - length):
+        a, b = start, start + length
+        patch = (a, side_lo, b, side_hi) if along == 0 else (side_lo, a, side_hi, b)
+        if index.clear(patch, net):
+            return patch
+    return None
+
+
+class CellShapes:
+    """The placed cells' shapes by net, read once for all layers."""
+
+    def __init__(self, text: str, cell_lef: str) -> None:
+        self.scale = defdata.units(text)
+        self.cell_lef = cell_lef
+        self.sizes = lef.macro_sizes(cell_lef)
+        self.cells = defdata.components(text)
+        self.net_of = {pin: net for net, on in defdata.net_pins(text).items() for pin in on}
+        self._on: dict[str, dict[str, list[Rect]]] = {}
+
+    def on(self, layer: str) -> dict[str, list[Rect]]:
+        """Net -> the shapes its pins draw on ``layer``, in DEF units; the cells' obstructions
+        and the pins of no regular net (the supplies) under ``""``. Not to be changed: it is
+        read once per layer."""
+        if layer not in self._on:
+            self._on[layer] = self._read(layer)
+        return self._on[layer]
+
+    def _read(self, layer: str) -> dict[str, list[Rect]]:
+        pins = lef.pin_rects(self.cell_lef, layer)
+        obstructions = lef.obstruction_rects(self.cell_lef, layer)
+        found: dict[str, list[Rect]] = defaultdict(list)
+        for cell in self.cells:
+            if cell.macro not in self.sizes:
+                continue
+            size = self.sizes[cell.macro]
+            for rect in obstructions.get(cell.macro, ()):
+                found[""].append(placed_rect(rect, cell, size, self.scale))
+            for pin, rects in pins.get(cell.macro, {}).items():
+                net = self.net_of.get((cell.name, pin), "")
+                found[net].extend(placed_rect(rect, cell, size, self.scale) for rect in rects)
+        return found
+
+
+class Routed:
+    """A routed DEF's shapes, read once: the regular nets' routing (wires, via pads and the
+    patches qrouter adds to them in the special nets), the other special nets' shapes (the
+    power grid's) and the placed cells' pins and obstructions; DEF units."""
+
+    def __init__(self, text: str, pads: dict[str, dict[str, Box]], cell_lef: str) -> None:
+        self.scale = defdata.units(text)
+        self.paths = defdata.routed_paths(text)
+        self.pads = scaled(pads, self.scale)
+        self.cells = CellShapes(text, cell_lef)
+        self.special = defdata.special_shapes(text, self.pads)
+
+    def routing(self, layer: RoutingLayer) -> dict[str, list[Rect]]:
+        """Regular net -> its shapes on ``layer``: wires, via pads and special-net patches."""
+        shapes = self._wires(layer)
+        for shape in self.special:
+            if shape.layer == layer.name and shape.net in shapes:
+                shapes[shape.net].append(shape.rect)
+        return shapes
+
+    def everything(self, layer: RoutingLayer) -> dict[str, list[Rect]]:
+        """Net -> every shape of it on ``layer``: its routing, special wiring and pins; the
+        cells' obstructions and unconnected pins under ``""``."""
+        found = self._wires(layer)
+        for net, rects in self.fixed(layer.name).items():
+            found[net].extend(rects)
+        return found
+
+    def fixed(self, layer: str) -> dict[str, list[Rect]]:
+        """Net -> its shapes on ``layer`` outside the regular routing: its pins' and its
+        special wiring's; the cells' obstructions and unconnected pins under ``""``."""
+        found = defaultdict(list, {net: list(rects) for net, rects in self.cells.on(layer).items()})
+        for shape in self.special:
+            if shape.layer == layer:
+                found[shape.net].append(shape.rect)
+        return found
+
+    def pads_on(self, layer: str) -> dict[str, Rect]:
+        """Via -> its pad on ``layer``, for the vias with one there."""
+        return {via: on[layer] for via, on in self.pads.items() if layer in on}
+
+    def _wires(self, layer: RoutingLayer) -> dict[str, list[Rect]]:
+        half = round(layer.width * self.scale / 2)
+        on_layer = self.pads_on(layer.name)
+        shapes: dict[str, list[Rect]] = defaultdict(list)
+        for path in self.paths:
+            shapes[path.net].extend(wire_rects(path, layer.name, half, on_layer))
+        return shapes
+
+
+def wire_rects(
+    path: defdata.RoutedPath, layer: str, half: int, pads: dict[str, Rect]
 ) -> list[Rect]:
-    """The placed cells' shapes (``rects``: macro -> its shapes on one layer), in DEF units;
-    no net: they block every fill."""
+    """A routing statement's legs on ``layer`` (``half`` its half width, also the extension
+    past its ends) and its via's pad there (``pads``: via -> its pad on ``layer``)."""
     found: list[Rect] = []
-    for c in placed:
-        for rect in rects.get(c.macro, ()):
-            x0, y0, x1, y1 = _oriented(rect, sizes[c.macro], c.orient)
-            found.append(
-                (c.x + round(x0 * scale), c.y + round(y0 * scale),
-                 c.x + round(x1 * scale), c.y + round(y1 * scale))
-            )  # fmt: skip
+    if path.layer == layer:
+        for (ax, ay), (bx, by) in itertools.pairwise(path.points):
+            found.append((min(ax, bx) - half, min(ay, by) - half,
+                          max(ax, bx) + half, max(ay, by) + half))  # fmt: skip
+    pad = pads.get(path.via or "")
+    if pad is not None:
+        x, y = path.points[-1]
+        found.append((x + pad[0], y + pad[1], x + pad[2], y + pad[3]))
     return found
 
 
-def _oriented(rect: Box, size: tuple[float, float], orient: str) -> Box:
-    """``rect`` after the placement's rotation or flip, in the frame of the placed cell.
+def scaled(pads: dict[str, dict[str, Box]], scale: int) -> dict[str, dict[str, Rect]]:
+    """Via pads in DEF units."""
+    return {
+        via: {layer: tuple(round(v * scale) for v in box) for layer, box in shapes.items()}
+        for via, shapes in pads.items()
+    }
+
+
+def placed_rect(rect: Box, cell: defdata.Component, size: tuple[float, float], scale: int) -> Rect:
+    """A rectangle of a cell's LEF (µm, in the macro's frame) where the placed ``cell`` puts it,
+    in DEF units.
 
     Raises:
         FormatError: an orientation rows of standard cells do not use.
@@ -117,9 +293,15 @@ def _oriented(rect: Box, size: tuple[float, float], orient: str) -> Box:
         "FN": (w - x1, y0, w - x0, y1),
         "FS": (x0, h - y1, x1, h - y0),
     }
-    if orient not in turned:
-        raise FormatError(f"a cell placed in orientation {orient}: expected one of {list(turned)}")
-    return turned[orient]
+    if cell.orient not in turned:
+        raise FormatError(
+            f"a cell placed in orientation {cell.orient}: expected one of {list(turned)}"
+        )
+    a, b, c, d = turned[cell.orient]
+    return (
+        cell.x + round(a * scale), cell.y + round(b * scale),
+        cell.x + round(c * scale), cell.y + round(d * scale),
+    )  # fmt: skip
 
 
 def with_fill(text: str, fills: list[Fill]) -> str:
@@ -147,20 +329,28 @@ def with_fill(text: str, fills: list[Fill]) -> str:
     return f"{text[:start]}SPECIALNETS {count + len(by_net)} ;{text[stop:end]}{entries}{text[end:]}"
 
 
-def _between(a: Rect, b: Rect, spacing: int) -> Rect | None:
-    """The rectangle across the facing sides of ``a`` and ``b`` if they face each other
-    (their sides overlap across the gap) less than ``spacing`` apart without touching."""
-    x0, x1 = max(a[0], b[0]), min(a[2], b[2])
-    y0, y1 = max(a[1], b[1]), min(a[3], b[3])
-    if x0 < x1 and 0 < y0 - y1 < spacing:  # one above the other
-        return (x0, y1, x1, y0)
-    if y0 < y1 and 0 < x0 - x1 < spacing:  # side by side
-        return (x1, y0, x0, y1)
+def _between(a: Rect, b: Rect, spacing: int, width: int) -> Rect | None:
+    """The rectangle joining ``a`` and ``b`` where their sides face each other along at
+    least ``width`` less than ``spacing`` apart (a notch), or where they touch along less
+    than ``width`` (a neck: filled across the narrower shape's side, ``width`` deep into
+    both, so that no corner of the join comes closer than ``width`` to the other's edge)."""
+    for along in (0, 1):  # 0: the sides run along x (one shape above the other); 1: along y
+        across = 1 - along
+        lo, hi = max(a[along], b[along]), min(a[along + 2], b[along + 2])
+        near, far = min(a[across + 2], b[across + 2]), max(a[across], b[across])
+        if lo >= hi:
+            continue
+        if 0 < far - near < spacing and hi - lo >= width:
+            return (lo, near, hi, far) if along == 0 else (near, lo, far, hi)
+        if far == near and hi - lo < width:
+            narrow = min((a, b), key=lambda r: r[along + 2] - r[along])
+            lo, hi, near, far = narrow[along], narrow[along + 2], near - width, far + width
+            return (lo, near, hi, far) if along == 0 else (near, lo, far, hi)
     return None
 
 
-class _Index:
-    """Other nets' shapes by grid cell, for the check that fill keeps clear of them."""
+class Index:
+    """Shapes by net and grid cell, for the check that new metal keeps clear of other nets'."""
 
     def __init__(self, shapes: dict[str, list[Rect]], spacing: int) -> None:
         self.spacing = spacing
@@ -168,8 +358,15 @@ class _Index:
         self.cells: dict[tuple[int, int], list[tuple[str, Rect]]] = defaultdict(list)
         for net, rects in shapes.items():
             for rect in rects:
-                for key in self._keys(rect, 0):
-                    self.cells[key].append((net, rect))
+                self.add(net, rect)
+
+    def add(self, net: str, rect: Rect) -> None:
+        for key in self._keys(rect, 0):
+            self.cells[key].append((net, rect))
+
+    def remove(self, net: str, rect: Rect) -> None:
+        for key in self._keys(rect, 0):
+            self.cells[key].remove((net, rect))
 
     def _keys(self, rect: Rect, margin: int) -> list[tuple[int, int]]:
         c = self.cell
@@ -180,6 +377,7 @@ class _Index:
         ]
 
     def clear(self, fill: Rect, net: str) -> bool:
+        """Whether no other net's shape comes closer to ``fill`` than the spacing."""
         for key in self._keys(fill, self.spacing):
             for other, rect in self.cells.get(key, ()):
                 if other != net and _distance(fill, rect) < self.spacing:

@@ -141,7 +141,13 @@ def _routing(s: Section, route: RouteResult | None) -> None:
         f"{r.wire_cap_pf:.4g} pF (qrouter's RC: {r.qrouter_rc_cap_pf:.4g} pF)",
         f"{origin}; the tech LEF's area and sidewall capacitance",
     )
-    s.add("notch fill", f"{r.notch_fills} rectangles between shapes of one net", origin)
+    s.add(
+        "routing repairs",
+        f"{r.notch_fills} fill rectangles (notches, necks, holes, minimum area), "
+        f"{r.spurs_trimmed} dead ends trimmed, {r.cuts_merged} cuts merged, "
+        f"{r.vias_turned} vias turned",
+        f"{origin}; econflow.flow.gap_fill, spurs, redundant_cuts, via_variants",
+    )
 
 
 def _comparison(

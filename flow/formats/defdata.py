@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from econflow.errors import FormatError
 
@@ -252,11 +252,13 @@ class RoutedPath:
     layer: str
     points: tuple[tuple[int, int], ...]  # DEF units; ``*`` resolved to the point before
     via: str | None
+    span: tuple[int, int] = field(default=(0, 0), compare=False)  # the statement in the text
 
 
 def routed_paths(text: str) -> list[RoutedPath]:
     """Every path of the regular nets, in the order the DEF lists them."""
-    section = text[text.find("\nNETS") : text.find("\nEND NETS")]
+    start = text.find("\nNETS")
+    section = text[start : text.find("\nEND NETS")]
     found: list[RoutedPath] = []
     for net in _NET.finditer(section):
         for m in _PATH.finditer(net.group(2)):
@@ -264,7 +266,8 @@ def routed_paths(text: str) -> list[RoutedPath]:
             for x, y in _POINT.findall(m.group(2)):
                 last = points[-1] if points else (0, 0)
                 points.append((last[0] if x == "*" else int(x), last[1] if y == "*" else int(y)))
-            found.append(RoutedPath(net.group(1), m.group(1), tuple(points), m.group(3)))
+            span = (start + net.start(2) + m.start(), start + net.start(2) + m.end())
+            found.append(RoutedPath(net.group(1), m.group(1), tuple(points), m.group(3), span))
     return found
 
 
@@ -293,3 +296,69 @@ def wirelength(text: str) -> dict[str, float]:
         for layer, length in lengths.items():
             total[layer] = total.get(layer, 0.0) + length
     return total
+
+
+@dataclass(frozen=True)
+class SpecialShape:
+    """A rectangle of a special net: a leg of a wire (not extended past its ends, DEF's rule
+    for special wiring), a layer of a via, or a ``RECT``; DEF units."""
+
+    net: str
+    layer: str
+    rect: tuple[int, int, int, int]
+
+
+_SPECIAL_NET = re.compile(r"^- (\S+)\n(.*?);\s*$", re.MULTILINE | re.DOTALL)
+_SPECIAL_WIRE = re.compile(
+    r"(?:ROUTED|FIXED|COVER|SHIELD \S+|NEW) (\S+) (\d+)((?: \( [-\d*]+ [-\d*]+(?: -?\d+)? \))+)"
+    r"(?: ([A-Za-z]\w*))?"
+)
+_RECT = re.compile(r"RECT (\S+) \( (-?\d+) (-?\d+) \) \( (-?\d+) (-?\d+) \)")
+
+
+def via_shapes(text: str) -> dict[str, dict[str, tuple[int, int, int, int]]]:
+    """The DEF's own vias (its VIAS section): via -> layer -> the bounding box of its
+    rectangles there, DEF units about the via's origin."""
+    found = re.search(r"^VIAS \d+ ;\n(.*?)^END VIAS", text, re.M | re.S)
+    vias: dict[str, dict[str, tuple[int, int, int, int]]] = {}
+    for m in re.finditer(r"^- (\S+)\n(.*?);$", found.group(1) if found else "", re.M | re.S):
+        layers = vias.setdefault(m.group(1), {})
+        for r in _RECT.finditer(m.group(2)):
+            x0, y0, x1, y1 = (int(v) for v in r.groups()[1:])
+            a = layers.get(r.group(1), (x0, y0, x1, y1))
+            layers[r.group(1)] = (min(a[0], x0), min(a[1], y0), max(a[2], x1), max(a[3], y1))
+    return vias
+
+
+def special_shapes(
+    text: str, pads: dict[str, dict[str, tuple[int, int, int, int]]]
+) -> list[SpecialShape]:
+    """Every shape of the special nets: the power grid's, and the patches qrouter adds to
+    regular nets there. ``pads``: via -> layer -> its shape about its origin (DEF units),
+    for the vias the DEF does not define itself."""
+    start = text.find("\nSPECIALNETS")
+    section = text[start : text.find("\nEND SPECIALNETS", start)] if start >= 0 else ""
+    vias = {**pads, **via_shapes(text)}
+    found: list[SpecialShape] = []
+    for net in _SPECIAL_NET.finditer(section):
+        name, body = net.group(1), net.group(2)
+        for m in _SPECIAL_WIRE.finditer(body):
+            layer, half = m.group(1), int(m.group(2)) // 2
+            points: list[tuple[int, int]] = []
+            for x, y in _POINT.findall(m.group(3)):
+                last = points[-1] if points else (0, 0)
+                points.append((last[0] if x == "*" else int(x), last[1] if y == "*" else int(y)))
+            for (ax, ay), (bx, by) in itertools.pairwise(points):
+                if (ax, ay) == (bx, by):
+                    continue
+                across = (0, half) if ay == by else (half, 0)
+                found.append(SpecialShape(name, layer, (
+                    min(ax, bx) - across[0], min(ay, by) - across[1],
+                    max(ax, bx) + across[0], max(ay, by) + across[1],
+                )))  # fmt: skip
+            x, y = points[-1]
+            for via_layer, (x0, y0, x1, y1) in vias.get(m.group(4) or "", {}).items():
+                found.append(SpecialShape(name, via_layer, (x + x0, y + y0, x + x1, y + y1)))
+        for r in _RECT.finditer(body):
+            found.append(SpecialShape(name, r.group(1), tuple(int(v) for v in r.groups()[1:])))
+    return found

@@ -24,6 +24,7 @@ _VIA_LAYER = re.compile(r"^\s*LAYER (\S+) ;", re.MULTILINE)
 _VIA_RECT = re.compile(r"^\s*LAYER (\S+) ;\s*RECT ((?:\s*-?[\d.]+){4}) ;", re.MULTILINE)
 _PORT = re.compile(r"^    PORT\n(.*?)^    END\n", re.MULTILINE | re.DOTALL)
 _OBS = re.compile(r"^  OBS\n", re.MULTILINE)
+_OBS_BLOCK = re.compile(r"^  OBS\n(.*?)^  END\s*$", re.MULTILINE | re.DOTALL)
 _GRID = re.compile(r"^MANUFACTURINGGRID ([\d.]+) ;", re.MULTILINE)
 _LAYER = re.compile(r"^LAYER (\S+)\n(.*?)^END \1\s*$", re.MULTILINE | re.DOTALL)
 _RPERSQ = re.compile(r"RESISTANCE RPERSQ ([\d.eE+-]+)")
@@ -48,24 +49,48 @@ def macro_sizes(cell_lef: str) -> dict[str, tuple[float, float]]:
     return sizes
 
 
-def macro_rects(cell_lef: str, layer: str) -> dict[str, list[tuple[float, float, float, float]]]:
-    """Macro -> the rectangles (µm, in the macro's frame) its pins and obstructions draw on
-    ``layer``; a polygon counts as its bounding box."""
-    found: dict[str, list[tuple[float, float, float, float]]] = {}
-    for m in _MACRO.finditer(cell_lef):
-        rects = found.setdefault(m.group(1), [])
-        current = None
-        for line in m.group(0).splitlines():
-            words = line.split()
-            if words[:1] == ["LAYER"]:
-                current = words[1]
-            elif words[:1] in (["RECT"], ["POLYGON"]) and current == layer:
-                values = [float(v) for v in words[1:] if v != ";"]
-                xs, ys = values[0::2], values[1::2]
-                rects.append((min(xs), min(ys), max(xs), max(ys)))
-            elif words[:1] in (["END"], ["PORT"], ["OBS"]):
-                current = None
-    return found
+def obstruction_rects(
+    cell_lef: str, layer: str
+) -> dict[str, list[tuple[float, float, float, float]]]:
+    """Macro -> the rectangles (µm, in the macro's frame) its obstructions draw on ``layer``;
+    a polygon counts as its bounding box."""
+    return {
+        m.group(1): [
+            rect
+            for obs in _OBS_BLOCK.finditer(m.group(0))
+            for rect in _layer_rects(obs.group(1), layer)
+        ]
+        for m in _MACRO.finditer(cell_lef)
+    }
+
+
+def pin_rects(
+    cell_lef: str, layer: str
+) -> dict[str, dict[str, list[tuple[float, float, float, float]]]]:
+    """Macro -> pin -> the rectangles (µm, in the macro's frame) the pin draws on ``layer``;
+    a polygon counts as its bounding box."""
+    return {
+        m.group(1): {
+            pin.group(1): _layer_rects(pin.group(2), layer) for pin in _PIN.finditer(m.group(0))
+        }
+        for m in _MACRO.finditer(cell_lef)
+    }
+
+
+def _layer_rects(block: str, layer: str) -> list[tuple[float, float, float, float]]:
+    rects = []
+    current = None
+    for line in block.splitlines():
+        words = line.split()
+        if words[:1] == ["LAYER"]:
+            current = words[1]
+        elif words[:1] in (["RECT"], ["POLYGON"]) and current == layer:
+            values = [float(v) for v in words[1:] if v != ";"]
+            xs, ys = values[0::2], values[1::2]
+            rects.append((min(xs), min(ys), max(xs), max(ys)))
+        elif words[:1] in (["END"], ["PORT"], ["OBS"]):
+            current = None
+    return rects
 
 
 def pin_roles(cell_lef: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:

@@ -2,10 +2,12 @@
 
 ``pre_process`` derives qrouter's LEF views (``econflow.flow.formats.lef``) and writes its
 script: the placement's fence, li1 bands kept clear along every rail, the placed DEF.
-``post_process``
-fails on any unrouted net, writes each net's wire load from its routed length (``parasitics``)
-and, with qflow's ``rc2dly``, an SDF of interconnect delays per corner from qrouter's RC
-trees. Outputs: the routed ``<top>.def``, ``<top>.rc``, ``<top>.loads.tcl``,
+``post_process`` fails on any unrouted net, repairs what qrouter leaves against the spacing
+rules (dead-end spurs, ``econflow.flow.spurs``; one net's cuts too close,
+``redundant_cuts``; via pads too close to another net, ``via_variants``; notches, necks,
+holes and small pieces, ``gap_fill``), writes each net's wire load from its routed length
+(``parasitics``) and, with qflow's ``rc2dly``, an SDF of interconnect delays per corner from
+qrouter's RC trees. Outputs: the routed ``<top>.def``, ``<top>.rc``, ``<top>.loads.tcl``,
 ``<top>.<corner>.sdf``, the placed netlist and instance map passed on, and
 ``reports/route.json``.
 """
@@ -20,7 +22,7 @@ from siliconcompiler import Task
 
 from econflow import __version__
 from econflow.errors import EconflowError
-from econflow.flow import gap_fill
+from econflow.flow import gap_fill, redundant_cuts, spurs, via_variants
 from econflow.flow.formats import defdata, lef, parasitics
 from econflow.flow.results import Routing
 from econflow.flow.tasks import qflow
@@ -150,8 +152,16 @@ class RouteTask(Task):
             raise RouteError(f"qrouter left {failed} nets unrouted")
         s = qflow.Settings.read(self.get("var", "settings"))
         routed = Path(f"{top}_route.def").read_text()
-        fill = notch_fill(routed, s)
-        Path(f"outputs/{top}.def").write_text(gap_fill.with_fill(routed, fill))
+        layers = s.layout.layers[: s.layout.route_layers]
+        pads = lef.via_pads(Path(s.tech_lef).read_text())
+        cell_lef = Path(s.cell_lef).read_text()
+        trimmed, spurs_trimmed = spurs.without_spurs(routed, layers, pads, cell_lef)
+        merged, cuts_merged = redundant_cuts.without_redundant_cuts(
+            trimmed, s.layout.cuts, layers, pads, cell_lef
+        )
+        turned, vias_turned = via_variants.with_turned_vias(merged, layers, pads, cell_lef)
+        fill = gap_fill.fills(turned, layers, pads, cell_lef)
+        Path(f"outputs/{top}.def").write_text(gap_fill.with_fill(turned, fill))
         for name in (f"{top}.vg", INSTANCES):
             shutil.copyfile(f"inputs/{name}", f"outputs/{name}")
         shutil.copyfile(f"{top}_route.rc", f"outputs/{top}.rc")
@@ -179,19 +189,12 @@ class RouteTask(Task):
             sdf_arcs_without_load_name=unnamed,
             sdf_arcs_to_their_driver=to_driver,
             notch_fills=len(fill),
+            spurs_trimmed=spurs_trimmed,
+            cuts_merged=cuts_merged,
+            vias_turned=vias_turned,
         )
         self.record_metric("wirelength", figures.wirelength_um, REPORT, "um")
         Path(REPORT).write_text(figures.model_dump_json(indent=2) + "\n")
-
-
-def notch_fill(routed: str, s: qflow.Settings) -> list[gap_fill.Fill]:
-    """Fill for the notches qrouter left between shapes of one net, on every routing layer."""
-    return gap_fill.fills(
-        routed,
-        s.layout.layers[: s.layout.route_layers],
-        lef.via_pads(Path(s.tech_lef).read_text()),
-        Path(s.cell_lef).read_text(),
-    )
 
 
 def without_unusable_arcs(sdf: str) -> tuple[str, int, int]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from econflow.errors import EconflowError, FormatError
-from econflow.flow import gap_fill, tmr
+from econflow.flow import gap_fill, redundant_cuts, spurs, tmr
 from econflow.flow.formats import defdata, layout_netlist, lef, netlist, parasitics
 from econflow.flow.tasks.qrouter import (
     RouteError,
@@ -17,7 +17,7 @@ from econflow.flow.tasks.qrouter import (
     unrouted_nets,
     without_unusable_arcs,
 )
-from econflow.pdk import RoutingLayer
+from econflow.pdk import CutLayer, RoutingLayer
 from econflow.rtl import naming
 from econflow.rtl.artefacts import RegisterBank
 
@@ -66,6 +66,13 @@ def test_lef_facts():
     assert lef.database_units(tech) == 200  # 0.005 um manufacturing grid
     assert lef.macro_sizes(cells)["sky130_fd_sc_hd__nand2_1"] == (1.38, 2.72)
     assert lef.layer_rc(tech)["met1"] == (0.125, 25.7784e-6)
+    assert lef.pin_rects(cells, "li1")["sky130_fd_sc_hd__nand2_1"]["A"] == [
+        (0.94, 1.075, 1.275, 1.325)
+    ]
+    reset = lef.pin_rects(cells, "met1")["sky130_fd_sc_hd__dfrtp_1"]["RESET_B"]
+    obstructions = lef.obstruction_rects(cells, "met1")["sky130_fd_sc_hd__dfrtp_1"]
+    assert (3.745, 0.78, 7.635, 0.92) in reset and len(obstructions) == 14
+    assert not set(reset) & set(obstructions)
 
 
 def placed_def(rows: list[list[tuple[str, int]]], pins: str = "") -> str:
@@ -347,3 +354,209 @@ def test_a_notch_between_shapes_of_one_net_is_filled_where_no_other_net_is_near(
         gap_fill.fills(placed, [met2], pads, cell.replace("0.9 0.05 0.95", "0.0 0.05 0.05"))
         == fills
     )
+
+
+def test_a_wire_short_of_or_just_touching_its_own_pin_is_filled_another_nets_pin_blocks():
+    met1 = RoutingLayer(name="met1", direction="horizontal", pitch=0.34, width=0.14,
+                        spacing=0.14, area=0.083, gds=[68, 20])  # fmt: skip
+    # net a's wire ends 0.01 um below the met1 of u1's pin A (qrouter's access to dfrtp_1's
+    # RESET_B); net b's wire ends the same way below u2's pin A, with u2's pin B 0.05 um
+    # beside where the fill would go
+    cell = (
+        "MACRO c\n  SIZE 2 BY 2.72 ;\n"
+        "  PIN A\n    PORT\n      LAYER met1 ;\n        RECT 0.0 1.0 1.0 1.2 ;\n    END\n  END A\n"
+        "  PIN B\n    PORT\n      LAYER met1 ;\n        RECT 1.05 1.0 1.4 1.2 ;\n    END\n  END B\n"
+        "END c\n"
+    )
+    text = (
+        "UNITS DISTANCE MICRONS 200 ;\nCOMPONENTS 2 ;\n- u1 c + PLACED ( 0 0 ) N ;\n"
+        "- u2 c + PLACED ( 1000 0 ) N ;\nEND COMPONENTS\nNETS 2 ;\n"
+        "- a\n  ( u1 A )\n+ ROUTED met1 ( 100 100 ) ( * 184 ) ;\n"
+        "- b\n  ( u2 A )\n+ ROUTED met1 ( 1190 100 ) ( * 184 ) ;\n"
+        "END NETS\n"
+    )
+    fills = gap_fill.fills(text, [met1], {}, cell)
+    assert fills == [gap_fill.Fill("a", "met1", (86, 198, 114, 200))]
+    # net d's wire ends on the side of u3's pin, touching it along 0.02 um (a neck): filled
+    # 0.14 um deep into both across the wire's width; net e's wire faces u4's pin along
+    # 0.115 um only: no notch fill, which would leave a neck of its own, but alone the wire
+    # is below met1's minimum area (0.0784 um2) and widens to 0.15 um
+    text = text.replace(
+        "END COMPONENTS\nNETS 2 ;",
+        "- u3 c + PLACED ( 2000 0 ) N ;\n- u4 c + PLACED ( 3000 0 ) N ;\nEND COMPONENTS\n"
+        "NETS 4 ;\n- d\n  ( u3 A )\n+ ROUTED met1 ( 1900 190 ) ( 1986 * ) ;\n"
+        "- e\n  ( u4 A )\n+ ROUTED met1 ( 3009 100 ) ( * 184 ) ;",
+    )
+    assert set(gap_fill.fills(text, [met1], {}, cell)) == {
+        *fills,
+        gap_fill.Fill("d", "met1", (1972, 176, 2028, 204)),
+        gap_fill.Fill("e", "met1", (2994, 86, 3024, 198)),
+    }
+
+
+MCON = CutLayer(name="mcon", below="li1", above="met1", size=0.17, spacing=0.19,
+                enclosure_below=0.0, enclosure_above=0.03, gds=[67, 44])  # fmt: skip
+LI1_MET1 = [
+    RoutingLayer(name="li1", direction="vertical", pitch=0.46, width=0.17, spacing=0.17,
+                 area=0.0561, gds=[67, 20]),
+    RoutingLayer(name="met1", direction="horizontal", pitch=0.34, width=0.14, spacing=0.14,
+                 area=0.083, gds=[68, 20]),
+]  # fmt: skip
+L1M1 = {
+    "L1M1_PR": {
+        "li1": (-0.085, -0.085, 0.085, 0.085),
+        "mcon": (-0.085, -0.085, 0.085, 0.085),
+        "met1": (-0.145, -0.115, 0.145, 0.115),
+    }
+}
+ONE_CELL = """UNITS DISTANCE MICRONS 200 ;
+COMPONENTS 1 ;
+- u1 c + PLACED ( 2000 0 ) N ;
+END COMPONENTS
+"""
+# Three nets, each with two mcons 0.34 um apart in one column: n0's li1 wire runs past both,
+# n1's both sit on one li1 pin of u1, n2's have no li1 between them.
+CLOSE_CUTS = (
+    ONE_CELL
+    + """NETS 3 ;
+- n0
+  ( u8 Y ) ( u9 A )
++ ROUTED met1 ( 0 100 ) ( 184 * ) L1M1_PR
+  NEW li1 ( 184 100 ) ( * 300 )
+  NEW met1 ( 0 168 ) ( 184 * ) L1M1_PR ;
+- n1
+  ( u1 A ) ( u9 B )
++ ROUTED li1 ( 2092 100 ) L1M1_PR
+  NEW met1 ( 2092 100 ) ( 1800 * )
+  NEW li1 ( 2092 168 ) L1M1_PR
+  NEW met1 ( 2092 168 ) ( 2400 * ) ;
+- n2
+  ( u7 Y ) ( u6 A )
++ ROUTED met1 ( 4000 100 ) ( 4184 * ) L1M1_PR
+  NEW li1 ( 4184 100 ) ( * 0 )
+  NEW met1 ( 4000 168 ) ( 4184 * ) L1M1_PR
+  NEW li1 ( 4184 168 ) ( * 400 ) ;
+END NETS
+"""
+)
+PIN_CELL = (
+    "MACRO c\n  SIZE 1 BY 2.72 ;\n"
+    "  PIN A\n    PORT\n      LAYER li1 ;\n        RECT 0.38 0.4 0.55 1.0 ;\n    END\n  END A\n"
+    "END c\n"
+)
+
+
+def test_one_of_two_close_cuts_of_a_net_goes_where_the_layer_below_joins_them():
+    merged, count = redundant_cuts.without_redundant_cuts(
+        CLOSE_CUTS, [MCON], LI1_MET1, L1M1, PIN_CELL
+    )
+    assert count == 2
+    vias = {(v.net, v.x, v.y) for v in defdata.routed_vias(merged)}
+    assert vias == {
+        ("n0", 184, 100), ("n1", 2092, 100), ("n2", 4184, 100), ("n2", 4184, 168)
+    }  # fmt: skip
+    # the dropped cut's branch runs on, on met1, to the kept cut
+    assert "NEW met1 ( 0 168 ) ( 184 * ) ( 184 100 ) ;" in merged
+    assert "NEW met1 ( 2092 168 ) ( 2092 100 )\n  NEW met1 ( 2092 168 ) ( 2400 * )" in merged
+    assert defdata.wirelength(merged)["met1"] == pytest.approx(
+        defdata.wirelength(CLOSE_CUTS)["met1"] + 2 * 0.34
+    )
+    # without u1's pin, nothing joins n1's two cuts on li1
+    alone, count = redundant_cuts.without_redundant_cuts(CLOSE_CUTS, [MCON], LI1_MET1, L1M1, "")
+    assert count == 1
+
+
+SPURS = (
+    ONE_CELL
+    + """NETS 3 ;
+- a
+  ( u8 Y ) ( u9 A )
++ ROUTED met1 ( 0 100 ) ( 200 * ) ( * 129 ) ( * 90 ) ( 163 * ) ;
+- b
+  ( u1 A ) ( u9 B )
++ ROUTED met1 ( 1800 100 ) ( 2000 * ) ( * 190 ) ( * 90 ) ;
+- c
+  ( u7 Y ) ( u6 A )
++ ROUTED met1 ( 4000 100 ) ( 4200 * ) ( * 160 ) ( * 90 )
+  NEW met1 ( 4200 160 ) ( 4400 * ) ;
+END NETS
+"""
+)
+
+
+def test_a_dead_end_that_touches_nothing_of_its_net_is_taken_out():
+    pin = PIN_CELL.replace(
+        "LAYER li1 ;\n        RECT 0.38 0.4 0.55 1.0", "LAYER met1 ;\n        RECT 0 1.0 0.5 1.2"
+    )
+    trimmed, count = spurs.without_spurs(SPURS, LI1_MET1, L1M1, pin)
+    # net a runs up 0.145 um and back below where it started: the run out goes; net b's run
+    # out reaches u1's pin A, and net c's is where its other branch starts: both stay
+    assert count == 1
+    assert "+ ROUTED met1 ( 0 100 ) ( 200 100 ) ( 200 90 ) ( 163 90 ) ;" in trimmed
+    assert trimmed.replace("( 0 100 ) ( 200 100 ) ( 200 90 ) ( 163 90 )", "") == SPURS.replace(
+        "( 0 100 ) ( 200 * ) ( * 129 ) ( * 90 ) ( 163 * )", ""
+    )
+    assert defdata.wirelength(trimmed)["met1"] == pytest.approx(
+        defdata.wirelength(SPURS)["met1"] - 2 * 29 / 200
+    )
+
+
+def test_a_piece_of_a_net_below_the_layers_minimum_area_gets_a_patch_along_the_layer():
+    # net x comes down to li1 onto nothing of its own (a 0.17 um square, li1's minimum area
+    # is 0.0561 um2); net y onto u1's pin A, whose shape has the area; net z as x, with net
+    # w's li1 wire 0.17 um above it, so that its patch grows downwards only
+    text = (
+        "UNITS DISTANCE MICRONS 200 ;\nCOMPONENTS 1 ;\n- u1 c + PLACED ( 2000 0 ) N ;\n"
+        "END COMPONENTS\nNETS 4 ;\n"
+        "- x\n  ( u8 Y ) ( u9 A )\n+ ROUTED met1 ( 700 1000 ) ( 1000 * ) L1M1_PR ;\n"
+        "- y\n  ( u1 A ) ( u9 B )\n+ ROUTED met1 ( 1800 140 ) ( 2092 * ) L1M1_PR ;\n"
+        "- z\n  ( u7 Y ) ( u9 C )\n+ ROUTED met1 ( 2700 1000 ) ( 3000 * ) L1M1_PR ;\n"
+        "- w\n  ( u6 Y ) ( u9 D )\n+ ROUTED li1 ( 3000 1068 ) ( * 1300 ) ;\n"
+        "END NETS\n"
+    )
+    area = [f for f in gap_fill.fills(text, LI1_MET1, L1M1, PIN_CELL) if f.layer == "li1"]
+    assert area == [
+        gap_fill.Fill("x", "li1", (983, 967, 1017, 1033)),  # 0.17 x 0.33 um: 0.0561 um2
+        gap_fill.Fill("z", "li1", (2983, 951, 3017, 1017)),
+    ]
+
+
+def test_the_special_nets_shapes_wires_vias_and_rects():
+    text = (
+        "UNITS DISTANCE MICRONS 200 ;\nVIAS 1 ;\n- V_post\n+ RECT met1 ( -30 -20 ) ( 30 20 )\n"
+        "+ RECT via ( -15 -15 ) ( 15 15 )\n+ RECT met2 ( -30 -25 ) ( 30 25 ) ;\nEND VIAS\n"
+        "SPECIALNETS 2 ;\n- VPWR\n+ FIXED met1 64 ( 100 34 ) ( * * ) V_post\n"
+        "  NEW met4 320 ( 0 0 ) ( 0 1000 ) ;\n"
+        "- n1\n+ ROUTED li1 34 ( 500 600 ) ( 463 * )\n  NEW met1 64 ( 700 700 ) L1M1_PR ;\n"
+        "- n1\n  + RECT met2 ( 1 2 ) ( 3 4 )\n ;\nEND SPECIALNETS\n"
+    )
+    shapes = defdata.special_shapes(text, gap_fill.scaled(L1M1, 200))
+    assert {(s.net, s.layer, s.rect) for s in shapes} == {
+        ("VPWR", "met1", (70, 14, 130, 54)),
+        ("VPWR", "via", (85, 19, 115, 49)),
+        ("VPWR", "met2", (70, 9, 130, 59)),
+        ("VPWR", "met4", (-160, 0, 160, 1000)),  # special wires do not extend past their ends
+        ("n1", "li1", (463, 583, 500, 617)),
+        ("n1", "li1", (683, 683, 717, 717)),
+        ("n1", "mcon", (683, 683, 717, 717)),
+        ("n1", "met1", (671, 677, 729, 723)),
+        ("n1", "met2", (1, 2, 3, 4)),
+    }
+
+
+def test_a_small_hole_in_one_nets_metal_is_filled():
+    met2 = RoutingLayer(name="met2", direction="vertical", pitch=0.46, width=0.14,
+                        spacing=0.14, area=0.0676, hole_area=0.14, gds=[69, 20])  # fmt: skip
+    # net u runs out 0.46 um, turns back 0.34 um higher and closes on itself: a 0.32 x 0.2 um
+    # hole (0.064 um2, below met2's 0.14); net v 0.69 um out: 0.11 um2, filled too; net w
+    # 1.38 um out: 0.248 um2, a legal hole
+    loops = "".join(
+        f"- {net}\n  ( u{k} Y ) ( u{k} A )\n"
+        f"+ ROUTED met2 ( {1000 * k} 0 ) ( {1000 * k + out} * ) ( * 68 ) ( {1000 * k} * )"
+        f" ( * 0 ) ;\n"
+        for k, (net, out) in enumerate((("u", 92), ("v", 138), ("w", 276)))
+    )
+    text = f"UNITS DISTANCE MICRONS 200 ;\nNETS 3 ;\n{loops}END NETS\n"
+    holes = {f.net: f for f in gap_fill.fills(text, [met2], {})}
+    assert set(holes) == {"u", "v"}
+    assert holes["u"].rect == (14, 14, 78, 54)
