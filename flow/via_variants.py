@@ -1,21 +1,27 @@
-"""Vias turned to another of the PDK's shapes of the same cut where a pad comes too close to
-another net.
+"""Vias turned to another of the PDK's shapes of the same cut, or moved back onto the wire
+they join, where a pad comes too close to another net.
 
 qrouter knows one via per cut layer (its tech LEF keeps only the first, docs/architecture.md
 section 5), so every pad is, for mcon and via1, the long side across the wire. At an off-grid
 pin access that pad can end diagonally 0.134 um from another net's via pad (met1 spacing
 0.14). The PDK defines each cut with its pads turned (``_R``) or trimmed (``_M``, ``_MR``);
 the same cut in one of them, where all of its pads keep the spacing from every other net,
-removes the violation without moving anything. Written by hand: no router here rewrites a
-routed DEF's vias.
+removes the violation without moving anything. qrouter also sets some vias up to 0.06 um off
+the wire they join, towards a power rail (met1 spacing 0.08 um to the rail, 8 on one nano
+placement): such a via goes back to where the wire starts when its pads keep the spacing
+there. Written by hand: no router here rewrites a routed DEF's vias.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from econflow.flow import gap_fill
+from econflow.flow.formats import defdata
 from econflow.pdk import RoutingLayer
 
 Rect = gap_fill.Rect
+_OFFSET_UM = 0.17  # the most qrouter sets a via off the wire it joins (seen: 0.06 um)
 
 
 def with_turned_vias(
@@ -33,25 +39,88 @@ def with_turned_vias(
         for name, layer in metals.items()
     }
     variants = _variants(routed.pads, set(metals))
-    edits: list[tuple[tuple[int, int], str]] = []
+    by_net: dict[str, list[defdata.RoutedPath]] = defaultdict(list)
+    for path in routed.paths:
+        by_net[path.net].append(path)
+    reach = round(_OFFSET_UM * routed.scale)
+    edits: dict[tuple[int, int], str] = {}
     for path in routed.paths:
         if path.via not in variants:
             continue
         old = _placed(routed.pads[path.via], path.points[-1], metals)
         if all(index[layer].clear(rect, path.net) for layer, rect in old.items()):
             continue
-        for other in variants[path.via]:
-            new = _placed(routed.pads[other], path.points[-1], metals)
+        net = [p for p in by_net[path.net] if p is not path]
+        for via, at in _choices(path, variants[path.via], net, reach):
+            new = _placed(routed.pads[via], at, metals)
             if all(index[layer].clear(rect, path.net) for layer, rect in new.items()):
                 for layer in old:
                     index[layer].remove(path.net, old[layer])
                     index[layer].add(path.net, new[layer])
-                statement = text[path.span[0] : path.span[1]]
-                edits.append((path.span, statement.removesuffix(path.via) + other))
+                edits[path.span] = _ending(text, path, via, at)
+                for follower in net:
+                    if follower.points[0] == path.points[-1] != at:
+                        edits[follower.span] = _starting(text, follower, at)
                 break
-    for (start, end), statement in sorted(edits, reverse=True):
+    for (start, end), statement in sorted(edits.items(), reverse=True):
         text = text[:start] + statement + text[end:]
-    return text, len(edits)
+    return text, sum(1 for path in routed.paths if path.span in edits and path.via)
+
+
+def _choices(
+    path: defdata.RoutedPath, others: list[str], net: list[defdata.RoutedPath], reach: int
+) -> list[tuple[str, tuple[int, int]]]:
+    """Where the via at the end of ``path`` may go, in order: turned in place, then moved (as
+    it is, then turned) onto the wire qrouter set it off: back to the path's point before
+    it, or on to where another wire of the net starts, up to ``reach`` away along the legs
+    that meet there. Not where another statement of the net ends in it."""
+    at = path.points[-1]
+    found = [(via, at) for via in others]
+    if any(p.points[-1] == at for p in net):
+        return found
+    followers = [p for p in net if p.points[0] == at]
+    targets = [p.points[0] for p in net if p.points[0] != at]
+    if len(path.points) > 1:
+        targets.append(path.points[-2])
+    for target in targets:
+        legs = [path.points[-2:]] + [p.points[:2] for p in followers]
+        if 0 < _length(at, target) <= reach and all(_along(leg, at, target) for leg in legs):
+            found += [(via, target) for via in [path.via or "", *others]]
+    return found
+
+
+def _length(a: tuple[int, int], b: tuple[int, int]) -> int:
+    """The distance from ``a`` to ``b`` along one axis; above any reach off one."""
+    return abs(a[0] - b[0]) + abs(a[1] - b[1]) if a[0] == b[0] or a[1] == b[1] else 1 << 30
+
+
+def _along(leg: tuple[tuple[int, int], ...], a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Whether a leg (one or two points) stays straight when its end at ``a`` moves to ``b``."""
+    if len(leg) < 2:
+        return True
+    (x0, y0), (x1, y1) = leg
+    return (x0 == x1 == a[0] == b[0]) or (y0 == y1 == a[1] == b[1])
+
+
+def _ending(text: str, path: defdata.RoutedPath, via: str, at: tuple[int, int]) -> str:
+    """``path``'s statement ending at ``at`` in ``via``."""
+    statement = text[path.span[0] : path.span[1]]
+    if at == path.points[-1]:
+        return statement.removesuffix(path.via or "") + via
+    return _written(statement, path, [*path.points[:-1], at], via)
+
+
+def _starting(text: str, path: defdata.RoutedPath, at: tuple[int, int]) -> str:
+    """``path``'s statement starting at ``at``."""
+    return _written(text[path.span[0] : path.span[1]], path, [at, *path.points[1:]], path.via)
+
+
+def _written(
+    statement: str, path: defdata.RoutedPath, points: list[tuple[int, int]], via: str | None
+) -> str:
+    word = statement.split(" ", 1)[0]
+    wire = " ".join(f"( {x} {y} )" for x, y in points)
+    return f"{word} {path.layer} {wire}" + (f" {via}" if via else "")
 
 
 def _variants(pads: dict[str, dict[str, Rect]], metals: set[str]) -> dict[str, list[str]]:

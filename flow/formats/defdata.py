@@ -306,6 +306,7 @@ class SpecialShape:
     net: str
     layer: str
     rect: tuple[int, int, int, int]
+    wire: int | None = None  # which wiring statement of the section, counting from 0
 
 
 _SPECIAL_NET = re.compile(r"^- (\S+)\n(.*?);\s*$", re.MULTILINE | re.DOTALL)
@@ -340,9 +341,11 @@ def special_shapes(
     section = text[start : text.find("\nEND SPECIALNETS", start)] if start >= 0 else ""
     vias = {**pads, **via_shapes(text)}
     found: list[SpecialShape] = []
+    wires = itertools.count()
     for net in _SPECIAL_NET.finditer(section):
         name, body = net.group(1), net.group(2)
         for m in _SPECIAL_WIRE.finditer(body):
+            wire = next(wires)
             layer, half = m.group(1), int(m.group(2)) // 2
             points: list[tuple[int, int]] = []
             for x, y in _POINT.findall(m.group(3)):
@@ -355,10 +358,53 @@ def special_shapes(
                 found.append(SpecialShape(name, layer, (
                     min(ax, bx) - across[0], min(ay, by) - across[1],
                     max(ax, bx) + across[0], max(ay, by) + across[1],
-                )))  # fmt: skip
+                ), wire))  # fmt: skip
             x, y = points[-1]
             for via_layer, (x0, y0, x1, y1) in vias.get(m.group(4) or "", {}).items():
                 found.append(SpecialShape(name, via_layer, (x + x0, y + y0, x + x1, y + y1)))
         for r in _RECT.finditer(body):
             found.append(SpecialShape(name, r.group(1), tuple(int(v) for v in r.groups()[1:])))
     return found
+
+
+def without_special_wires(text: str, wires: set[int]) -> str:
+    """The DEF without the special nets' wiring statements numbered ``wires`` (as
+    ``special_shapes`` numbers them); a net left without any goes.
+
+    Raises:
+        DefError: a net to change holds more than wiring statements.
+    """
+    start = text.find("\nSPECIALNETS")
+    if start < 0 or not wires:
+        return text
+    end = text.find("\nEND SPECIALNETS", start)
+    header = special_nets_header(text)
+    count = header[2] if header else 0
+    entries: list[str] = [text[:start]]
+    numbers = itertools.count()
+    last = start
+    for net in _SPECIAL_NET.finditer(text, start, end):
+        statements = [(next(numbers), m) for m in _SPECIAL_WIRE.finditer(net.group(2))]
+        kept = [m for n, m in statements if n not in wires]
+        if len(kept) == len(statements):
+            continue
+        rest = _SPECIAL_WIRE.sub("", net.group(2)).replace("+", "").replace("NEW", "").strip()
+        if rest:
+            raise DefError(f"special net {net.group(1)}: wiring beside other statements ({rest})")
+        entries.append(text[last : net.start()])
+        if kept:
+            first = statements[0][1].group(0).split(" ", 1)[0]
+            lines = [f"+ {first} {kept[0].group(0).split(' ', 1)[1]}"]
+            lines += [f"  NEW {m.group(0).split(' ', 1)[1]}" for m in kept[1:]]
+            entries.append(f"- {net.group(1)}\n" + "\n".join(lines) + " ;\n")
+        else:
+            count -= 1
+        last = net.end()
+        if text[last : last + 1] == "\n":
+            last += 1
+    entries.append(text[last:])
+    amended = "".join(entries)
+    if header is None:
+        return amended
+    found = special_nets_header(amended)
+    return f"{amended[: found[0]]}SPECIALNETS {count} ;{amended[found[1] :]}"

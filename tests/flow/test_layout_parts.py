@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from econflow.errors import EconflowError, FormatError
-from econflow.flow import gap_fill, redundant_cuts, spurs, tmr
+from econflow.flow import gap_fill, patches, redundant_cuts, spurs, tmr, via_variants
 from econflow.flow.formats import defdata, layout_netlist, lef, netlist, parasitics
 from econflow.flow.tasks.qrouter import (
     RouteError,
@@ -560,3 +560,55 @@ def test_a_small_hole_in_one_nets_metal_is_filled():
     holes = {f.net: f for f in gap_fill.fills(text, [met2], {})}
     assert set(holes) == {"u", "v"}
     assert holes["u"].rect == (14, 14, 78, 54)
+
+
+def test_a_via_whose_pad_comes_too_close_to_another_net_is_turned_or_moved_back():
+    pads = lef.via_pads(TECH_LEF.read_text())
+    met2 = RoutingLayer(name="met2", direction="vertical", pitch=0.46, width=0.14,
+                        spacing=0.14, area=0.0676, gds=[69, 20])  # fmt: skip
+    # net p's mcon at an off-grid pin (met1 pad 0.29 x 0.23 um) and net q's via1 (met1 pad
+    # 0.32 x 0.26 um) 0.4 um right and 0.34 um up: the pads' corners 0.134 um apart
+    text = ONE_CELL + (
+        "NETS 2 ;\n- p\n  ( u8 Y ) ( u9 A )\n+ ROUTED met1 ( 0 100 ) ( 160 * ) L1M1_PR ;\n"
+        "- q\n  ( u7 Y ) ( u6 A )\n+ ROUTED met1 ( 240 236 ) ( * 168 ) M1M2_PR ;\nEND NETS\n"
+    )
+    turned, count = via_variants.with_turned_vias(text, [*LI1_MET1, met2], pads, "")
+    assert count == 1
+    # p's mcon, the first, turned (met1 pad 0.23 x 0.29 um) keeps 0.141 um; q's stays
+    assert [v.via for v in defdata.routed_vias(turned)] == ["L1M1_PR_R", "M1M2_PR"]
+    assert via_variants.with_turned_vias(turned, [*LI1_MET1, met2], pads, "") == (turned, 0)
+    # net r's via1 sits 0.06 um up off its met1 wire, 0.11 um from VGND's rail, and every
+    # turn of it comes as close: it goes back onto the wire, its met2 starting there
+    text = ONE_CELL + (
+        "NETS 1 ;\n- r\n  ( u8 Y ) ( u9 A )\n"
+        "+ ROUTED met1 ( 0 100 ) ( 200 * ) ( * 112 ) M1M2_PR\n  NEW met2 ( 200 112 ) ( * 400 ) ;\n"
+        "END NETS\nSPECIALNETS 1 ;\n- VGND\n+ ROUTED met1 96 ( 0 208 ) ( 400 * ) ;\n"
+        "END SPECIALNETS\n"
+    )
+    moved, count = via_variants.with_turned_vias(text, [*LI1_MET1, met2], pads, "")
+    assert count == 1
+    assert "+ ROUTED met1 ( 0 100 ) ( 200 100 ) ( 200 100 ) M1M2_PR\n" in moved
+    assert "  NEW met2 ( 200 100 ) ( 200 400 ) ;" in moved
+
+
+def test_a_patch_of_qrouters_too_close_to_another_net_goes_unless_it_is_a_nets_only_join():
+    met2 = RoutingLayer(name="met2", direction="vertical", pitch=0.46, width=0.14,
+                        spacing=0.14, area=0.0676, gds=[69, 20])  # fmt: skip
+    # net a's patch widens its own met2 wire to 0.28 um, 0.09 um from VGND's pad: it goes;
+    # net b's li1 stub (its only join from the via to u1's pin A) passes 0.05 um from net
+    # c's li1: it stays
+    text = ONE_CELL + (
+        "NETS 3 ;\n- a\n  ( u8 Y ) ( u9 A )\n+ ROUTED met2 ( 0 0 ) ( * 400 ) ;\n"
+        "- b\n  ( u1 A ) ( u9 B )\n+ ROUTED met1 ( 1800 168 ) ( 2040 * ) L1M1_PR ;\n"
+        "- c\n  ( u7 Y ) ( u6 A )\n+ ROUTED li1 ( 2120 0 ) ( * 120 ) ;\nEND NETS\n"
+        "SPECIALNETS 3 ;\n- VGND\n+ ROUTED met2 60 ( 46 100 ) ( 200 * ) ;\n"
+        "- a\n+ ROUTED met2 56 ( 0 50 ) ( * 150 )\n  NEW met2 56 ( 0 300 ) ( * 350 ) ;\n"
+        "- b\n+ ROUTED li1 34 ( 2040 168 ) ( 2092 * ) ;\nEND SPECIALNETS\n"
+    )
+    kept, count = patches.without_close_patches(text, [*LI1_MET1, met2], L1M1, PIN_CELL)
+    assert count == 1
+    assert "SPECIALNETS 3 ;" in kept
+    assert "- a\n+ ROUTED met2 56 ( 0 300 ) ( * 350 ) ;\n" in kept
+    assert "- b\n+ ROUTED li1 34 ( 2040 168 ) ( 2092 * ) ;\n" in kept
+    gone = defdata.without_special_wires(text, {1, 2})
+    assert "SPECIALNETS 2 ;" in gone and "ROUTED met2 56" not in gone
