@@ -330,22 +330,24 @@ def with_fill(text: str, fills: list[Fill]) -> str:
 
 
 def _between(a: Rect, b: Rect, spacing: int, width: int) -> Rect | None:
-    """The rectangle joining ``a`` and ``b`` where their sides face each other along at
-    least ``width`` less than ``spacing`` apart (a notch), or where they touch along less
-    than ``width`` (a neck: filled across the narrower shape's side, ``width`` deep into
-    both, so that no corner of the join comes closer than ``width`` to the other's edge)."""
+    """The rectangle joining ``a`` and ``b`` where their sides face each other less than
+    ``spacing`` apart (a notch), or where they touch along less than ``width`` (a neck,
+    filled ``width`` deep into both). Where the sides overlap by less than ``width``, the
+    fill spans both shapes' sides, so that it leaves no neck of its own."""
     for along in (0, 1):  # 0: the sides run along x (one shape above the other); 1: along y
         across = 1 - along
         lo, hi = max(a[along], b[along]), min(a[along + 2], b[along + 2])
         near, far = min(a[across + 2], b[across + 2]), max(a[across], b[across])
-        if lo >= hi:
+        if lo >= hi or not 0 <= far - near < spacing:
             continue
-        if 0 < far - near < spacing and hi - lo >= width:
-            return (lo, near, hi, far) if along == 0 else (near, lo, far, hi)
-        if far == near and hi - lo < width:
+        if far == near:
+            if hi - lo >= width:
+                continue
             narrow = min((a, b), key=lambda r: r[along + 2] - r[along])
             lo, hi, near, far = narrow[along], narrow[along + 2], near - width, far + width
-            return (lo, near, hi, far) if along == 0 else (near, lo, far, hi)
+        elif hi - lo < width:
+            lo, hi = min(a[along], b[along]), max(a[along + 2], b[along + 2])
+        return (lo, near, hi, far) if along == 0 else (near, lo, far, hi)
     return None
 
 

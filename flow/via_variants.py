@@ -8,8 +8,8 @@ pin access that pad can end diagonally 0.134 um from another net's via pad (met1
 the same cut in one of them, where all of its pads keep the spacing from every other net,
 removes the violation without moving anything. qrouter also sets some vias up to 0.06 um off
 the wire they join, towards a power rail (met1 spacing 0.08 um to the rail, 8 on one nano
-placement): such a via goes back to where the wire starts when its pads keep the spacing
-there. Written by hand: no router here rewrites a routed DEF's vias.
+placement): such a via goes back towards where the wire starts, as far as its pads need to
+keep the spacing. Written by hand: no router here rewrites a routed DEF's vias.
 """
 
 from __future__ import annotations
@@ -71,9 +71,10 @@ def _choices(
     path: defdata.RoutedPath, others: list[str], net: list[defdata.RoutedPath], reach: int
 ) -> list[tuple[str, tuple[int, int]]]:
     """Where the via at the end of ``path`` may go, in order: turned in place, then moved (as
-    it is, then turned) onto the wire qrouter set it off: back to the path's point before
-    it, or on to where another wire of the net starts, up to ``reach`` away along the legs
-    that meet there. Not where another statement of the net ends in it."""
+    it is, then turned), nearest first, towards the wire qrouter set it off: back towards
+    the path's point before it, or on towards where another wire of the net starts, up to
+    ``reach`` away along the legs that meet there. Not where another statement of the net
+    ends in it."""
     at = path.points[-1]
     found = [(via, at) for via in others]
     if any(p.points[-1] == at for p in net):
@@ -82,11 +83,16 @@ def _choices(
     targets = [p.points[0] for p in net if p.points[0] != at]
     if len(path.points) > 1:
         targets.append(path.points[-2])
+    moves: list[tuple[int, str, tuple[int, int]]] = []
     for target in targets:
         legs = [path.points[-2:]] + [p.points[:2] for p in followers]
-        if 0 < _length(at, target) <= reach and all(_along(leg, at, target) for leg in legs):
-            found += [(via, target) for via in [path.via or "", *others]]
-    return found
+        length = _length(at, target)
+        if 0 < length <= reach and all(_along(leg, at, target) for leg in legs):
+            ux, uy = (target[0] - at[0]) // length, (target[1] - at[1]) // length
+            for step in range(1, length + 1):
+                to = (at[0] + step * ux, at[1] + step * uy)
+                moves += [(step, via, to) for via in [path.via or "", *others]]
+    return found + [(via, to) for _, via, to in sorted(moves, key=lambda m: m[0])]
 
 
 def _length(a: tuple[int, int], b: tuple[int, int]) -> int:

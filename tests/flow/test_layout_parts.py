@@ -578,7 +578,8 @@ def test_a_via_whose_pad_comes_too_close_to_another_net_is_turned_or_moved_back(
     assert [v.via for v in defdata.routed_vias(turned)] == ["L1M1_PR_R", "M1M2_PR"]
     assert via_variants.with_turned_vias(turned, [*LI1_MET1, met2], pads, "") == (turned, 0)
     # net r's via1 sits 0.06 um up off its met1 wire, 0.11 um from VGND's rail, and every
-    # turn of it comes as close: it goes back onto the wire, its met2 starting there
+    # turn of it comes as close: it goes back towards the wire as far as it needs to keep
+    # 0.14 um, 0.03 um, its met2 starting there
     text = ONE_CELL + (
         "NETS 1 ;\n- r\n  ( u8 Y ) ( u9 A )\n"
         "+ ROUTED met1 ( 0 100 ) ( 200 * ) ( * 112 ) M1M2_PR\n  NEW met2 ( 200 112 ) ( * 400 ) ;\n"
@@ -587,8 +588,8 @@ def test_a_via_whose_pad_comes_too_close_to_another_net_is_turned_or_moved_back(
     )
     moved, count = via_variants.with_turned_vias(text, [*LI1_MET1, met2], pads, "")
     assert count == 1
-    assert "+ ROUTED met1 ( 0 100 ) ( 200 100 ) ( 200 100 ) M1M2_PR\n" in moved
-    assert "  NEW met2 ( 200 100 ) ( 200 400 ) ;" in moved
+    assert "+ ROUTED met1 ( 0 100 ) ( 200 100 ) ( 200 106 ) M1M2_PR\n" in moved
+    assert "  NEW met2 ( 200 106 ) ( 200 400 ) ;" in moved
 
 
 def test_a_patch_of_qrouters_too_close_to_another_net_goes_unless_it_is_a_nets_only_join():
