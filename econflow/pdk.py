@@ -263,6 +263,14 @@ class Pdk:
         """The technology LEF: layers, vias, sites."""
         return Path(self.pdk.find_files("fileset", "views.lef", "file", "lef")[0])
 
+    def magic_tech(self) -> Path | None:
+        """Magic's technology file for DRC, the runset lambdapdk names; None without one."""
+        for fileset in self.pdk.get("pdk", "drc", "runsetfileset", "magic", "basic") or []:
+            found = self.pdk.find_files("fileset", fileset, "file", "tech")
+            if found:
+                return Path(found[0])
+        return None
+
     def cell_lef(self) -> Path:
         """The standard cells' LEF."""
         return Path(self.library.find_files("fileset", "models.physical", "file", "lef")[0])

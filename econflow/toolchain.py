@@ -75,6 +75,12 @@ TOOLS = (
         "step gds fails",
     ),
     Tool(
+        "magic",
+        ("--version",),
+        "Magic's full DRC beside the routing-layer deck (gds), where the PDK names its tech file",
+        "step gds fails where the PDK names a Magic technology file",
+    ),
+    Tool(
         "openroad",
         ("-version",),
         "place and route with SiliconCompiler's OpenROAD flow, where installed",

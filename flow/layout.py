@@ -19,7 +19,7 @@ from econflow import __version__
 from econflow import pdk as pdk_configs
 from econflow.config import Config
 from econflow.errors import ArtefactError, ConfigError
-from econflow.flow import analysis, buffering, tmr
+from econflow.flow import analysis, buffering, magic_drc, tmr
 from econflow.flow.formats import activity, lef, lyrdb
 from econflow.flow.job import (
     LayoutPaths,
@@ -348,7 +348,7 @@ def _gds(cfg: Config, build: Path) -> GdsResult:
     if route is None or not route.routed:
         print("  no GDS: the design was not routed")
         return GdsResult(written=False, reason="not routed")
-    _, project, _ = _project(cfg, build)
+    pdk, project, _ = _project(cfg, build)
     print("  KLayout: cell layouts merged into the GDS, picture, routing-layer DRC")
     project.run(*project.step_nodes("gds"))
     export = project.node_dir("write.gds") / "outputs"
@@ -358,6 +358,14 @@ def _gds(cfg: Config, build: Path) -> GdsResult:
     by_rule = lyrdb.violations(paths.drc)
     total = sum(by_rule.values())
     print(f"  routing-layer DRC: {total} violations (not sign-off DRC)")
+    tech = pdk.magic_tech()
+    magic = None
+    if tech is not None:
+        magic = magic_drc.check(paths.gds, project.top, tech, paths.out / "magic")
+        print(
+            f"  Magic DRC ({tech.name}, full deck): {magic.errors} error boxes in "
+            f"{project.top}, {magic.seconds:.0f} s"
+        )
     return GdsResult(
         written=True,
         origin=f"{ROUTED} (KLayout)",
@@ -370,6 +378,7 @@ def _gds(cfg: Config, build: Path) -> GdsResult:
             deck=str(paths.out / DRC_DECK),
             scope=DRC_SCOPE,
         ),
+        magic=magic,
     )
 
 

@@ -299,6 +299,16 @@ class Drc(Result):
     scope: str
 
 
+class MagicDrc(Result):
+    """Magic's full DRC of the routed layout (econflow.flow.magic_drc)."""
+
+    errors: int  # error boxes in the design's own cell
+    by_rule: dict[str, int]  # Magic's rule text -> boxes
+    errors_in_cells_alone: int  # inside library cells and vias each checked alone
+    tech: str
+    seconds: float
+
+
 class GdsResult(StepResult):
     written: bool
     reason: str | None = None
@@ -306,6 +316,7 @@ class GdsResult(StepResult):
     gds: str | None = None
     png: str | None = None
     drc: Drc | None = None
+    magic: MagicDrc | None = None  # where the PDK names a Magic technology file
 
 
 class LayoutMetrics(StageMetrics):

@@ -186,6 +186,14 @@ def _gds(s: Section, gds: GdsResult | None, picture: str | None) -> None:
         drc_text(gds.drc.by_rule, gds.drc.violations),
         f"layout/gds: KLayout deck {Path(gds.drc.deck).name}, {gds.drc.scope}",
     )
+    if gds.magic is not None:
+        s.add(
+            "Magic DRC, full deck (second opinion)",
+            drc_text(gds.magic.by_rule, gds.magic.errors)
+            + f" error boxes; {gds.magic.errors_in_cells_alone:,} in library cells checked alone",
+            f"layout/gds: Magic with {Path(gds.magic.tech).name}; boxes in the design's cell "
+            "count, those inside cells and vias checked out of context do not",
+        )
     if picture:
         s.figures.append(
             ("The routed layout, cells merged from the library GDS (layout/gds)", picture)

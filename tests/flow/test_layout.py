@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from econflow import pdk
 from econflow.errors import ConfigError, ToolMissingError
-from econflow.flow import job, layout, project
+from econflow.flow import job, layout, magic_drc, project
 from econflow.flow.formats import defdata, lef, lyrdb
 from econflow.flow.tasks import qflow
 from econflow.rtl import naming
@@ -284,6 +284,31 @@ def test_drc_counts_the_violations_the_deck_finds(nano_build, tmp_path):
     assert found["met1.width"] == 1 and found["met2.spacing"] == 1
     assert found["mcon.li1.cover"] == 1 and found["mcon.met1.cover"] == 1
     assert found["met3.width"] == 0
+
+
+@QFLOW
+def test_magic_gives_its_opinion_with_the_pdks_full_deck(nano_build, nano_config, tmp_path):
+    magic = metrics(nano_build)["gds"]["magic"]
+    assert magic["tech"].endswith("sky130A.tech") and magic["seconds"] > 0
+    assert magic["errors"] == sum(magic["by_rule"].values())
+    # it checks each library cell out of context too (devices, wells): not the design's
+    assert magic["errors_in_cells_alone"] > 0
+    # on a known-bad layout: two met2 shapes 0.1 um apart, a 0.1 um wide met1 wire
+    made = tmp_path / "bad.gds"
+    maker = tmp_path / "bad.py"
+    maker.write_text(
+        "import pya\nly = pya.Layout(); ly.dbu = 0.001; top = ly.create_cell('bad')\n"
+        "m1, m2 = ly.layer(68, 20), ly.layer(69, 20)\n"
+        "top.shapes(m1).insert(pya.Box(0, 0, 100, 2000))\n"
+        "top.shapes(m2).insert(pya.Box(0, 0, 1000, 1000))\n"
+        "top.shapes(m2).insert(pya.Box(1100, 0, 2100, 1000))\n"
+        f"ly.write({str(made)!r})\n"
+    )
+    subprocess.run(["klayout", "-b", "-r", str(maker)], check=True, capture_output=True)
+    tech = pdk.open_pdk(nano_config, tmp_path).magic_tech()
+    found = magic_drc.check(made, "bad", tech, tmp_path / "magic")
+    rules = " ".join(found.by_rule)
+    assert "met1.1" in rules and "met2.2" in rules and found.errors_in_cells_alone == 0
 
 
 @QFLOW
