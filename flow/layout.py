@@ -56,7 +56,7 @@ from econflow.templating import environment
 SETTINGS = "layout_settings.json"
 DRC_DECK = "routing_drc.drc"
 DRC_SCOPE = (
-    "routing layers only (widths, spacings, via enclosures, minimum areas); not sign-off DRC"
+    "routing layers only (widths, spacings, via enclosures, minimum areas, holes); not sign-off DRC"
 )
 PLACED = "post-placement estimate"
 ROUTED = "post-route"

@@ -43,6 +43,7 @@ def with_turned_vias(
     for path in routed.paths:
         by_net[path.net].append(path)
     reach = round(_OFFSET_UM * routed.scale)
+    fixed = {name: routed.fixed(name) for name in metals}
     edits: dict[tuple[int, int], str] = {}
     for path in routed.paths:
         if path.via not in variants:
@@ -53,15 +54,17 @@ def with_turned_vias(
         net = [p for p in by_net[path.net] if p is not path]
         for via, at in _choices(path, variants[path.via], net, reach):
             new = _placed(routed.pads[via], at, metals)
-            if all(index[layer].clear(rect, path.net) for layer, rect in new.items()):
-                for layer in old:
-                    index[layer].remove(path.net, old[layer])
-                    index[layer].add(path.net, new[layer])
-                edits[path.span] = _ending(text, path, via, at)
-                for follower in net:
-                    if follower.points[0] == path.points[-1] != at:
-                        edits[follower.span] = _starting(text, follower, at)
-                break
+            if not all(index[layer].clear(rect, path.net) for layer, rect in new.items()):
+                continue
+            followers = _followers(text, path, at, net, metals, index, fixed, routed.scale)
+            if followers is None:
+                continue
+            for layer in old:
+                index[layer].remove(path.net, old[layer])
+                index[layer].add(path.net, new[layer])
+            edits[path.span] = _ending(text, path, via, at)
+            edits.update(followers)
+            break
     for (start, end), statement in sorted(edits.items(), reverse=True):
         text = text[:start] + statement + text[end:]
     return text, sum(1 for path in routed.paths if path.span in edits and path.via)
@@ -73,13 +76,13 @@ def _choices(
     """Where the via at the end of ``path`` may go, in order: turned in place, then moved (as
     it is, then turned), nearest first, towards the wire qrouter set it off: back towards
     the path's point before it, or on towards where another wire of the net starts, up to
-    ``reach`` away along the legs that meet there. Not where another statement of the net
-    ends in it."""
+    ``reach`` away along the path's last leg and the legs leaving the via (a stub leaving
+    it across the move moves with it). Not where another statement of the net ends in it."""
     at = path.points[-1]
     found = [(via, at) for via in others]
     if any(p.points[-1] == at for p in net):
         return found
-    followers = [p for p in net if p.points[0] == at]
+    followers = [p for p in net if p.points[0] == at and not _stub(p)]
     targets = [p.points[0] for p in net if p.points[0] != at]
     if len(path.points) > 1:
         targets.append(path.points[-2])
@@ -93,6 +96,52 @@ def _choices(
                 to = (at[0] + step * ux, at[1] + step * uy)
                 moves += [(step, via, to) for via in [path.via or "", *others]]
     return found + [(via, to) for _, via, to in sorted(moves, key=lambda m: m[0])]
+
+
+def _followers(
+    text: str,
+    path: defdata.RoutedPath,
+    at: tuple[int, int],
+    net: list[defdata.RoutedPath],
+    metals: dict[str, RoutingLayer],
+    index: dict[str, gap_fill.Index],
+    fixed: dict[str, dict[str, list[Rect]]],
+    scale: int,
+) -> dict[tuple[int, int], str] | None:
+    """The statements leaving the via, rewritten to leave it at ``at``: a wire along the move
+    starts there, a stub across it moves whole, where it keeps the spacing and still touches
+    the pins it touched; None where one cannot."""
+    was = path.points[-1]
+    found: dict[tuple[int, int], str] = {}
+    if at == was:
+        return found
+    dx, dy = at[0] - was[0], at[1] - was[1]
+    for follower in (p for p in net if p.points[0] == was):
+        if not _stub(follower) or _along(follower.points[:2], was, at):
+            found[follower.span] = _starting(text, follower, at)
+            continue
+        layer = metals.get(follower.layer)
+        if layer is None:
+            return None
+        half = round(layer.width * scale / 2)
+        before = gap_fill.wire_rects(follower, layer.name, half, {})[0]
+        moved = [(x + dx, y + dy) for x, y in follower.points]
+        after = (before[0] + dx, before[1] + dy, before[2] + dx, before[3] + dy)
+        pins = fixed[layer.name].get(path.net, [])
+        touched = [r for r in pins if gap_fill.touching(r, before)]
+        if not index[layer.name].clear(after, path.net) or not all(
+            gap_fill.touching(r, after) for r in touched
+        ):
+            return None
+        found[follower.span] = _written(
+            text[follower.span[0] : follower.span[1]], follower, moved, follower.via
+        )
+    return found
+
+
+def _stub(path: defdata.RoutedPath) -> bool:
+    """A two-point wire with no via: qrouter's way from an off-grid via to a pin."""
+    return len(path.points) == 2 and path.via is None
 
 
 def _length(a: tuple[int, int], b: tuple[int, int]) -> int:
