@@ -590,6 +590,24 @@ def test_a_via_whose_pad_comes_too_close_to_another_net_is_turned_or_moved_back(
     assert count == 1
     assert "+ ROUTED met1 ( 0 100 ) ( 200 100 ) ( 200 106 ) M1M2_PR\n" in moved
     assert "  NEW met2 ( 200 106 ) ( 200 400 ) ;" in moved
+    # net s's mcon sits 0.055 um off its met1 track (at a pin) and its li1 pad 0.075 um from a
+    # cell's li1 obstruction: it moves back along the wire with its stub to the pin, 0.095
+    # um, as far as the pad needs, the stub still on the pin
+    cell = (
+        "MACRO c\n  SIZE 1 BY 2.72 ;\n  PIN A\n    PORT\n      LAYER li1 ;\n"
+        "        RECT 0.45 1.2 0.7 1.45 ;\n    END\n  END A\n"
+        "  OBS\n      LAYER li1 ;\n        RECT 0.2 1.4 0.275 1.6 ;\n  END\nEND c\n"
+    )
+    text = (
+        "UNITS DISTANCE MICRONS 200 ;\nCOMPONENTS 1 ;\n- u1 c + PLACED ( 0 0 ) N ;\n"
+        "END COMPONENTS\nNETS 1 ;\n- s\n  ( u1 A ) ( u9 A )\n"
+        "+ ROUTED met1 ( 300 300 ) ( 112 * ) ( 87 * ) L1M1_PR\n  NEW li1 ( 87 300 ) ( * 296 ) ;\n"
+        "END NETS\n"
+    )
+    moved, count = via_variants.with_turned_vias(text, [*LI1_MET1, met2], pads, cell)
+    assert count == 1
+    assert "+ ROUTED met1 ( 300 300 ) ( 112 300 ) ( 106 300 ) L1M1_PR\n" in moved
+    assert "  NEW li1 ( 106 300 ) ( 106 296 ) ;" in moved
 
 
 def test_a_patch_of_qrouters_too_close_to_another_net_goes_unless_it_is_a_nets_only_join():
