@@ -58,10 +58,14 @@ def fills(
                 itertools.combinations(rects, 2),
                 itertools.product(rects, cells.get(net, ())),
             )
+            own = rects + cells.get(net, [])
             for a, b in pairs:
-                rect = _between(a, b, spacing, round(layer.width * scale))
+                between = _between(a, b, spacing, round(layer.width * scale))
+                if between is None:
+                    continue
+                rect, gap = between
                 key = (net, layer.name, rect)
-                if rect is not None and key not in found and index.clear(rect, net):
+                if key not in found and index.clear(rect, net) and not _covered(gap, own):
                     found[key] = Fill(net, layer.name, rect)
         notched = defaultdict(list)
         for fill in found.values():
@@ -329,17 +333,19 @@ def with_fill(text: str, fills: list[Fill]) -> str:
     return f"{text[:start]}SPECIALNETS {count + len(by_net)} ;{text[stop:end]}{entries}{text[end:]}"
 
 
-def _between(a: Rect, b: Rect, spacing: int, width: int) -> Rect | None:
+def _between(a: Rect, b: Rect, spacing: int, width: int) -> tuple[Rect, Rect] | None:
     """The rectangle joining ``a`` and ``b`` where their sides face each other less than
     ``spacing`` apart (a notch), or where they touch along less than ``width`` (a neck,
-    filled ``width`` deep into both). Where the sides overlap by less than ``width``, the
-    fill spans both shapes' sides, so that it leaves no neck of its own."""
+    filled ``width`` deep into both), and the gap or join itself. Where the sides overlap
+    by less than ``width``, the fill spans both shapes' sides, so that it leaves no neck of
+    its own."""
     for along in (0, 1):  # 0: the sides run along x (one shape above the other); 1: along y
         across = 1 - along
         lo, hi = max(a[along], b[along]), min(a[along + 2], b[along + 2])
         near, far = min(a[across + 2], b[across + 2]), max(a[across], b[across])
         if lo >= hi or not 0 <= far - near < spacing:
             continue
+        gap = (lo, near, hi, far) if along == 0 else (near, lo, far, hi)
         if far == near:
             if hi - lo >= width:
                 continue
@@ -347,8 +353,27 @@ def _between(a: Rect, b: Rect, spacing: int, width: int) -> Rect | None:
             lo, hi, near, far = narrow[along], narrow[along + 2], near - width, far + width
         elif hi - lo < width:
             lo, hi = min(a[along], b[along]), max(a[along + 2], b[along + 2])
-        return (lo, near, hi, far) if along == 0 else (near, lo, far, hi)
+        return ((lo, near, hi, far) if along == 0 else (near, lo, far, hi)), gap
     return None
+
+
+def _covered(rect: Rect, shapes: list[Rect]) -> bool:
+    """Whether ``shapes`` cover all of ``rect``, a gap (other metal of the net filling it:
+    no notch); a join of no area (a neck) is never covered."""
+    if rect[0] == rect[2] or rect[1] == rect[3]:
+        return False
+    near = [r for r in shapes if touching(r, rect)]
+    xs = sorted(
+        {rect[0], rect[2]} | {v for r in near for v in (r[0], r[2]) if rect[0] < v < rect[2]}
+    )
+    ys = sorted(
+        {rect[1], rect[3]} | {v for r in near for v in (r[1], r[3]) if rect[1] < v < rect[3]}
+    )
+    return all(
+        any(r[0] <= x0 and x1 <= r[2] and r[1] <= y0 and y1 <= r[3] for r in near)
+        for x0, x1 in itertools.pairwise(xs)
+        for y0, y1 in itertools.pairwise(ys)
+    )
 
 
 class Index:

@@ -57,12 +57,13 @@ def with_turned_vias(
             if not all(index[layer].clear(rect, path.net) for layer, rect in new.items()):
                 continue
             followers = _followers(text, path, at, net, metals, index, fixed, routed.scale)
-            if followers is None:
+            ending = _ending(text, path, via, at, metals, index, routed.scale)
+            if followers is None or ending is None:
                 continue
             for layer in old:
                 index[layer].remove(path.net, old[layer])
                 index[layer].add(path.net, new[layer])
-            edits[path.span] = _ending(text, path, via, at)
+            edits[path.span] = ending
             edits.update(followers)
             break
     for (start, end), statement in sorted(edits.items(), reverse=True):
@@ -86,16 +87,29 @@ def _choices(
     targets = [p.points[0] for p in net if p.points[0] != at]
     if len(path.points) > 1:
         targets.append(path.points[-2])
-    moves: list[tuple[int, str, tuple[int, int]]] = []
+    moves: list[tuple[int, int, str, tuple[int, int]]] = []
+    legs = [path.points[-2:]] + [p.points[:2] for p in followers]
     for target in targets:
-        legs = [path.points[-2:]] + [p.points[:2] for p in followers]
         length = _length(at, target)
         if 0 < length <= reach and all(_along(leg, at, target) for leg in legs):
-            ux, uy = (target[0] - at[0]) // length, (target[1] - at[1]) // length
-            for step in range(1, length + 1):
-                to = (at[0] + step * ux, at[1] + step * uy)
-                moves += [(step, via, to) for via in [path.via or "", *others]]
-    return found + [(via, to) for _, via, to in sorted(moves, key=lambda m: m[0])]
+            moves += _steps(at, target, length, [path.via or "", *others], 0)
+    for ux, uy in ((1, 0), (-1, 0), (0, 1), (0, -1)):  # with a jog where a leg turns
+        target = (at[0] + reach * ux, at[1] + reach * uy)
+        moves += _steps(at, target, reach, [path.via or "", *others], 1)
+    return found + [(via, to) for _, _, via, to in sorted(moves, key=lambda m: m[:2])]
+
+
+def _steps(
+    at: tuple[int, int], target: tuple[int, int], length: int, vias: list[str], jogs: int
+) -> list[tuple[int, int, str, tuple[int, int]]]:
+    """Each point from ``at`` towards ``target``, ``length`` away, with each of ``vias``,
+    ranked by whether it needs jogs, then by distance."""
+    ux, uy = (target[0] - at[0]) // length, (target[1] - at[1]) // length
+    return [
+        (jogs, step, via, (at[0] + step * ux, at[1] + step * uy))
+        for step in range(1, length + 1)
+        for via in vias
+    ]
 
 
 def _followers(
@@ -117,12 +131,19 @@ def _followers(
         return found
     dx, dy = at[0] - was[0], at[1] - was[1]
     for follower in (p for p in net if p.points[0] == was):
-        if not _stub(follower) or _along(follower.points[:2], was, at):
+        statement = text[follower.span[0] : follower.span[1]]
+        if _along(follower.points[:2], was, at):
             found[follower.span] = _starting(text, follower, at)
             continue
         layer = metals.get(follower.layer)
         if layer is None:
             return None
+        if not _stub(follower):
+            if not _jog_clear(was, at, layer, path.net, index, scale):
+                return None
+            points = [at, *follower.points]
+            found[follower.span] = _written(statement, follower, points, follower.via)
+            continue
         half = round(layer.width * scale / 2)
         before = gap_fill.wire_rects(follower, layer.name, half, {})[0]
         moved = [(x + dx, y + dy) for x, y in follower.points]
@@ -133,10 +154,23 @@ def _followers(
             gap_fill.touching(r, after) for r in touched
         ):
             return None
-        found[follower.span] = _written(
-            text[follower.span[0] : follower.span[1]], follower, moved, follower.via
-        )
+        found[follower.span] = _written(statement, follower, moved, follower.via)
     return found
+
+
+def _jog_clear(
+    a: tuple[int, int],
+    b: tuple[int, int],
+    layer: RoutingLayer,
+    net: str,
+    index: dict[str, gap_fill.Index],
+    scale: int,
+) -> bool:
+    """Whether a wire on ``layer`` from ``a`` to ``b`` keeps the spacing from other nets."""
+    half = round(layer.width * scale / 2)
+    jog = (min(a[0], b[0]) - half, min(a[1], b[1]) - half,
+           max(a[0], b[0]) + half, max(a[1], b[1]) + half)  # fmt: skip
+    return index[layer.name].clear(jog, net)
 
 
 def _stub(path: defdata.RoutedPath) -> bool:
@@ -157,12 +191,28 @@ def _along(leg: tuple[tuple[int, int], ...], a: tuple[int, int], b: tuple[int, i
     return (x0 == x1 == a[0] == b[0]) or (y0 == y1 == a[1] == b[1])
 
 
-def _ending(text: str, path: defdata.RoutedPath, via: str, at: tuple[int, int]) -> str:
-    """``path``'s statement ending at ``at`` in ``via``."""
+def _ending(
+    text: str,
+    path: defdata.RoutedPath,
+    via: str,
+    at: tuple[int, int],
+    metals: dict[str, RoutingLayer],
+    index: dict[str, gap_fill.Index],
+    scale: int,
+) -> str | None:
+    """``path``'s statement ending at ``at`` in ``via``: its last leg lengthened or
+    shortened where the move runs along it, else a jog added, where that keeps the
+    spacing; None where it does not."""
     statement = text[path.span[0] : path.span[1]]
-    if at == path.points[-1]:
+    was = path.points[-1]
+    if at == was:
         return statement.removesuffix(path.via or "") + via
-    return _written(statement, path, [*path.points[:-1], at], via)
+    if len(path.points) == 1 or _along(path.points[-2:], was, at):
+        return _written(statement, path, [*path.points[:-1], at], via)
+    layer = metals.get(path.layer)
+    if layer is None or not _jog_clear(was, at, layer, path.net, index, scale):
+        return None
+    return _written(statement, path, [*path.points, at], via)
 
 
 def _starting(text: str, path: defdata.RoutedPath, at: tuple[int, int]) -> str:

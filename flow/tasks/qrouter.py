@@ -3,9 +3,7 @@
 ``pre_process`` derives qrouter's LEF views (``econflow.flow.formats.lef``) and writes its
 script: the placement's fence, li1 bands kept clear along every rail, the placed DEF.
 ``post_process`` fails on any unrouted net, repairs what qrouter leaves against the spacing
-rules (its own patches too close to another net, ``econflow.flow.patches``; dead-end spurs,
-``spurs``; one net's cuts too close, ``redundant_cuts``; via pads too close to another net,
-``via_variants``; notches, necks, holes and small pieces, ``gap_fill``), writes each net's
+rules (``econflow.flow.route_repair``), writes each net's
 wire load from its routed length (``parasitics``) and, with qflow's ``rc2dly``, an SDF of
 interconnect delays per corner from qrouter's RC trees. Outputs: the routed ``<top>.def``,
 ``<top>.rc``, ``<top>.loads.tcl``, ``<top>.<corner>.sdf``, the placed netlist and instance
@@ -14,6 +12,7 @@ map passed on, and ``reports/route.json``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from pathlib import Path
@@ -22,7 +21,7 @@ from siliconcompiler import Task
 
 from econflow import __version__
 from econflow.errors import EconflowError
-from econflow.flow import gap_fill, patches, redundant_cuts, spurs, via_variants
+from econflow.flow import route_repair
 from econflow.flow.formats import defdata, lef, parasitics
 from econflow.flow.results import Routing
 from econflow.flow.tasks import qflow
@@ -155,14 +154,8 @@ class RouteTask(Task):
         layers = s.layout.layers[: s.layout.route_layers]
         pads = lef.via_pads(Path(s.tech_lef).read_text())
         cell_lef = Path(s.cell_lef).read_text()
-        kept, patches_dropped = patches.without_close_patches(routed, layers, pads, cell_lef)
-        trimmed, spurs_trimmed = spurs.without_spurs(kept, layers, pads, cell_lef)
-        merged, cuts_merged = redundant_cuts.without_redundant_cuts(
-            trimmed, s.layout.cuts, layers, pads, cell_lef
-        )
-        turned, vias_turned = via_variants.with_turned_vias(merged, layers, pads, cell_lef)
-        fill = gap_fill.fills(turned, layers, pads, cell_lef)
-        Path(f"outputs/{top}.def").write_text(gap_fill.with_fill(turned, fill))
+        amended, repairs = route_repair.repaired(routed, layers, s.layout.cuts, pads, cell_lef)
+        Path(f"outputs/{top}.def").write_text(amended)
         for name in (f"{top}.vg", INSTANCES):
             shutil.copyfile(f"inputs/{name}", f"outputs/{name}")
         shutil.copyfile(f"{top}_route.rc", f"outputs/{top}.rc")
@@ -189,11 +182,7 @@ class RouteTask(Task):
             qrouter_rc_cap_pf=round(qrouter_cap, 4),
             sdf_arcs_without_load_name=unnamed,
             sdf_arcs_to_their_driver=to_driver,
-            notch_fills=len(fill),
-            patches_dropped=patches_dropped,
-            spurs_trimmed=spurs_trimmed,
-            cuts_merged=cuts_merged,
-            vias_turned=vias_turned,
+            **dataclasses.asdict(repairs),
         )
         self.record_metric("wirelength", figures.wirelength_um, REPORT, "um")
         Path(REPORT).write_text(figures.model_dump_json(indent=2) + "\n")
