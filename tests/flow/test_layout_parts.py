@@ -340,6 +340,14 @@ def test_a_notch_between_shapes_of_one_net_is_filled_where_no_other_net_is_near(
     assert "SPECIALNETS 2 ;" in filled
     assert "- a\n  + RECT met2 ( -14 -56 ) ( 28 -37 )\n ;\nEND SPECIALNETS" in filled
     assert gap_fill.with_fill(NOTCH, []) == NOTCH
+    # where the net's own metal already fills the gap (two legs from the jog up to the pad),
+    # there is no notch
+    covered = NOTCH.replace(
+        "NEW met2 ( 0 -70 ) ( 92 * ) ;",
+        "NEW met2 ( 0 -70 ) ( 92 * )\n  NEW met2 ( 0 -70 ) ( * 0 )\n"
+        "  NEW met2 ( 14 -70 ) ( * 0 ) ;",
+    )
+    assert [f for f in gap_fill.fills(covered, [met2], pads) if f.net == "a"] == []
     # a placed cell's own met2 (flipped: 0.05-0.10 um up its 1 um height) 0.08 um from the fill
     cell = (
         "MACRO blocker\n  SIZE 1 BY 1 ;\n  OBS\n    LAYER met2 ;\n"

@@ -16,8 +16,9 @@ from econflow.config import HardwareSection, load_config
 from econflow.errors import ArtefactError
 from econflow.fixed import Fixed
 from econflow.models import artefacts, dataset, fixedpoint, quantized
+from econflow.pdk import ClockGate
 from econflow.rtl import artefacts as rtl_artefacts
-from econflow.rtl import checks, pipeline, regmap
+from econflow.rtl import checks, pipeline, regmap, render, structure
 from econflow.verification import bulk
 from econflow.verification.pipeline import second_model
 
@@ -87,6 +88,23 @@ def test_verilator_lint_is_clean(model, tmp_path, weights, tmr, depth):
     design = generate(model, rtl_dir(tmp_path), weights=weights, tmr=tmr, pipeline_depth=depth)
     checks.lint(design.files, design.top, tmp_path / "lint.log")
     assert design.latency_cycles == depth + 1
+
+
+def test_one_group_of_gated_registers_opens_its_gate_on_any_write(model, tmp_path, monkeypatch):
+    """With every configuration register in one gated group (nano's ten), the gate opens on
+    any write: no address bits are left to compare (the template once wrote
+    ``cfg_we && cfg_addr``, true only for a write to a non-zero address)."""
+    monkeypatch.setattr(structure, "GATE_GROUP_BITS", 8)
+    monkeypatch.setattr(render, "GATE_GROUP_BITS", 8)
+    gate = ClockGate(cell="sky130_fd_sc_hd__dlclkp_1", clock="CLK", enable="GATE", gated="GCLK")
+    hw = HardwareSection(scrub_interval=8)
+    enc = pipeline.describe(model, hw, "tiny_encoder", "test model", clock_gate=gate)
+    assert enc.gate_groups == 1
+    pipeline.generate(enc, rtl_dir(tmp_path), "test model")
+    design = rtl_artefacts.load(tmp_path)
+    checks.lint(design.files, design.top, tmp_path / "lint.log")
+    top = (rtl_dir(tmp_path) / "tiny_encoder.v").read_text()
+    assert "wire cfg_gate_0 = scrub_tick || (cfg_we);" in top
 
 
 @pytest.mark.parametrize(
