@@ -91,6 +91,7 @@ class Rows:
             self._mirrored[c.y] = self._mirrored.get(c.y, False) or c.orient in ("S", "FS")
         self.cells = {c.name: c for c in placed if c.macro != fill}
         self._original = dict(self.cells)
+        self._taps: dict[int, set[int]] = {}  # sites kept free for well taps, by row
         self._rows: dict[int, list[str]] = {y: [] for y in sorted(self._mirrored)}
         for cell in sorted(self.cells.values(), key=lambda c: c.x):
             self._rows[cell.y].append(cell.name)
@@ -157,7 +158,7 @@ class Rows:
                 centre = min(max(target, first), last)
                 reach = 2 * width  # pushes cost more than moving this far
                 for site in range(max(first, centre - reach), min(last, centre + reach) + 1):
-                    found = self._push(row, site, width)
+                    found = self._push(row, site, width, row_y=row_y)
                     if found is None:
                         continue
                     shift, pushed = found
@@ -166,6 +167,54 @@ class Rows:
                         best = Move(cost, self.x0 + site * self.site, row_y, pushed)
         return best
 
+    def open_tap_sites(self, pitch: int) -> int:
+        """Keep a free site for each well tap put in afterwards (one site wide, on free sites,
+        at most ``pitch`` DEF units apart and the first within half a pitch of the row's
+        start, as ``defdata.insert_taps`` places them), pushing the cells along the row
+        where a tap would find none; how many sites were pushed free. graywolf can pack the
+        first 6.5 um of a row. Later moves and insertions leave those sites free.
+
+        Raises:
+            DefError: a row cannot make room.
+        """
+        opened = 0
+        for row_y in self._rows:
+            used = self._occupancy(row_y)
+            covered = 0  # DEF units from the row's start, as insert_taps counts them
+            while covered < self.sites * self.site:
+                low = max(0, math.floor((covered - pitch / 2) / self.site - 0.5) + 1)
+                high = min(self.sites - 1, math.floor((covered + pitch / 2) / self.site - 0.5))
+                free = [k for k in range(low, high + 1) if not used[k]]
+                if not free:
+                    free = [self._open(row_y, high, low)]
+                    used = self._occupancy(row_y)
+                    opened += 1
+                self._taps.setdefault(row_y, set()).add(free[-1])
+                covered = round((free[-1] + 0.5) * self.site + pitch / 2)
+        return opened
+
+    def _open(self, row_y: int, high: int, low: int) -> int:
+        """Push the cells of a row apart to free one site, the rightmost between ``low`` and
+        ``high`` that can be freed."""
+        for site in range(high, low - 1, -1):
+            found = self._push(self._layout(row_y), site, 1, self.sites, row_y)
+            if found is not None:
+                for other, x in found[1]:
+                    self.cells[other] = replace(self.cells[other], x=x)
+                return site
+        raise DefError(
+            f"row at y = {row_y / self.scale:.2f} um has no room for a well tap between "
+            f"x = {(self.x0 + low * self.site) / self.scale:.2f} and "
+            f"{(self.x0 + (high + 1) * self.site) / self.scale:.2f} um: the core is too full"
+        )
+
+    def _occupancy(self, row_y: int) -> bytearray:
+        used = bytearray(self.sites)
+        for name in self._rows[row_y]:
+            first, width = self._start(name), self._width(self.cells[name].macro)
+            used[first : first + width] = b"\x01" * width
+        return used
+
     def _layout(self, row_y: int) -> tuple[list[str], list[int], list[int]]:
         """A row's cells from left to right, their first sites and their widths (sites)."""
         names = self._rows[row_y]
@@ -173,11 +222,18 @@ class Rows:
         return names, [self._start(n) for n in names], widths
 
     def _push(
-        self, row: tuple[list[str], list[int], list[int]], site: int, width: int
+        self,
+        row: tuple[list[str], list[int], list[int]],
+        site: int,
+        width: int,
+        max_block: int | None = None,
+        row_y: int | None = None,
     ) -> tuple[int, tuple[tuple[str, int], ...]] | None:
         """Room for a cell ``width`` sites wide at ``site``: the neighbours it pushes (name,
-        new x) and their total shift (sites); None when the row cannot make room or a run of
-        abutting cells would grow past ``max_block``."""
+        new x) and their total shift (sites); None when the row cannot make room, a run of
+        abutting cells would grow past ``max_block`` (sites; the rows' own by default) or a
+        cell would cover a site kept for a well tap in row ``row_y``."""
+        limit = self.max_block if max_block is None else max_block
         names, starts, widths = row
         if site < 0 or site + width > self.sites:
             return None
@@ -197,9 +253,13 @@ class Rows:
                 break
             new[i] = max(starts[i], high)
             high = new[i] + widths[i]
-        if low < 0 or high > self.sites or high - low > self.max_block:
+        if low < 0 or high > self.sites or high - low > limit:
             return None
         moved = [i for i, s in enumerate(new) if s != starts[i]]
+        taps = self._taps.get(row_y, set()) if row_y is not None else set()
+        spans = [(site, width), *((new[i], widths[i]) for i in moved)]
+        if any(first <= k < first + w for first, w in spans for k in taps):
+            return None
         return (
             sum(abs(new[i] - starts[i]) for i in moved),
             tuple((names[i], self.x0 + new[i] * self.site) for i in moved),

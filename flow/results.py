@@ -217,6 +217,7 @@ class Placement(Result):
     tree_buffers: int = 0  # buffers of the clock tree and other high-fanout nets, in ``cells``
     fill_cells: int
     taps: int
+    tap_sites_opened: int = 0  # sites pushed free where a well tap found no fill
     rows: int
     pins_moved_off_rails: int
     stripe_vias_dropped: int = 0  # the power stripes' vias down to the pin layer

@@ -83,7 +83,12 @@ def _placement(s: Section, place: PlaceResult) -> None:
         f"{p.utilization:.1%} ({p.cell_area_um2:,.0f} / {p.core_area_um2:,.0f} µm²)",
         origin,
     )
-    s.add("cells / well taps / fill cells", f"{p.cells:,} / {p.taps:,} / {p.fill_cells:,}", origin)
+    s.add(
+        "cells / well taps / fill cells",
+        f"{p.cells:,} / {p.taps:,} / {p.fill_cells:,}"
+        + (f" ({p.tap_sites_opened} tap sites pushed free)" if p.tap_sites_opened else ""),
+        origin,
+    )
     s.add("placement HPWL", f"{p.hpwl_um / 1e3:.2f} mm", origin)
     tmr = place.tmr_separation
     if tmr is None or tmr.before is None or tmr.after is None:

@@ -115,7 +115,9 @@ class PlaceTask(Task):
         Path(f"{top}_mod.def").replace(f"{top}.def")
         text, fixes = _rail_fixes(Path(f"{top}.def").read_text(), s)
         sizes = lef.macro_sizes(Path(s.cell_lef).read_text())
-        text, separation, inserted = _amend(text, s, sizes, Path(f"outputs/{top}.vg"), top)
+        text, separation, inserted, fixes["tap_sites_opened"] = _amend(
+            text, s, sizes, Path(f"outputs/{top}.vg"), top
+        )
         Path(TMR_REPORT).write_text(separation.model_dump_json(indent=2) + "\n")
         Path(f"outputs/{BUFFERS}").write_text(
             json.dumps([dataclasses.asdict(b) for b in inserted], indent=1) + "\n"
@@ -205,13 +207,15 @@ def _taps(text: str, s: qflow.Settings, sizes: dict[str, tuple[float, float]]) -
 
 def _amend(
     text: str, s: qflow.Settings, sizes: dict[str, tuple[float, float]], verilog: Path, top: str
-) -> tuple[str, TmrSeparation, list[buffering.Inserted]]:
+) -> tuple[str, TmrSeparation, list[buffering.Inserted], int]:
     """The placement with the copies of protected bits ``layout.tmr_min_separation_um`` apart
     (:mod:`.tmr`) and the buffer trees (:mod:`.buffering`, which also rewrites ``verilog``),
-    before the well taps go in."""
+    with a site kept free for each well tap that goes in afterwards (the last figure: how
+    many had to be pushed free)."""
     scale = defdata.units(text)
     max_block = round(s.layout.tap_pitch_um * scale) - round(sizes[s.layout.tap_cell][0] * scale)
     rows = Rows(text, sizes, s.layout.fill_cell, max_block)
+    opened = rows.open_tap_sites(round(s.layout.tap_pitch_um * scale))
     bits = tmr.placed_copies(qflow.read_instances(Path(f"outputs/{INSTANCES}")), s.protected)
     before = tmr.closest(rows, bits)
     required = s.layout.tmr_min_separation_um
@@ -235,7 +239,7 @@ def _amend(
         after=tmr.distances(tmr.closest(rows, bits)),
         hpwl_increase_um=round(increase, 1),
     )
-    return rows.amend(text), separation, inserted
+    return rows.amend(text), separation, inserted, opened
 
 
 def _figures(text: str, sizes: dict[str, tuple[float, float]], s: qflow.Settings) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 from econflow.errors import EconflowError, FormatError
 from econflow.flow import gap_fill, patches, redundant_cuts, spurs, tmr, via_variants
 from econflow.flow.formats import defdata, layout_netlist, lef, netlist, parasitics
+from econflow.flow.legalizer import Rows
 from econflow.flow.tasks.qrouter import (
     RouteError,
     between_tracks,
@@ -113,6 +114,30 @@ def test_a_row_without_room_for_a_tap_is_an_error():
         defdata.DefError, match=r"row 1 has no fill_1 between .* the core is too full"
     ):
         defdata.insert_taps(placed_def([crowded]), FILL, TAP, 46, 1300)
+
+
+def test_a_row_packed_where_a_tap_must_go_gets_a_free_site_pushed_open():
+    # graywolf packed the first 6.9 um of row 1 (seed 2 on nano); rows 2 and 3 have no room
+    packed = [("nand2_1", 138)] * 5 + [(FILL, 46)] * 20 + [("nand2_1", 138)] * 5 + [(FILL, 46)] * 20
+    full = [("nand2_1", 138)] * 40
+    sizes = {FILL: (0.46, 2.72), TAP: (0.46, 2.72), "nand2_1": (1.38, 2.72)}
+    text = placed_def([packed, packed])
+    with pytest.raises(defdata.DefError, match="row 1 has no fill_1 between x = 0.00 and 6.50 um"):
+        defdata.insert_taps(text, FILL, TAP, 46, 1300)
+    rows = Rows(text, sizes, FILL, 1300 - 46)
+    assert rows.open_tap_sites(1300) == 2  # one per row
+    amended = rows.amend(text)
+    first = [c for c in defdata.components(amended) if c.macro == "nand2_1" and c.y == 0]
+    assert max(c.x for c in first if c.x < 1000) == 4 * 138 + 46  # pushed right by a site
+    # cells added afterwards (buffers, moved TMR copies) leave the kept sites free
+    for k in range(2):
+        rows.apply(f"b{k}", "nand2_1", rows.insertion("nand2_1", 12 * 46, 0))
+    kept = [c for c in defdata.components(rows.amend(text)) if c.x == 12 * 46 and c.y == 0]
+    assert [c.macro for c in kept] == [FILL]
+    tapped, count = defdata.insert_taps(rows.amend(text), FILL, TAP, 46, 1300)
+    assert count > 0 and sum(c.macro == "nand2_1" for c in defdata.components(tapped)) == 22
+    with pytest.raises(defdata.DefError, match="no room for a well tap between"):
+        Rows(placed_def([full]), sizes, FILL, 1300 - 46).open_tap_sites(1300)
 
 
 def test_pins_on_the_rails_move_to_a_free_track_clear_of_them():
