@@ -160,7 +160,7 @@ class RouteTask(Task):
             shutil.copyfile(f"inputs/{name}", f"outputs/{name}")
         shutil.copyfile(f"{top}_route.rc", f"outputs/{top}.rc")
         cap = lef.wire_capacitance(Path(s.tech_lef).read_text())
-        loads = parasitics.routed_loads(routed, cap)
+        loads = parasitics.routed_loads(amended, cap)
         parasitics.write_loads(loads, Path(f"outputs/{top}.loads.tcl"))
         qrouter_cap = sum(parasitics.rc_loads(Path(f"{top}_route.rc").read_text()).values())
         unnamed = to_driver = 0
@@ -172,7 +172,7 @@ class RouteTask(Task):
             )  # fmt: skip
             text, unnamed, to_driver = without_unusable_arcs(parasitics.bus_names(sdf.read_text()))
             Path(f"outputs/{sdf}").write_text(text)
-        lengths = defdata.wirelength(routed)
+        lengths = defdata.wirelength(amended)
         figures = Routing(
             failed_nets=0,
             nets=len(loads),
