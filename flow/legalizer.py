@@ -172,11 +172,9 @@ class Rows:
         at most ``pitch`` DEF units apart and the first within half a pitch of the row's
         start, as ``defdata.insert_taps`` places them), pushing the cells along the row
         where a tap would find none; how many sites were pushed free. graywolf can pack the
-        first 6.5 um of a row. Later moves and insertions leave those sites free.
-
-        Raises:
-            DefError: a row cannot make room.
-        """
+        first 6.5 um of a row. Later moves and insertions leave those sites free. Where the
+        row cannot make room (packed to its end), the window is left to the moves that follow
+        and to ``insert_taps``, which fails there if it still finds no fill."""
         opened = 0
         for row_y in self._rows:
             used = self._occupancy(row_y)
@@ -186,27 +184,27 @@ class Rows:
                 high = min(self.sites - 1, math.floor((covered + pitch / 2) / self.site - 0.5))
                 free = [k for k in range(low, high + 1) if not used[k]]
                 if not free:
-                    free = [self._open(row_y, high, low)]
+                    site = self._open(row_y, high, low)
+                    if site is None:  # left to the moves that follow, and to insert_taps
+                        covered = round((high + 0.5) * self.site + pitch / 2)
+                        continue
+                    free = [site]
                     used = self._occupancy(row_y)
                     opened += 1
                 self._taps.setdefault(row_y, set()).add(free[-1])
                 covered = round((free[-1] + 0.5) * self.site + pitch / 2)
         return opened
 
-    def _open(self, row_y: int, high: int, low: int) -> int:
+    def _open(self, row_y: int, high: int, low: int) -> int | None:
         """Push the cells of a row apart to free one site, the rightmost between ``low`` and
-        ``high`` that can be freed."""
+        ``high`` that can be freed; None where none can (kept sites and the row's ends)."""
         for site in range(high, low - 1, -1):
             found = self._push(self._layout(row_y), site, 1, self.sites, row_y)
             if found is not None:
                 for other, x in found[1]:
                     self.cells[other] = replace(self.cells[other], x=x)
                 return site
-        raise DefError(
-            f"row at y = {row_y / self.scale:.2f} um has no room for a well tap between "
-            f"x = {(self.x0 + low * self.site) / self.scale:.2f} and "
-            f"{(self.x0 + (high + 1) * self.site) / self.scale:.2f} um: the core is too full"
-        )
+        return None
 
     def _occupancy(self, row_y: int) -> bytearray:
         used = bytearray(self.sites)

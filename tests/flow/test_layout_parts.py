@@ -136,8 +136,12 @@ def test_a_row_packed_where_a_tap_must_go_gets_a_free_site_pushed_open():
     assert [c.macro for c in kept] == [FILL]
     tapped, count = defdata.insert_taps(rows.amend(text), FILL, TAP, 46, 1300)
     assert count > 0 and sum(c.macro == "nand2_1" for c in defdata.components(tapped)) == 22
-    with pytest.raises(defdata.DefError, match="no room for a well tap between"):
-        Rows(placed_def([full]), sizes, FILL, 1300 - 46).open_tap_sites(1300)
+    # a row packed end to end cannot make room: left to insert_taps, which says so
+    packed_full = placed_def([full])
+    full_rows = Rows(packed_full, sizes, FILL, 1300 - 46)
+    assert full_rows.open_tap_sites(1300) == 0
+    with pytest.raises(defdata.DefError, match="row 1 has no fill_1 between"):
+        defdata.insert_taps(full_rows.amend(packed_full), FILL, TAP, 46, 1300)
 
 
 def test_pins_on_the_rails_move_to_a_free_track_clear_of_them():
