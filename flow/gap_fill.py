@@ -362,18 +362,12 @@ def _covered(rect: Rect, shapes: list[Rect]) -> bool:
     no notch); a join of no area (a neck) is never covered."""
     if rect[0] == rect[2] or rect[1] == rect[3]:
         return False
-    near = [r for r in shapes if touching(r, rect)]
-    xs = sorted(
-        {rect[0], rect[2]} | {v for r in near for v in (r[0], r[2]) if rect[0] < v < rect[2]}
-    )
-    ys = sorted(
-        {rect[1], rect[3]} | {v for r in near for v in (r[1], r[3]) if rect[1] < v < rect[3]}
-    )
-    return all(
-        any(r[0] <= x0 and x1 <= r[2] and r[1] <= y0 and y1 <= r[3] for r in near)
-        for x0, x1 in itertools.pairwise(xs)
-        for y0, y1 in itertools.pairwise(ys)
-    )
+    clipped = [
+        (max(r[0], rect[0]), max(r[1], rect[1]), min(r[2], rect[2]), min(r[3], rect[3]))
+        for r in shapes
+        if touching(r, rect)
+    ]
+    return _area(clipped) == (rect[2] - rect[0]) * (rect[3] - rect[1])
 
 
 class Index:

@@ -120,8 +120,7 @@ class Rows:
     def apply(self, name: str, macro: str, move: Move, flipped: bool = False) -> None:
         """Put a cell (new, or taken out with :meth:`remove`) where ``move`` says, oriented as
         its row (mirrored in x when ``flipped``), and push its neighbours."""
-        for other, x in move.pushed:
-            self.cells[other] = replace(self.cells[other], x=x)
+        self._shift(move.pushed)
         mirrored = self._mirrored[move.y]
         orient = ("FS" if flipped else "S") if mirrored else ("FN" if flipped else "N")
         self.cells[name] = Component(name, macro, move.x, move.y, orient)
@@ -201,10 +200,13 @@ class Rows:
         for site in range(high, low - 1, -1):
             found = self._push(self._layout(row_y), site, 1, self.sites, row_y)
             if found is not None:
-                for other, x in found[1]:
-                    self.cells[other] = replace(self.cells[other], x=x)
+                self._shift(found[1])
                 return site
         return None
+
+    def _shift(self, pushed: tuple[tuple[str, int], ...]) -> None:
+        for other, x in pushed:
+            self.cells[other] = replace(self.cells[other], x=x)
 
     def _occupancy(self, row_y: int) -> bytearray:
         used = bytearray(self.sites)
@@ -300,10 +302,7 @@ class Rows:
     def amend(self, text: str) -> str:
         """The DEF with the cells where they are now: moved and new cells, fill cells on every
         free site and only there."""
-        used = {y: bytearray(self.sites) for y in self._rows}
-        for cell in self.cells.values():
-            first, width = (cell.x - self.x0) // self.site, self._width(cell.macro)
-            used[cell.y][first : first + width] = b"\x01" * width
+        used = {y: self._occupancy(y) for y in self._rows}
         free = {y: set(_free_sites(row)) for y, row in used.items()}
         kept: list[str] = []
         start = text.find("\nCOMPONENTS")

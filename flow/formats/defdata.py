@@ -262,13 +262,19 @@ def routed_paths(text: str) -> list[RoutedPath]:
     found: list[RoutedPath] = []
     for net in _NET.finditer(section):
         for m in _PATH.finditer(net.group(2)):
-            points: list[tuple[int, int]] = []
-            for x, y in _POINT.findall(m.group(2)):
-                last = points[-1] if points else (0, 0)
-                points.append((last[0] if x == "*" else int(x), last[1] if y == "*" else int(y)))
+            points = _points(m.group(2))
             span = (start + net.start(2) + m.start(), start + net.start(2) + m.end())
-            found.append(RoutedPath(net.group(1), m.group(1), tuple(points), m.group(3), span))
+            found.append(RoutedPath(net.group(1), m.group(1), points, m.group(3), span))
     return found
+
+
+def _points(text: str) -> tuple[tuple[int, int], ...]:
+    """A path's points, each ``*`` resolved to the point before."""
+    points: list[tuple[int, int]] = []
+    for x, y in _POINT.findall(text):
+        last = points[-1] if points else (0, 0)
+        points.append((last[0] if x == "*" else int(x), last[1] if y == "*" else int(y)))
+    return tuple(points)
 
 
 def routed_vias(text: str) -> list[RoutedVia]:
@@ -347,10 +353,7 @@ def special_shapes(
         for m in _SPECIAL_WIRE.finditer(body):
             wire = next(wires)
             layer, half = m.group(1), int(m.group(2)) // 2
-            points: list[tuple[int, int]] = []
-            for x, y in _POINT.findall(m.group(3)):
-                last = points[-1] if points else (0, 0)
-                points.append((last[0] if x == "*" else int(x), last[1] if y == "*" else int(y)))
+            points = _points(m.group(3))
             for (ax, ay), (bx, by) in itertools.pairwise(points):
                 if (ax, ay) == (bx, by):
                     continue
