@@ -54,15 +54,18 @@ class Rows:
     """The placement rows and the cells in them, to move cells and add new ones.
 
     A cell goes into a row where the row has room, pushing its neighbours along the row into
-    the fill around them; no run of abutting cells may grow longer than ``max_block`` (DEF
-    units), so that the well taps inserted afterwards still find fill within their pitch.
+    the fill around them. With a ``tap_pitch``, no run of abutting cells may grow so long
+    that ``defdata.insert_taps`` would find no fill for a well tap afterwards: a tap centre
+    within half a pitch of every point of the row holds exactly when a free site starts
+    within a pitch after each free site (runs of at most ``pitch / site - 1`` cells' sites),
+    within half a pitch of the row's start and of its end. Any free site may take a tap, so
+    a move may fill any site as long as the runs it leaves keep these lengths.
 
     Args:
         text: the placed DEF (rows filled edge to edge, no well taps yet).
         sizes: macro -> (width, height) in µm, from the cell LEF.
-        fill: the one-site fill cell that marks a free site.
-        max_block: the longest run of abutting cells a move may leave (DEF units; no limit
-            when None).
+        fill: the one-site fill cell that marks a free site (and the tap's width).
+        tap_pitch: the well taps' pitch (DEF units; runs not limited when None).
     """
 
     def __init__(
@@ -70,7 +73,7 @@ class Rows:
         text: str,
         sizes: dict[str, tuple[float, float]],
         fill: str,
-        max_block: int | None = None,
+        tap_pitch: int | None = None,
     ) -> None:
         self.scale = defdata.units(text)
         self.fill = fill
@@ -85,13 +88,13 @@ class Rows:
         right = max(c.x + self._sizes[c.macro][0] for c in placed)
         self.sites = -((self.x0 - right) // self.site)  # a last cell off the grid counts whole
         self.height = self._sizes[fill][1]
-        self.max_block = self.sites if max_block is None else max_block // self.site
+        self.tap_pitch = tap_pitch
         self._mirrored: dict[int, bool] = {}
         for c in placed:
             self._mirrored[c.y] = self._mirrored.get(c.y, False) or c.orient in ("S", "FS")
         self.cells = {c.name: c for c in placed if c.macro != fill}
         self._original = dict(self.cells)
-        self._taps: dict[int, set[int]] = {}  # sites kept free for well taps, by row
+        self._taps: dict[int, set[int]] = {}  # while open_tap_sites runs: sites it chose
         self._rows: dict[int, list[str]] = {y: [] for y in sorted(self._mirrored)}
         for cell in sorted(self.cells.values(), key=lambda c: c.x):
             self._rows[cell.y].append(cell.name)
@@ -166,14 +169,15 @@ class Rows:
                         best = Move(cost, self.x0 + site * self.site, row_y, pushed)
         return best
 
-    def open_tap_sites(self, pitch: int) -> int:
-        """Keep a free site for each well tap put in afterwards (one site wide, on free sites,
-        at most ``pitch`` DEF units apart and the first within half a pitch of the row's
-        start, as ``defdata.insert_taps`` places them), pushing the cells along the row
-        where a tap would find none; how many sites were pushed free. graywolf can pack the
-        first 6.5 um of a row. Later moves and insertions leave those sites free. Where the
-        row cannot make room (packed to its end), the window is left to the moves that follow
-        and to ``insert_taps``, which fails there if it still finds no fill."""
+    def open_tap_sites(self) -> int:
+        """Free a site where a well tap would find none (graywolf can pack the first 6.5 um
+        of a row), pushing the cells along the row, as ``defdata.insert_taps`` chooses the
+        taps' sites; how many sites were pushed free. The rows' runs then keep their limits,
+        which every later move keeps. Where a row cannot make room (packed to its end), the
+        window is left to ``insert_taps``, which fails there if it still finds no fill."""
+        if self.tap_pitch is None:
+            return 0
+        pitch = self.tap_pitch
         opened = 0
         for row_y in self._rows:
             used = self._occupancy(row_y)
@@ -192,13 +196,14 @@ class Rows:
                     opened += 1
                 self._taps.setdefault(row_y, set()).add(free[-1])
                 covered = round((free[-1] + 0.5) * self.site + pitch / 2)
+        self._taps.clear()
         return opened
 
     def _open(self, row_y: int, high: int, low: int) -> int | None:
         """Push the cells of a row apart to free one site, the rightmost between ``low`` and
         ``high`` that can be freed; None where none can (kept sites and the row's ends)."""
         for site in range(high, low - 1, -1):
-            found = self._push(self._layout(row_y), site, 1, self.sites, row_y)
+            found = self._push(self._layout(row_y), site, 1, row_y, runs=False)
             if found is not None:
                 self._shift(found[1])
                 return site
@@ -226,14 +231,13 @@ class Rows:
         row: tuple[list[str], list[int], list[int]],
         site: int,
         width: int,
-        max_block: int | None = None,
         row_y: int | None = None,
+        runs: bool = True,
     ) -> tuple[int, tuple[tuple[str, int], ...]] | None:
         """Room for a cell ``width`` sites wide at ``site``: the neighbours it pushes (name,
-        new x) and their total shift (sites); None when the row cannot make room, a run of
-        abutting cells would grow past ``max_block`` (sites; the rows' own by default) or a
-        cell would cover a site kept for a well tap in row ``row_y``."""
-        limit = self.max_block if max_block is None else max_block
+        new x) and their total shift (sites); None when the row cannot make room, the run of
+        abutting cells it joins would leave a well tap no room (with ``runs``) or a cell would
+        cover a site ``open_tap_sites`` chose in row ``row_y``."""
         names, starts, widths = row
         if site < 0 or site + width > self.sites:
             return None
@@ -253,7 +257,7 @@ class Rows:
                 break
             new[i] = max(starts[i], high)
             high = new[i] + widths[i]
-        if low < 0 or high > self.sites or high - low > limit:
+        if low < 0 or high > self.sites or (runs and not self._run_fits(low, high)):
             return None
         moved = [i for i, s in enumerate(new) if s != starts[i]]
         taps = self._taps.get(row_y, set()) if row_y is not None else set()
@@ -264,6 +268,19 @@ class Rows:
             sum(abs(new[i] - starts[i]) for i in moved),
             tuple((names[i], self.x0 + new[i] * self.site) for i in moved),
         )
+
+    def _run_fits(self, low: int, high: int) -> bool:
+        """Whether a run of abutting cells over sites [low, high) leaves the well taps room:
+        a free site at most a pitch after the one before it, and within half a pitch of the
+        row's start and end (``defdata.insert_taps`` measures to the tap's centre)."""
+        if self.tap_pitch is None:
+            return True
+        half, site, length = self.tap_pitch // 2, self.site, high - low
+        if low == 0 and length * site + site // 2 > half:
+            return False
+        if high == self.sites and (length + 1) * site - site // 2 > half:
+            return False
+        return (length + 1) * site <= 2 * half
 
     def _allowed(
         self, row_y: int, width: int, keepouts: Sequence[Box], clearance: float

@@ -21,6 +21,14 @@ if SHARED_PDK.is_dir():
     os.environ.setdefault("ECONFLOW_LAMBDAPDK", str(SHARED_PDK))
 
 
+def _flow_run(design: Path, build: Path) -> None:
+    """``sc flow run`` with ``--debug``: a failing step raises its own error, so the test
+    summary line (all a CI log may keep) names the cause."""
+    from econflow.cli import main
+
+    assert main(["flow", "run", str(design), "--build-dir", str(build), "--debug"]) == 0
+
+
 @pytest.fixture(scope="session")
 def tiny_config():
     from econflow.config import load_config
@@ -31,10 +39,8 @@ def tiny_config():
 @pytest.fixture(scope="session")
 def tiny_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build directory after ``sc flow run tests/configs/tiny.yaml`` (all four steps)."""
-    from econflow.cli import main
-
     build = tmp_path_factory.mktemp("tiny") / "build"
-    assert main(["flow", "run", str(TINY), "--build-dir", str(build)]) == 0
+    _flow_run(TINY, build)
     return build
 
 
@@ -49,10 +55,8 @@ def micro_config():
 def micro_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build directory after ``sc flow run tests/configs/micro.yaml``: the models flow, RTL,
     synthesis, timing, gate-level simulation, power and the report on sky130hd."""
-    from econflow.cli import main
-
     build = tmp_path_factory.mktemp("micro") / "build"
-    assert main(["flow", "run", str(MICRO), "--build-dir", str(build)]) == 0
+    _flow_run(MICRO, build)
     return build
 
 
@@ -67,8 +71,6 @@ def nano_config():
 def nano_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build directory after ``sc flow run tests/configs/nano.yaml``: the models flow, RTL,
     synthesis, timing, gate-level simulation, power, place, route, GDS and the report."""
-    from econflow.cli import main
-
     build = tmp_path_factory.mktemp("nano") / "build"
-    assert main(["flow", "run", str(NANO), "--build-dir", str(build)]) == 0
+    _flow_run(NANO, build)
     return build

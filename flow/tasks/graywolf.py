@@ -210,12 +210,10 @@ def _amend(
 ) -> tuple[str, TmrSeparation, list[buffering.Inserted], int]:
     """The placement with the copies of protected bits ``layout.tmr_min_separation_um`` apart
     (:mod:`.tmr`) and the buffer trees (:mod:`.buffering`, which also rewrites ``verilog``),
-    with a site kept free for each well tap that goes in afterwards (the last figure: how
-    many had to be pushed free)."""
-    scale = defdata.units(text)
-    max_block = round(s.layout.tap_pitch_um * scale) - round(sizes[s.layout.tap_cell][0] * scale)
-    rows = Rows(text, sizes, s.layout.fill_cell, max_block)
-    opened = rows.open_tap_sites(round(s.layout.tap_pitch_um * scale))
+    leaving the well taps that go in afterwards room in every row (the last figure: how
+    many sites had to be pushed free for them first)."""
+    rows = Rows(text, sizes, s.layout.fill_cell, round(s.layout.tap_pitch_um * defdata.units(text)))
+    opened = rows.open_tap_sites()
     bits = tmr.placed_copies(qflow.read_instances(Path(f"outputs/{INSTANCES}")), s.protected)
     before = tmr.closest(rows, bits)
     required = s.layout.tmr_min_separation_um

@@ -5,6 +5,7 @@ than the well-tap pitch allows; and the TMR copies it sets apart."""
 from __future__ import annotations
 
 import math
+import random
 import re
 
 import pytest
@@ -108,13 +109,39 @@ def test_a_cell_keeps_its_distance_from_the_keepouts_and_changes_row_when_cheape
     assert_legal(rows.amend(text))
 
 
-def test_no_run_of_abutting_cells_grows_past_the_limit():
-    text = def_text([[("a", "nand", 0), ("b", "nand", 5)]], sites=12)
-    limited = Rows(text, SIZES, "fill", max_block=12 * SITE)
-    assert limited.insertion("nand", 4 * SITE, 0) is not None  # 12 sites: fits the limit
-    limited = Rows(text, SIZES, "fill", max_block=11 * SITE)
-    assert limited.insertion("nand", 4 * SITE, 0) is None  # the row has no other room
-    assert Rows(text, SIZES, "fill").insertion("ff", 0, 0) is None  # 20 sites in a row of 12
+def test_no_run_of_abutting_cells_leaves_a_well_tap_without_room():
+    text = def_text([[("a", "nand", 7), ("b", "nand", 15)]], sites=26)
+    # a 13-site pitch allows runs of 12 sites: the new cell joins a and b (sites 7 to 19)
+    move = Rows(text, SIZES, "fill", tap_pitch=13 * SITE).insertion("nand", 11 * SITE, 0)
+    assert (move.x, move.pushed) == (11 * SITE, ())
+    tighter = Rows(text, SIZES, "fill", tap_pitch=12 * SITE)  # 11 sites
+    move = tighter.insertion("nand", 11 * SITE, 0)
+    assert move.x != 11 * SITE
+    tighter.apply("c", "nand", move)
+    defdata.insert_taps(tighter.amend(text), "fill", "fill", SITE, 12 * SITE)  # room everywhere
+    # half a pitch at the row's ends, 6 sites: a cell at the start may not abut one at site 4
+    text = def_text([[("a", "nand", 4)]], sites=26)
+    start = Rows(text, SIZES, "fill", tap_pitch=13 * SITE).insertion("nand", 0, 0)
+    assert (start.x, start.pushed) != (0, ())
+    short = def_text([[("a", "nand", 0)]], sites=12)
+    assert Rows(short, SIZES, "fill").insertion("ff", 0, 0) is None  # 20 sites in a row of 12
+
+
+def test_any_sequence_of_insertions_leaves_room_for_the_well_taps():
+    rng = random.Random(3)
+    for _ in range(20):
+        firsts = range(rng.randrange(5), 56, 7)
+        text = def_text([[(f"c{r}_{k}", "nand", s) for k, s in enumerate(firsts[:: r + 1])]
+                         for r in range(2)])  # fmt: skip
+        rows = Rows(text, SIZES, "fill", tap_pitch=13 * SITE)
+        for k in range(8):
+            move = rows.insertion("nand", rng.randrange(60) * SITE, rng.choice([0, ROW]))
+            if move is None:
+                break
+            rows.apply(f"n{k}", "nand", move)
+        amended = rows.amend(text)
+        assert_legal(amended)
+        defdata.insert_taps(amended, "fill", "fill", SITE, 13 * SITE)  # raises where no room
 
 
 def test_spread_sets_the_copies_of_each_bit_apart():
