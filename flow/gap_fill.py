@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from econflow.errors import FormatError
@@ -264,14 +265,18 @@ def wire_rects(
     past its ends) and its via's pad there (``pads``: via -> its pad on ``layer``)."""
     found: list[Rect] = []
     if path.layer == layer:
-        for (ax, ay), (bx, by) in itertools.pairwise(path.points):
-            found.append((min(ax, bx) - half, min(ay, by) - half,
-                          max(ax, bx) + half, max(ay, by) + half))  # fmt: skip
+        found += [leg_rect(a, b, half) for a, b in itertools.pairwise(path.points)]
     pad = pads.get(path.via or "")
     if pad is not None:
         x, y = path.points[-1]
         found.append((x + pad[0], y + pad[1], x + pad[2], y + pad[3]))
     return found
+
+
+def leg_rect(a: tuple[int, int], b: tuple[int, int], half: int) -> Rect:
+    """A wire from ``a`` to ``b``, ``half`` its half width and its extension past the ends."""
+    return (min(a[0], b[0]) - half, min(a[1], b[1]) - half,
+            max(a[0], b[0]) + half, max(a[1], b[1]) + half)  # fmt: skip
 
 
 def scaled(pads: dict[str, dict[str, Box]], scale: int) -> dict[str, dict[str, Rect]]:
@@ -399,11 +404,17 @@ class Index:
 
     def clear(self, fill: Rect, net: str) -> bool:
         """Whether no other net's shape comes closer to ``fill`` than the spacing."""
-        for key in self._keys(fill, self.spacing):
-            for other, rect in self.cells.get(key, ()):
-                if other != net and _distance(fill, rect) < self.spacing:
-                    return False
-        return True
+        return next(self._near(fill, net), None) is None
+
+    def near(self, rect: Rect, net: str) -> list[tuple[str, Rect]]:
+        """The other nets' shapes closer to ``rect`` than the spacing, each once."""
+        return list(dict.fromkeys(self._near(rect, net)))
+
+    def _near(self, rect: Rect, net: str) -> Iterator[tuple[str, Rect]]:
+        for key in self._keys(rect, self.spacing):
+            for other, shape in self.cells.get(key, ()):
+                if other != net and _distance(rect, shape) < self.spacing:
+                    yield other, shape
 
 
 def _distance(a: Rect, b: Rect) -> float:

@@ -319,7 +319,7 @@ def _route(cfg: Config, build: Path) -> RouteResult:
         f"  routed: 0 failed nets, wire {routing.wirelength_um / 1e3:.2f} mm, "
         f"{routing.wire_cap_pf:.3f} pF, {routing.notch_fills} fills, "
         f"{routing.spurs_trimmed} dead ends trimmed, {routing.cuts_merged} cuts merged, "
-        f"{routing.vias_turned} vias turned"
+        f"{routing.vias_turned} vias turned, {routing.wires_nudged} wires nudged"
     )
     origin = f"{ROUTED} (routed wire loads; SDF interconnect delays from qrouter's RC by rc2dly)"
     timing, power = _analysis(cfg, build, pdk, project, "route", origin)

@@ -142,7 +142,7 @@ def _followers(
             if not _jog_clear(was, at, layer, path.net, index, scale):
                 return None
             points = [at, *follower.points]
-            found[follower.span] = _written(statement, follower, points, follower.via)
+            found[follower.span] = defdata.path_statement(statement, follower, points, follower.via)
             continue
         half = round(layer.width * scale / 2)
         before = gap_fill.wire_rects(follower, layer.name, half, {})[0]
@@ -154,7 +154,7 @@ def _followers(
             gap_fill.touching(r, after) for r in touched
         ):
             return None
-        found[follower.span] = _written(statement, follower, moved, follower.via)
+        found[follower.span] = defdata.path_statement(statement, follower, moved, follower.via)
     return found
 
 
@@ -167,10 +167,7 @@ def _jog_clear(
     scale: int,
 ) -> bool:
     """Whether a wire on ``layer`` from ``a`` to ``b`` keeps the spacing from other nets."""
-    half = round(layer.width * scale / 2)
-    jog = (min(a[0], b[0]) - half, min(a[1], b[1]) - half,
-           max(a[0], b[0]) + half, max(a[1], b[1]) + half)  # fmt: skip
-    return index[layer.name].clear(jog, net)
+    return index[layer.name].clear(gap_fill.leg_rect(a, b, round(layer.width * scale / 2)), net)
 
 
 def _stub(path: defdata.RoutedPath) -> bool:
@@ -208,24 +205,18 @@ def _ending(
     if at == was:
         return statement.removesuffix(path.via or "") + via
     if len(path.points) == 1 or _along(path.points[-2:], was, at):
-        return _written(statement, path, [*path.points[:-1], at], via)
+        return defdata.path_statement(statement, path, [*path.points[:-1], at], via)
     layer = metals.get(path.layer)
     if layer is None or not _jog_clear(was, at, layer, path.net, index, scale):
         return None
-    return _written(statement, path, [*path.points, at], via)
+    return defdata.path_statement(statement, path, [*path.points, at], via)
 
 
 def _starting(text: str, path: defdata.RoutedPath, at: tuple[int, int]) -> str:
     """``path``'s statement starting at ``at``."""
-    return _written(text[path.span[0] : path.span[1]], path, [at, *path.points[1:]], path.via)
-
-
-def _written(
-    statement: str, path: defdata.RoutedPath, points: list[tuple[int, int]], via: str | None
-) -> str:
-    word = statement.split(" ", 1)[0]
-    wire = " ".join(f"( {x} {y} )" for x, y in points)
-    return f"{word} {path.layer} {wire}" + (f" {via}" if via else "")
+    return defdata.path_statement(
+        text[path.span[0] : path.span[1]], path, [at, *path.points[1:]], path.via
+    )
 
 
 def _variants(pads: dict[str, dict[str, Rect]], metals: set[str]) -> dict[str, list[str]]:

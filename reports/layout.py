@@ -150,8 +150,9 @@ def _routing(s: Section, route: RouteResult | None) -> None:
         "routing repairs",
         f"{r.notch_fills} fill rectangles (notches, necks, holes, minimum area), "
         f"{r.spurs_trimmed} dead ends trimmed, {r.cuts_merged} cuts merged, "
-        f"{r.vias_turned} vias turned, {r.patches_dropped} of qrouter's patches dropped",
-        f"{origin}; econflow.flow: gap_fill, spurs, redundant_cuts, via_variants, patches",
+        f"{r.vias_turned} vias turned, {r.wires_nudged} wires nudged off a via pad, "
+        f"{r.patches_dropped} of qrouter's patches dropped",
+        f"{origin}; econflow.flow: gap_fill, spurs, redundant_cuts, via_variants, nudges, patches",
     )
 
 

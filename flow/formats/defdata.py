@@ -268,6 +268,16 @@ def routed_paths(text: str) -> list[RoutedPath]:
     return found
 
 
+def path_statement(
+    statement: str, path: RoutedPath, points: list[tuple[int, int]], via: str | None
+) -> str:
+    """``path``'s statement (``ROUTED``/``NEW`` and its layer kept) through other points, ending
+    in ``via``."""
+    word = statement.split(" ", 1)[0]
+    wire = " ".join(f"( {x} {y} )" for x, y in points)
+    return f"{word} {path.layer} {wire}" + (f" {via}" if via else "")
+
+
 def _points(text: str) -> tuple[tuple[int, int], ...]:
     """A path's points, each ``*`` resolved to the point before."""
     points: list[tuple[int, int]] = []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from econflow.errors import EconflowError, FormatError
-from econflow.flow import gap_fill, patches, redundant_cuts, spurs, tmr, via_variants
+from econflow.flow import gap_fill, nudges, patches, redundant_cuts, spurs, tmr, via_variants
 from econflow.flow.formats import defdata, layout_netlist, lef, netlist, parasitics
 from econflow.flow.legalizer import Rows
 from econflow.flow.tasks.qrouter import (
@@ -666,3 +666,33 @@ def test_a_patch_of_qrouters_too_close_to_another_net_goes_unless_it_is_a_nets_o
     assert "- b\n+ ROUTED li1 34 ( 2040 168 ) ( 2092 * ) ;\n" in kept
     gone = defdata.without_special_wires(text, {1, 2})
     assert "SPECIALNETS 2 ;" in gone and "ROUTED met2 56" not in gone
+
+
+def test_a_wire_beside_a_via_pad_that_cannot_move_is_nudged_off_its_track():
+    pads = lef.via_pads(TECH_LEF.read_text())
+    met2 = RoutingLayer(name="met2", direction="vertical", pitch=0.46, width=0.14,
+                        spacing=0.14, area=0.0676, gds=[69, 20])  # fmt: skip
+    # net p's via1 sits 0.045 um up off its met1 track: its pad (0.32 x 0.26 um) ends 0.095
+    # um below net q's wire on the next track; q's wire moves up the 0.045 um the spacing
+    # lacks from 0.14 um before the pad to 0.14 um after it, with a jog at each end
+    p = "- p\n  ( u8 Y ) ( u9 A )\n+ ROUTED met1 ( 0 100 ) ( 200 * ) ( * 109 ) M1M2_PR ;\n"
+    q = "- q\n  ( u7 Y ) ( u6 A )\n+ ROUTED met1 ( -400 168 ) ( 800 * )"
+    text = ONE_CELL + f"NETS 2 ;\n{p}{q} ;\nEND NETS\n"
+    nudged, count = nudges.with_nudged_wires(text, [*LI1_MET1, met2], pads, "")
+    assert count == 1
+    assert (
+        "+ ROUTED met1 ( -400 168 ) ( 126 168 ) ( 126 177 ) ( 274 177 ) ( 274 168 ) ( 800 168 )"
+        in nudged
+    )
+    routed = gap_fill.Routed(nudged, pads, "")
+    index = gap_fill.Index(routed.everything(LI1_MET1[1]), 28)
+    assert all(not index.near(r, net) for net, rects in routed.everything(LI1_MET1[1]).items()
+               for r in rects)  # fmt: skip
+    assert nudges.with_nudged_wires(nudged, [*LI1_MET1, met2], pads, "") == (nudged, 0)
+    # a rail on q's other side leaves it no room; a wire of q leaving it beside the pad
+    # would come off it: neither moves
+    rail = "SPECIALNETS 1 ;\n- VGND\n+ ROUTED met1 96 ( -400 236 ) ( 800 * ) ;\nEND SPECIALNETS\n"
+    railed = ONE_CELL + f"NETS 2 ;\n{p}{q} ;\nEND NETS\n{rail}"
+    assert nudges.with_nudged_wires(railed, [*LI1_MET1, met2], pads, "")[1] == 0
+    joined = ONE_CELL + f"NETS 2 ;\n{p}{q}\n  NEW met2 ( 250 168 ) ( * 400 ) ;\nEND NETS\n"
+    assert nudges.with_nudged_wires(joined, [*LI1_MET1, met2], pads, "")[1] == 0
