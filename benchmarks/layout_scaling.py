@@ -11,8 +11,11 @@ file (each with the route limit it ran under), so sizes can be added one run at 
 ``--tmr-separation`` sets ``layout.tmr_min_separation_um`` instead (0: copies left where
 graywolf put them), to measure what keeping the TMR copies apart costs.
 
+``--utilization`` sets ``core_utilization`` (%) instead, to measure what room in the rows does
+for routability.
+
 Run: ./bootstrap.sh python benchmarks/layout_scaling.py [--sizes k2,k3,...] [--route-limit N]
-     [--tmr-separation UM]
+     [--tmr-separation UM] [--utilization PCT]
 """
 
 from __future__ import annotations
@@ -51,14 +54,18 @@ def _merge(base: dict, changes: dict) -> dict:
     return merged
 
 
-def _layout_settings(**changes: float) -> None:
-    """Every step loads the PDK config with these ``layout`` settings changed."""
+def _pdk_settings(utilization: float | None, **changes: float) -> None:
+    """Every step loads the PDK config with ``core_utilization`` and these ``layout``
+    settings changed."""
     real = pdk.load_config
 
     def load(cfg):
         config, path = real(cfg)
         layout = config.layout.model_copy(update=changes)
-        return config.model_copy(update={"layout": layout}), path
+        update = {"layout": layout}
+        if utilization is not None:
+            update["core_utilization"] = utilization
+        return config.model_copy(update=update), path
 
     pdk.load_config = load
 
@@ -131,16 +138,25 @@ def main() -> None:
         help="layout.tmr_min_separation_um (um) instead of the PDK config's; results are "
         "kept as <size>@tmr<value>",
     )
+    parser.add_argument(
+        "--utilization",
+        type=float,
+        default=None,
+        help="core_utilization (%%) instead of the PDK config's; results are kept as "
+        "<size>@u<value>",
+    )
     parser.add_argument("--build-dir", default=str(ROOT / "build" / "layout_scaling"))
     args = parser.parse_args()
     changes = {"max_route_cells": args.route_limit, "tmr_min_separation_um": args.tmr_separation}
-    _layout_settings(**{k: v for k, v in changes.items() if v is not None})
+    _pdk_settings(args.utilization, **{k: v for k, v in changes.items() if v is not None})
     results = _earlier_sizes()
     for name in args.sizes.split(","):
         key = name if args.tmr_separation is None else f"{name}@tmr{args.tmr_separation:g}"
+        key = key if args.utilization is None else f"{key}@u{args.utilization:g}"
         # one build folder per setting: a monkeypatched setting is not in the provenance
         out = Path(args.build_dir) / key
         results[key] = _size(name, out, args.route_limit, args.tmr_separation)
+        results[key]["utilization"] = args.utilization
     write("layout_scaling", {"sizes": results})
 
 
