@@ -9,6 +9,12 @@ the buffers are grouped the same way, level by level, until the driver drives at
 compact, which keeps the clock skew small. Clock nets (a sink pin of ``USE CLOCK`` in the cell
 LEF) take the clock buffer, other nets the plain one.
 
+Gated clocks are balanced too: the tree behind each clock gate is built first, and the gate's
+clock pin joins its parent's tree at the level whose delay matches the gate's own delay and
+its tree's (``ClockDelays``, from the liberty); where the gates are slower than the whole
+tree, clock buffers in a chain above it make up the rest, so that flip-flops behind a gate and
+those clocked directly see the clock edge at about the same time.
+
 Written by hand: SiliconCompiler's clock tree synthesis is OpenROAD's, which is not installable
 here, and qflow's ``blifFanout`` buffers the netlist before placement, blind to where the sinks
 will be.
@@ -19,14 +25,19 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
-from econflow.flow.formats import defdata, lef
+from pydantic import BaseModel, ConfigDict, Field
+
+from econflow.errors import FormatError
+from econflow.flow.formats import defdata, lef, liberty
 from econflow.flow.formats.activity import CellActivity
 from econflow.flow.formats.defdata import DefError
 from econflow.flow.formats.layout_netlist import bit_name
 from econflow.flow.formats.netlist import Netlist
 from econflow.flow.legalizer import Rows
-from econflow.pdk import BufferTrees
+from econflow.pdk import BufferTrees, ClockGate
+from econflow.rtl import timing
 
 _NETS = re.compile(r"^NETS \d+ ;\n(.*?)^END NETS", re.MULTILINE | re.DOTALL)
 _INSTANCE = re.compile(r"^  (\S+) (\S+) \((.*)\);$", re.MULTILINE)
@@ -57,6 +68,40 @@ class Directions:
     inputs: set[str]
 
 
+class ClockDelays(BaseModel):
+    """What a clock tree is balanced with (ns, at the timing corner): a clock buffer, and the
+    clock gate from its clock to its gated clock, each driving ``max_fanout`` clock buffers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    buffer_ns: float = Field(gt=0)
+    gate_ns: float = Field(ge=0)
+    gate: ClockGate
+
+
+def clock_delays(liberty_file: Path, trees: BufferTrees, gate: ClockGate) -> ClockDelays:
+    """The delays from an unzipped liberty file.
+
+    Raises:
+        FormatError: the file lacks the clock buffer, the clock gate or an arc of theirs.
+    """
+    buffer = trees.clock_buffer
+    cells = liberty.library(liberty_file, {buffer.cell, gate.cell})
+    for name in (buffer.cell, gate.cell):
+        if name not in cells:
+            raise FormatError(f"{liberty_file}: no cell {name} (the clock tree's delays)")
+    load = trees.max_fanout * timing.pin_capacitance(cells[buffer.cell], buffer.input, liberty_file)
+    return ClockDelays(
+        buffer_ns=round(
+            timing.stage_ns(cells[buffer.cell], buffer.input, buffer.output, load, liberty_file), 4
+        ),
+        gate_ns=round(
+            timing.stage_ns(cells[gate.cell], gate.clock, gate.gated, load, liberty_file), 4
+        ),
+        gate=gate,
+    )
+
+
 def directions(cell_lef: str, design: Netlist) -> Directions:
     outputs, clocks = lef.pin_roles(cell_lef)
     inputs = {bit_name(b) for p in design.ports if p.direction == "input" for b in p.bits()}
@@ -69,28 +114,35 @@ def build(
     verilog: str,
     cells: Directions,
     settings: BufferTrees,
+    delays: ClockDelays | None = None,
 ) -> tuple[str, str, list[Inserted]]:
     """The DEF and the layout netlist with every net above ``max_fanout`` behind a buffer
-    tree; the buffers are placed in ``rows``."""
+    tree, and the clock trees balanced through the clock gates with ``delays``; the buffers
+    are placed in ``rows``."""
     connected = defdata.net_pins(def_text)
     changed: dict[str, list[Pin]] = {}
     inserted: list[Inserted] = []
     macro_of = {name: cell.macro for name, cell in rows.cells.items()}
-    for net, pins in connected.items():
-        if len(pins) - 1 <= settings.max_fanout:
-            continue
+    gate = delays.gate if delays else None
+    latency: dict[Pin, float] = {}  # a clock gate's clock pin -> the delay behind it (ns)
+    gated_first = sorted(connected.items(), key=lambda item: not _gated(item[1], macro_of, gate))
+    for net, pins in gated_first:
         driver = next((p for p in pins if _drives(p, macro_of, cells)), None)
         if driver is None:
             continue
         sinks = [p for p in pins if p != driver and p[0] != "PIN"]
-        if len(sinks) <= settings.max_fanout:
-            continue
-        ports = [p for p in pins if p != driver and p[0] == "PIN"]  # stay on the net
         clock = any(pin in cells.clocks.get(macro_of[i], ()) for i, pin in sinks)
-        tree = _Tree(rows, net, driver, clock, settings)
-        changed.update(tree.grow(sinks))
-        changed[net] += ports
-        inserted += tree.inserted
+        behind = {p: latency[p] for p in sinks if p in latency} if clock else {}
+        levels = 0
+        if len(sinks) > settings.max_fanout or behind:
+            ports = [p for p in pins if p != driver and p[0] == "PIN"]  # stay on the net
+            tree = _Tree(rows, net, driver, clock, settings)
+            changed.update(tree.grow(sinks, behind, delays.buffer_ns if delays else 0.0))
+            changed[net] += ports
+            inserted += tree.inserted
+            levels = tree.levels
+        if delays and gate and _gated(pins, macro_of, gate):
+            latency[(driver[0], gate.clock)] = delays.gate_ns + levels * delays.buffer_ns
     connected.update(changed)
     return (
         _write_nets(def_text, connected),
@@ -113,6 +165,13 @@ def with_buffers(cells: CellActivity, inserted: list[Inserted]) -> CellActivity:
     return CellActivity(toggles, cells.clocks)
 
 
+def _gated(pins: list[Pin], macro_of: dict[str, str], gate: ClockGate | None) -> bool:
+    """Whether a clock gate's gated clock drives the net."""
+    return gate is not None and any(
+        pin == gate.gated and macro_of.get(instance) == gate.cell for instance, pin in pins
+    )
+
+
 def _drives(pin: Pin, macro_of: dict[str, str], cells: Directions) -> bool:
     instance, name = pin
     if instance == "PIN":
@@ -131,12 +190,26 @@ class _Tree:
         self.max_fanout = settings.max_fanout
         self.stem = re.sub(r"\W", "_", net)
         self.inserted: list[Inserted] = []
+        self.levels = 0
 
-    def grow(self, sinks: list[Pin]) -> dict[str, list[Pin]]:
-        nodes = [(pin, self._centre(pin[0]), (pin[0],)) for pin in sinks]
+    def grow(
+        self, sinks: list[Pin], behind: dict[Pin, float], stage_ns: float
+    ) -> dict[str, list[Pin]]:
+        """The nets of the tree, level by level from the sinks up; a sink with a delay
+        ``behind`` it (a clock gate's clock pin) joins at the level of ``stage_ns`` buffers
+        nearest that delay, and the tree grows (a chain where it has one node left) until the
+        last has joined."""
+        nodes = [(pin, self._centre(pin[0]), (pin[0],)) for pin in sinks if pin not in behind]
+        waiting = sorted(behind, key=behind.__getitem__, reverse=True)
         changed: dict[str, list[Pin]] = {}
         level = 0
-        while len(nodes) > self.max_fanout:
+        while True:
+            while waiting and behind[waiting[-1]] <= (level + 0.5) * stage_ns:
+                pin = waiting.pop()
+                nodes.append((pin, self._centre(pin[0]), (pin[0],)))
+            if len(nodes) <= self.max_fanout and not (waiting and nodes):
+                nodes += [(pin, self._centre(pin[0]), (pin[0],)) for pin in reversed(waiting)]
+                break
             nodes_above = []
             for k, group in enumerate(_groups(nodes, self.max_fanout)):
                 name = f"{self.stem}_buf{level}_{k}"
@@ -151,6 +224,7 @@ class _Tree:
                 nodes_above.append(((name, self.cell.input), self._centre(name), below))
             nodes = nodes_above
             level += 1
+        self.levels = level
         changed[self.net] = [self.driver, *(pin for pin, _, _ in nodes)]
         return changed
 

@@ -95,6 +95,13 @@ def _check_utilization(pdk: Pdk, layout: LayoutSettings) -> None:
         )
 
 
+def _clock_delays(pdk: Pdk, layout: LayoutSettings, liberty: Path) -> buffering.ClockDelays | None:
+    """The delays the clock trees are balanced with through the PDK config's clock gate, at
+    the timing corner; None for a PDK config without one (no gated clocks)."""
+    gate = pdk.config.cells.clock_gate
+    return None if gate is None else buffering.clock_delays(liberty, layout.buffer_trees, gate)
+
+
 def _project(cfg: Config, build: Path) -> tuple[Pdk, Project, LayoutSettings]:
     """The implementation project with the layout nodes configured."""
     _, pdk, project = project_for(cfg, build)
@@ -114,6 +121,7 @@ def _project(cfg: Config, build: Path) -> tuple[Pdk, Project, LayoutSettings]:
         power_pins=(pdk.config.supply_pin, pdk.config.ground_pin),
         layout=layout,
         protected=tuple(r for r in rtl_artefacts.load(build).registers if r.protected),
+        clock_delays=_clock_delays(pdk, layout, timing[0][1]),
     ).write(paths.out / SETTINGS)
     project.set_layout(settings, timing)
     for stage in ("place", "route"):

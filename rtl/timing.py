@@ -48,12 +48,8 @@ def characterise(liberty: Path, corner: str, gate: str, flip_flop: str) -> CellD
     """
     library = parse_liberty(liberty.read_text())
     nand = _cell(library, gate, liberty)
-    load = FANOUT * _capacitance(nand, "A", liberty)
-    arc = _arc(nand, "Y", "A", liberty)
-    slew = 0.1
-    for _ in range(4):  # the slew the gate itself produces at this load
-        slew = _mean(arc, ("rise_transition", "fall_transition"), slew, load)
-    gate_ns = _mean(arc, ("cell_rise", "cell_fall"), slew, load)
+    load = FANOUT * pin_capacitance(nand, "A", liberty)
+    gate_ns, slew = _stage(nand, "A", "Y", load, liberty)
     flop = _cell(library, flip_flop, liberty)
     clock = _arc(flop, "Q", "CLK", liberty)
     setup = next(
@@ -70,6 +66,29 @@ def characterise(liberty: Path, corner: str, gate: str, flip_flop: str) -> CellD
     )
 
 
+def stage_ns(cell: Group, related: str, output: str, load: float, path: Path) -> float:
+    """The mean rise and fall delay (ns) of ``cell``'s arc ``related`` -> ``output`` driving
+    ``load`` (pF), from the input slew the arc itself produces there (a chain of its like).
+
+    Raises:
+        FormatError: ``path`` has no such arc.
+    """
+    return _stage(cell, related, output, load, path)[0]
+
+
+def _stage(cell: Group, related: str, output: str, load: float, path: Path) -> tuple[float, float]:
+    arc = _arc(cell, output, related, path)
+    slew = 0.1
+    for _ in range(4):  # the slew the cell itself produces at this load
+        slew = _mean(arc, ("rise_transition", "fall_transition"), slew, load)
+    return _mean(arc, ("cell_rise", "cell_fall"), slew, load), slew
+
+
+def pin_capacitance(cell: Group, pin: str, path: Path) -> float:
+    """An input pin's capacitance (pF)."""
+    return float(_pin(cell, pin, path)["capacitance"])
+
+
 def _cell(library: Group, name: str, path: Path) -> Group:
     for cell in library.get_groups("cell"):
         if str(cell.args[0]).strip('"') == name:
@@ -82,10 +101,6 @@ def _pin(cell: Group, pin: str, path: Path) -> Group:
         if str(group.args[0]).strip('"') == pin:
             return group
     raise FormatError(f"{path}: {cell.args[0]} has no pin {pin}")
-
-
-def _capacitance(cell: Group, pin: str, path: Path) -> float:
-    return float(_pin(cell, pin, path)["capacitance"])
 
 
 def _timings(cell: Group, pin: str) -> list[Group]:

@@ -224,7 +224,7 @@ def _amend(
         increase = wire[1] - wire[0]
     cells = buffering.directions(Path(s.cell_lef).read_text(), netlist.read(verilog, top))
     text, rewired, inserted = buffering.build(
-        rows, text, verilog.read_text(), cells, s.layout.buffer_trees
+        rows, text, verilog.read_text(), cells, s.layout.buffer_trees, s.clock_delays
     )
     verilog.write_text(rewired)
     moved += tmr.spread(rows, bits, required)  # buffers push cells, copies among them

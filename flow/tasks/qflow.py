@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from econflow import tools
 from econflow.errors import ToolMissingError
+from econflow.flow.buffering import ClockDelays
 from econflow.pdk import LayoutSettings
 from econflow.rtl.artefacts import RegisterBank
 
@@ -34,6 +35,7 @@ class Settings(BaseModel):
     power_pins: tuple[str, str]  # supply, ground
     layout: LayoutSettings  # the PDK config's layout section
     protected: tuple[RegisterBank, ...] = ()  # the registers whose copies are kept apart
+    clock_delays: ClockDelays | None = None  # to balance the clock trees through clock gates
 
     def write(self, path: Path) -> Path:
         """Write the file, leaving it untouched when unchanged (SiliconCompiler reruns a

@@ -16,7 +16,7 @@ from econflow.flow import buffering
 from econflow.flow.formats import defdata, netlist
 from econflow.flow.formats.activity import CellActivity
 from econflow.flow.legalizer import Rows
-from econflow.pdk import Buffer, BufferTrees
+from econflow.pdk import Buffer, BufferTrees, ClockGate
 
 SITE, ROW = 92, 544
 SIZES = {"fill": (0.46, 2.72), "ff": (4.6, 2.72), "clkbuf": (1.38, 2.72), "buf": (1.38, 2.72)}
@@ -128,6 +128,89 @@ def test_a_net_within_the_fanout_is_left_alone(tmp_path):
     new_def, new_verilog, inserted = buffering.build(rows, text, verilog, cells, TREES)
     assert inserted == [] and new_verilog == verilog
     assert defdata.net_pins(new_def) == defdata.net_pins(text)
+
+
+GATE = ClockGate(cell="icg", clock="CLK", enable="GATE", gated="GCLK")
+GATE_LEF = (
+    LEF
+    + """MACRO icg
+  PIN CLK
+    DIRECTION INPUT ;
+    USE CLOCK ;
+  END CLK
+  PIN GATE
+    DIRECTION INPUT ;
+  END GATE
+  PIN GCLK
+    DIRECTION OUTPUT ;
+  END GCLK
+END icg
+"""
+)
+
+
+def gated_design() -> tuple[str, str]:
+    """24 flip-flops on ``clk``, and two clock gates on it each clocking 12 more."""
+    text, verilog = design(flops=48, rows=8, sites=90)
+    gates = "\n".join(f"- g{k} icg + PLACED ( {(72 + k * 6) * SITE} 0 ) N ;" for k in range(2))
+    text = re.sub(r"- fill_0_(7[2-9]|8[0-3]) .*\n", "", text)
+    text = text.replace("\nEND COMPONENTS", f"\n{gates}\nEND COMPONENTS")
+    clk = (
+        "- clk\n  ( PIN clk )\n"
+        + "\n".join(f"  ( ff{k} CLK )" for k in range(24))
+        + "\n  ( g0 CLK )\n  ( g1 CLK ) ;"
+    )
+    gated = [
+        f"- gclk{g}\n  ( g{g} GCLK )\n"
+        + "\n".join(f"  ( ff{k} CLK )" for k in range(24 + 12 * g, 36 + 12 * g))
+        + " ;"
+        for g in range(2)
+    ]
+    text = re.sub(r"- clk\n.*? ;", "\n".join([clk, *gated]), text, flags=re.S)
+    text = re.sub(r"^NETS \d+ ;", f"NETS {len(defdata.net_pins(text))} ;", text, flags=re.M)
+    for k in range(24, 48):
+        verilog = verilog.replace(f"ff ff{k} (.CLK(clk),", f"ff ff{k} (.CLK(gclk{(k - 24) // 12}),")
+    cells = "".join(f"  icg g{k} (.CLK(clk), .GATE(rst), .GCLK(gclk{k}));\n" for k in range(2))
+    verilog = verilog.replace("endmodule", f"  wire gclk0;\n  wire gclk1;\n{cells}endmodule")
+    return text, verilog
+
+
+def clock_arrivals(def_text: str, delays: dict[str, float]) -> dict[str, float]:
+    """Flip-flop -> the delay from the clock port to its clock pin, ``delays`` per macro."""
+    nets = defdata.net_pins(def_text)
+    net_of = {pin: n for n, pins in nets.items() for pin in pins[1:]}
+    macro = {c.name: c.macro for c in defdata.components(def_text)}
+    found = {}
+    for ff in (name for name, m in macro.items() if m == "ff"):
+        at, total = (ff, "CLK"), 0.0
+        while (driver := nets[net_of[at]][0])[0] != "PIN":
+            total += delays[macro[driver[0]]]
+            at = (driver[0], "A" if macro[driver[0]] == "clkbuf" else "CLK")
+        found[ff] = total
+    return found
+
+
+def test_flip_flops_behind_clock_gates_see_the_edge_with_the_others(tmp_path):
+    text, verilog = gated_design()
+    sizes = {**SIZES, "icg": (2.76, 2.72)}
+    cells = buffering.directions(GATE_LEF, ports(verilog, tmp_path))
+    delays = buffering.ClockDelays(buffer_ns=0.3, gate_ns=0.9, gate=GATE)
+    per_macro = {"clkbuf": 0.3, "icg": 0.9}
+    # without the gates' delays: a tree per net, the gated flip-flops later by the gate and
+    # the level of its own tree
+    rows = Rows(text, sizes, "fill")
+    plain = buffering.build(rows, text, verilog, cells, TREES)[0]
+    arrivals = clock_arrivals(rows.amend(plain), per_macro)
+    assert max(arrivals.values()) - min(arrivals.values()) == pytest.approx(0.9 + 0.3)
+    # balanced: behind a gate, 0.9 + one level of its own tree, 1.2 ns; the 24 direct ones
+    # two levels of the tree and a chain of two clock buffers above it
+    rows = Rows(text, sizes, "fill")
+    balanced, rewired, inserted = buffering.build(rows, text, verilog, cells, TREES, delays)
+    arrivals = clock_arrivals(rows.amend(balanced), per_macro)
+    assert min(arrivals.values()) == pytest.approx(max(arrivals.values())) == pytest.approx(1.2)
+    assert all(len(pins) - 1 <= TREES.max_fanout for pins in defdata.net_pins(balanced).values())
+    assert sum(b.net == "clk" for b in inserted) == 8 + 2 + 2  # groups of 3, of 4, a chain
+    assert all(f" {b.name} (" in rewired for b in inserted)
 
 
 def test_buffers_toggle_as_what_they_repeat():
