@@ -57,6 +57,12 @@ def timing(cfg: Config, pdk: Pdk, node: Path, origin: str, design: RtlDesign) ->
                 f"{clock['capture_latency_ns']:.4f} / {clock['launch_latency_ns']:.4f} ns "
                 "(capture / launch)"
             )
+            if clock.get("flip_flops"):
+                print(
+                    f"  {name}: clock insertion delay over {clock['flip_flops']} flip-flops "
+                    f"{clock['flip_flop_latency_min_ns']:.4f} to "
+                    f"{clock['flip_flop_latency_max_ns']:.4f} ns"
+                )
     return Timing(
         origin=origin,
         clock_period_ns=round(period, 4),

@@ -61,11 +61,16 @@ class WorstPath(Result):
 
 class ClockSkew(Result):
     """The propagated clock at one corner (OpenSTA's ``report_clock_skew``): the worst skew
-    between a launching and a capturing flip-flop, and their clock insertion delays (ns)."""
+    between a launching and a capturing register (a clock gate's enable check among them),
+    and their clock insertion delays (ns); and the spread of the insertion delays over the
+    flip-flops alone (from the hold paths)."""
 
     skew_ns: float
     launch_latency_ns: float
     capture_latency_ns: float
+    flip_flops: int = 0
+    flip_flop_latency_min_ns: float | None = None
+    flip_flop_latency_max_ns: float | None = None
 
 
 class CornerTiming(Result):

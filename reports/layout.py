@@ -129,6 +129,14 @@ def _clock_tree(s: Section, place: PlaceResult, route: RouteResult | None) -> No
                 f"layout/{step}: {timing.origin}; OpenSTA report_clock_skew, propagated clock "
                 "(worst launch/capture pair)",
             )
+            if c.flip_flops:
+                s.add(
+                    f"clock insertion delay over the flip-flops ({name})",
+                    f"{c.flip_flop_latency_min_ns:.4f} to {c.flip_flop_latency_max_ns:.4f} ns "
+                    f"({c.flip_flops} flip-flops; spread "
+                    f"{c.flip_flop_latency_max_ns - c.flip_flop_latency_min_ns:.4f} ns)",
+                    f"layout/{step}: {timing.origin}; OpenSTA hold paths with their clock paths",
+                )
 
 
 def _routing(s: Section, route: RouteResult | None) -> None:

@@ -34,6 +34,7 @@ _ENDPOINT = re.compile(
 )
 _INSTANCE_ROW = re.compile(r"^\s*(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)$")
 _START = re.compile(r"^Startpoint: (\S+)", re.MULTILINE)
+_POINTS = re.compile(r"^Startpoint: (\S+)\s+\((.*?)\)\nEndpoint: (\S+)\s+\((.*?)\)")
 _END = re.compile(r"^Endpoint: (\S+)", re.MULTILINE)
 _ARRIVAL = re.compile(r"^\s*(-?\d+\.\d+)\s+data arrival time", re.MULTILINE)
 _SLACK = re.compile(r"^\s*(-?\d+\.\d+)\s+slack", re.MULTILINE)
@@ -50,6 +51,24 @@ def clock_skew(report: Path) -> dict[str, float]:
         "launch_latency_ns": float(m.group(1)),
         "capture_latency_ns": float(m.group(2)),
     }
+
+
+def flip_flop_arrivals(report: str) -> dict[str, float]:
+    """Flip-flop -> the clock's arrival at its clock pin (ns), from ``report_checks`` paths
+    written with ``full_clock_expanded``: a path's launching flip-flop in its data section,
+    its capturing one in its clock section. Latches (the clock gates') and ports are left
+    out: a clock gate sits early in the tree by design."""
+    found: dict[str, float] = {}
+    for block in report.split("Startpoint: ")[1:]:
+        head = _POINTS.match("Startpoint: " + block)
+        if head is None:
+            continue
+        launch, _, capture = block.partition("data arrival time")
+        for name, kind, section in ((head[1], head[2], launch), (head[3], head[4], capture)):
+            pin = re.search(rf"^\s*-?[\d.]+\s+(-?[\d.]+) [\^v] {re.escape(name)}/", section, re.M)
+            if "edge-triggered flip-flop" in kind and pin is not None:
+                found.setdefault(name, float(pin[1]))
+    return found
 
 
 def worst_path(report: str) -> dict[str, Any]:
@@ -158,6 +177,14 @@ class TimingTask(_StaTask):
             skew = Path(f"reports/clock_skew_{name}.rpt")
             if skew.is_file():
                 corners[name]["clock"] = clock_skew(skew)
+                hold = Path(f"reports/hold_paths_{name}.rpt")
+                arrivals = flip_flop_arrivals(hold.read_text()).values()
+                if arrivals:
+                    corners[name]["clock"].update(
+                        flip_flops=len(arrivals),
+                        flip_flop_latency_min_ns=round(min(arrivals), 4),
+                        flip_flop_latency_max_ns=round(max(arrivals), 4),
+                    )
             self.record_metric("setupslack", corners[name]["wns_ns"], str(report), "ns", True)
         return {"corners": corners}
 
