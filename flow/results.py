@@ -279,7 +279,7 @@ class Routing(Result):
     sdf_arcs_to_their_driver: int = 0  # a route reaching its driving pin twice
     notch_fills: int = 0  # metal added to one net: notches, necks, holes, minimum area (gap_fill)
     patches_dropped: int = 0  # qrouter's patches too close to another net (econflow.flow.patches)
-    spurs_trimmed: int = 0  # wires' dead ends taken out (econflow.flow.spurs)
+    spurs_trimmed: int = 0  # dead ends and redundant pin stubs taken out (econflow.flow.spurs)
     vias_turned: int = 0  # a via changed to another shape of its cut (econflow.flow.via_variants)
     wires_nudged: int = 0  # a wire moved off its track beside a via pad (econflow.flow.nudges)
     cuts_merged: int = 0  # one net's cuts too close, one dropped (econflow.flow.redundant_cuts)

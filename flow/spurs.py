@@ -6,7 +6,11 @@ side, and the stub's tip ends 0.01 um below the pin's other edge (met1 spacing 0
 nano's routing-layer violations). The run out and back joins nothing: where no other shape
 of the net (its pins, its other wires, via pads and special-net patches) touches the part
 that goes, that part goes. Filling the gap to the pin instead leaves a step that the width
-rule flags. Written by hand for the notch fill's reason (rectangles of one net).
+rule flags. A pin-access stub from a via onto a pin the via's own pad already lands on joins
+nothing either: qrouter sets an mcon 0.05 um off its li1 track onto ``dfrtp_1``'s RESET_B and
+runs the li1 stub from the track, 0.12 um from the cell's li1 (spacing 0.17); where such a
+stub comes too close to another net, it goes. Written by hand for the notch fill's reason
+(rectangles of one net).
 """
 
 from __future__ import annotations
@@ -55,10 +59,48 @@ def without_spurs(
             ]
             kept = _trimmed(path.points, half, others)
             if len(kept) < len(path.points):
-                edits.append((path.span, _statement(statement, path, kept)))
+                edits.append((path.span, defdata.path_statement(statement, path, kept, path.via)))
     for (start, end), statement in sorted(edits, reverse=True):
         text = text[:start] + statement + text[end:]
     return text, len(edits)
+
+
+def without_redundant_stubs(
+    text: str,
+    layers: list[RoutingLayer],
+    pads: dict[str, dict[str, gap_fill.Box]],
+    cell_lef: str,
+) -> tuple[str, int]:
+    """The DEF without the pin-access stubs (a two-point wire, no via) that come closer to
+    another net than the spacing, where the shapes of the net they touch, a via pad among
+    them, are one piece of metal without them; how many went."""
+    routed = gap_fill.Routed(text, pads, cell_lef)
+    spans: list[tuple[int, int]] = []
+    for layer in layers:
+        half = round(layer.width * routed.scale / 2)
+        on_layer = routed.pads_on(layer.name)
+        index = gap_fill.Index(routed.everything(layer), round(layer.spacing * routed.scale))
+        shapes = routed.everything(layer)
+        vias: dict[str, list[Rect]] = defaultdict(list)
+        for p in routed.paths:
+            if p.via in on_layer:
+                vias[p.net].append(gap_fill.wire_rects(p, layer.name, 0, on_layer)[-1])
+        for path in routed.paths:
+            if path.layer != layer.name or len(path.points) != 2 or path.via is not None:
+                continue
+            if not text.startswith("NEW", path.span[0]):  # the net's first statement stays
+                continue
+            stub = gap_fill.leg_rect(*path.points, half)
+            if index.clear(stub, path.net):
+                continue
+            rest = [r for r in shapes[path.net] if r != stub]
+            touched = {r for r in rest if gap_fill.touching(r, stub)}
+            joined = [set(piece) for piece in gap_fill.pieces(rest) if touched & set(piece)]
+            if len(joined) == 1 and touched & set(vias[path.net]):
+                spans.append(path.span)
+    for start, end in sorted(spans, reverse=True):
+        text = text[: text.rindex("\n", 0, start)] + text[end:]  # its line goes
+    return text, len(spans)
 
 
 def _trimmed(points: tuple[Point, ...], half: int, others: list[Rect]) -> list[Point]:
@@ -101,9 +143,3 @@ def _touched(spur: Rect, base: Point, others: list[Rect]) -> bool:
     return any(
         gap_fill.touching(r, spur) and not gap_fill.touching(r, (*base, *base)) for r in others
     )
-
-
-def _statement(statement: str, path: defdata.RoutedPath, points: list[Point]) -> str:
-    word = statement.split(" ", 1)[0]
-    via = f" {path.via}" if path.via else ""
-    return f"{word} {path.layer} " + " ".join(f"( {x} {y} )" for x, y in points) + via

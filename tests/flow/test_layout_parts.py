@@ -756,3 +756,27 @@ def test_every_flip_flops_clock_arrival_is_read_from_the_hold_paths():
     # no flip-flop
     arrivals = opensta.flip_flop_arrivals(HOLD_PATHS)
     assert arrivals == {"ff1": 1.277, "ff2": 1.449, "ff3": 1.3}
+
+
+def test_a_pin_stub_that_joins_nothing_its_via_does_not_goes_where_it_crowds_a_cell():
+    # net s's mcon sits 0.05 um off its li1 track on u1's pin A, and qrouter runs the li1
+    # stub from the track up the pin, 0.01 um from the cell's li1 obstruction: the mcon's pad
+    # already lands on the pin, so the stub goes; where the pad misses the pin, it stays
+    cell = (
+        "MACRO c\n  SIZE 1 BY 2.72 ;\n  PIN A\n    PORT\n      LAYER li1 ;\n"
+        "        RECT 0.3 0.3 0.47 1.2 ;\n    END\n  END A\n"
+        "  OBS\n      LAYER li1 ;\n        RECT 0.58 0.3 0.8 0.6 ;\n  END\nEND c\n"
+    )
+
+    def routed(via_x: int) -> str:
+        return (
+            "UNITS DISTANCE MICRONS 200 ;\nCOMPONENTS 1 ;\n- u1 c + PLACED ( 0 0 ) N ;\n"
+            "END COMPONENTS\nNETS 1 ;\n- s\n  ( u1 A ) ( u9 A )\n"
+            f"+ ROUTED met1 ( 300 100 ) ( {via_x} * ) L1M1_PR\n  NEW li1 ( 97 100 ) ( * 160 ) ;\n"
+            "END NETS\n"
+        )
+
+    kept, count = spurs.without_redundant_stubs(routed(87), LI1_MET1, L1M1, cell)
+    assert count == 1
+    assert "+ ROUTED met1 ( 300 100 ) ( 87 * ) L1M1_PR ;\n" in kept
+    assert spurs.without_redundant_stubs(routed(120), LI1_MET1, L1M1, cell)[1] == 0
