@@ -149,6 +149,14 @@ class RouterRules(_Strict):
     via_wire_margin_um: dict[str, float] = Field(default_factory=dict)
 
 
+class RouteRoom(_Strict):
+    """Designs of more than ``cells`` synthesized cells are placed at ``utilization`` (%)
+    instead of ``core_utilization``: the room qrouter needs to route them."""
+
+    cells: int = Field(ge=1)
+    utilization: float = Field(gt=0, le=100)
+
+
 class LayoutSettings(_Strict):
     """Place and route with graywolf and qrouter (docs/architecture.md, section 5), and the
     routing-layer rules of the DRC deck."""
@@ -164,12 +172,18 @@ class LayoutSettings(_Strict):
     tmr_min_separation_um: float = Field(ge=0)
     buffer_trees: BufferTrees
     router: RouterRules
+    route_room: list[RouteRoom] = Field(default_factory=list)
     max_route_cells: int = Field(ge=1)  # larger designs stop after placement
     max_place_cells: int = Field(ge=1)  # larger designs get a floorplan estimate only
     # wire capacitance per µm of placement HPWL (fF/µm): parasitics of unrouted designs
     estimate_cap_ff_per_um: float = Field(gt=0)
     layers: list[RoutingLayer] = Field(min_length=1)
     cuts: list[CutLayer] = Field(default_factory=list)
+
+    def utilization(self, cells: int, core_utilization: float) -> float:
+        """The utilization (%) a design of ``cells`` synthesized cells is placed at."""
+        above = [room for room in self.route_room if cells > room.cells]
+        return max(above, key=lambda room: room.cells).utilization if above else core_utilization
 
     @model_validator(mode="after")
     def _consistent(self) -> LayoutSettings:

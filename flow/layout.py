@@ -43,6 +43,7 @@ from econflow.flow.results import (
     Power,
     RouteResult,
     Routing,
+    SynthResult,
     Timing,
     TmrSeparation,
     ToolCost,
@@ -95,6 +96,19 @@ def _check_utilization(pdk: Pdk, layout: LayoutSettings) -> None:
         )
 
 
+def _utilization(pdk: Pdk, layout: LayoutSettings, build: Path) -> float:
+    """The core utilization (%) this design is placed at: less than the PDK config's for a
+    design large enough to need room for the router (``layout.route_room``)."""
+    return layout.utilization(_synth(build).cells, pdk.config.core_utilization)
+
+
+def _synth(build: Path) -> SynthResult:
+    synth = FlowMetrics.read(build).synth
+    if synth is None:
+        raise ArtefactError(FlowMetrics.path(build), "no synthesis figures (run the synth step)")
+    return synth
+
+
 def _clock_delays(pdk: Pdk, layout: LayoutSettings, liberty: Path) -> buffering.ClockDelays | None:
     """The delays the clock trees are balanced with through the PDK config's clock gate, at
     the timing corner; None for a PDK config without one (no gated clocks)."""
@@ -117,7 +131,7 @@ def _project(cfg: Config, build: Path) -> tuple[Pdk, Project, LayoutSettings]:
         tech_lef=str(pdk.tech_lef()),
         cell_lef=str(pdk.cell_lef()),
         site=pdk.site(),
-        utilization=pdk.config.core_utilization / 100,
+        utilization=_utilization(pdk, layout, build) / 100,
         power_pins=(pdk.config.supply_pin, pdk.config.ground_pin),
         layout=layout,
         protected=tuple(r for r in rtl_artefacts.load(build).registers if r.protected),
@@ -185,10 +199,9 @@ def _announce(project: Project) -> None:
 
 def _floorplan(cfg: Config, build: Path, layout: LayoutSettings, pdk: Pdk) -> PlaceResult:
     """What a design too large to place here gets: the core its cells would need."""
-    synth = FlowMetrics.read(build).synth
-    if synth is None:
-        raise ArtefactError(FlowMetrics.path(build), "no synthesis figures (run the synth step)")
-    core = synth.area_um2 / (pdk.config.core_utilization / 100)
+    synth = _synth(build)
+    utilization = _utilization(pdk, layout, build)
+    core = synth.area_um2 / (utilization / 100)
     reason = (
         f"{synth.cells} cells exceed layout.max_place_cells = {layout.max_place_cells} of "
         f"the PDK config (graywolf's runtime grows about as the square of the cell count)"
@@ -208,7 +221,7 @@ def _floorplan(cfg: Config, build: Path, layout: LayoutSettings, pdk: Pdk) -> Pl
             cell_area_um2=synth.area_um2,
             core_area_um2=round(core, 1),
             core_side_um=round(core**0.5, 1),
-            utilization=pdk.config.core_utilization / 100,
+            utilization=utilization / 100,
         ),
     )
 
@@ -231,7 +244,9 @@ def _place(cfg: Config, build: Path) -> PlaceResult:
             openroad=metrics,
         )
     paths = layout_paths(cfg, build)
-    print(f"  graywolf: placing at {pdk.config.core_utilization:g}% core utilization")
+    utilization = _utilization(pdk, layout, build)
+    room = "" if utilization == pdk.config.core_utilization else " (layout.route_room)"
+    print(f"  graywolf: placing at {utilization:g}% core utilization{room}")
     project.run(*project.step_nodes("place"))
     node = project.node_dir("place")
     placement = Placement.model_validate(analysis.read_json(node / "reports" / "place.json"))

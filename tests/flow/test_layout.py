@@ -452,6 +452,21 @@ def test_a_design_over_the_placement_limit_gets_a_floorplan_estimate(
 
 
 @QFLOW
+def test_a_design_above_a_route_room_size_is_placed_with_more_room(
+    nano_copy, nano_config, monkeypatch, capsys
+):
+    rooms = [pdk.RouteRoom(cells=1000, utilization=25), pdk.RouteRoom(cells=10**6, utilization=9)]
+    with_layout(monkeypatch, max_place_cells=1000, route_room=rooms)
+    Runner(nano_config, nano_copy).run(["place"], force=True)
+    assert "not placed: " in capsys.readouterr().out
+    synth = metrics(nano_copy, "flow")["synth"]
+    floorplan = metrics(nano_copy)["place"]["floorplan"]
+    assert floorplan["utilization"] == 0.25  # nano's ~2,000 cells: above 1,000, below 10**6
+    assert floorplan["core_area_um2"] == pytest.approx(synth["area_um2"] / 0.25, rel=1e-3)
+    assert pdk.load_config(nano_config)[0].layout.utilization(10, 50.0) == 50.0
+
+
+@QFLOW
 def test_a_failed_route_names_the_unrouted_nets_and_the_log(nano_copy, nano_config, monkeypatch):
     with_layout(monkeypatch, route_layers=1)  # li1 alone cannot route the design
     with pytest.raises(
