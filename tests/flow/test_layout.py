@@ -179,7 +179,7 @@ def test_the_clock_and_the_reset_reach_their_flip_flops_through_buffer_trees(
         assert 0.1 < clock["capture_latency_ns"] <= clock["launch_latency_ns"] + clock["skew_ns"]
         assert clock["flip_flops"] == len(re.findall(r"^  \S+__df\S+ ", netlist, re.M))
         spread = clock["flip_flop_latency_max_ns"] - clock["flip_flop_latency_min_ns"]
-        assert 0 <= spread <= clock["skew_ns"] + 1e-4
+        assert 0 <= spread < 0.25  # every flip-flop the same number of buffers from the port
 
 
 @QFLOW
