@@ -12,10 +12,10 @@ file (each with the route limit it ran under), so sizes can be added one run at 
 graywolf put them), to measure what keeping the TMR copies apart costs.
 
 ``--utilization`` sets ``core_utilization`` (%) instead, to measure what room in the rows does
-for routability.
+for routability; ``--stacked-vias`` sets ``layout.router.stacked_vias``.
 
 Run: ./bootstrap.sh python benchmarks/layout_scaling.py [--sizes k2,k3,...] [--route-limit N]
-     [--tmr-separation UM] [--utilization PCT]
+     [--tmr-separation UM] [--utilization PCT] [--stacked-vias N]
 """
 
 from __future__ import annotations
@@ -54,14 +54,17 @@ def _merge(base: dict, changes: dict) -> dict:
     return merged
 
 
-def _pdk_settings(utilization: float | None, **changes: float) -> None:
-    """Every step loads the PDK config with ``core_utilization`` and these ``layout``
-    settings changed."""
+def _pdk_settings(utilization: float | None, stacked_vias: int | None, **changes: float) -> None:
+    """Every step loads the PDK config with ``core_utilization``, the router's
+    ``stacked_vias`` and these ``layout`` settings changed."""
     real = pdk.load_config
 
     def load(cfg):
         config, path = real(cfg)
         layout = config.layout.model_copy(update=changes)
+        if stacked_vias is not None:
+            router = layout.router.model_copy(update={"stacked_vias": stacked_vias})
+            layout = layout.model_copy(update={"router": router})
         update = {"layout": layout}
         if utilization is not None:
             update["core_utilization"] = utilization
@@ -145,14 +148,24 @@ def main() -> None:
         help="core_utilization (%%) instead of the PDK config's; results are kept as "
         "<size>@u<value>",
     )
+    parser.add_argument(
+        "--stacked-vias",
+        type=int,
+        default=None,
+        help="layout.router.stacked_vias instead of the PDK config's; results are kept as "
+        "<size>@v<value>",
+    )
     parser.add_argument("--build-dir", default=str(ROOT / "build" / "layout_scaling"))
     args = parser.parse_args()
     changes = {"max_route_cells": args.route_limit, "tmr_min_separation_um": args.tmr_separation}
-    _pdk_settings(args.utilization, **{k: v for k, v in changes.items() if v is not None})
+    _pdk_settings(
+        args.utilization, args.stacked_vias, **{k: v for k, v in changes.items() if v is not None}
+    )
     results = _earlier_sizes()
     for name in args.sizes.split(","):
         key = name if args.tmr_separation is None else f"{name}@tmr{args.tmr_separation:g}"
         key = key if args.utilization is None else f"{key}@u{args.utilization:g}"
+        key = key if args.stacked_vias is None else f"{key}@v{args.stacked_vias}"
         # one build folder per setting: a monkeypatched setting is not in the provenance
         out = Path(args.build_dir) / key
         results[key] = _size(name, out, args.route_limit, args.tmr_separation)
