@@ -169,7 +169,7 @@ def main() -> None:
         # one build folder per setting: a monkeypatched setting is not in the provenance
         out = Path(args.build_dir) / key
         results[key] = _size(name, out, args.route_limit, args.tmr_separation)
-        results[key]["utilization"] = args.utilization
+        results[key].update(utilization=args.utilization, stacked_vias=args.stacked_vias)
     write("layout_scaling", {"sizes": results})
 
 
