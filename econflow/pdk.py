@@ -157,6 +157,16 @@ class RouteRoom(_Strict):
     utilization: float = Field(gt=0, le=100)
 
 
+class CongestionFeedback(_Strict):
+    """Designs of more than ``cells`` synthesized cells are placed twice: qrouter's first
+    stage rates the first placement's congestion, and every cell above ``offset`` is widened
+    by ``gain`` x (its congestion - offset) of its width for graywolf's second placement."""
+
+    cells: int = Field(ge=1)
+    offset: float = Field(ge=0, lt=1)
+    gain: float = Field(gt=0)
+
+
 class LayoutSettings(_Strict):
     """Place and route with graywolf and qrouter (docs/architecture.md, section 5), and the
     routing-layer rules of the DRC deck."""
@@ -173,6 +183,7 @@ class LayoutSettings(_Strict):
     buffer_trees: BufferTrees
     router: RouterRules
     route_room: list[RouteRoom] = Field(default_factory=list)
+    congestion_feedback: CongestionFeedback | None = None
     max_route_cells: int = Field(ge=1)  # larger designs stop after placement
     max_place_cells: int = Field(ge=1)  # larger designs get a floorplan estimate only
     # wire capacitance per µm of placement HPWL (fF/µm): parasitics of unrouted designs
@@ -184,6 +195,13 @@ class LayoutSettings(_Strict):
         """The utilization (%) a design of ``cells`` synthesized cells is placed at."""
         above = [room for room in self.route_room if cells > room.cells]
         return max(above, key=lambda room: room.cells).utilization if above else core_utilization
+
+    def feedback(self, cells: int) -> CongestionFeedback | None:
+        """The congestion feedback a design of ``cells`` synthesized cells is placed with:
+        none above ``max_route_cells``, which is not routed."""
+        feedback = self.congestion_feedback
+        wanted = feedback is not None and feedback.cells < cells <= self.max_route_cells
+        return feedback if wanted else None
 
     @model_validator(mode="after")
     def _consistent(self) -> LayoutSettings:

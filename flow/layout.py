@@ -136,6 +136,7 @@ def _project(cfg: Config, build: Path) -> tuple[Pdk, Project, LayoutSettings]:
         layout=layout,
         protected=tuple(r for r in rtl_artefacts.load(build).registers if r.protected),
         clock_delays=_clock_delays(pdk, layout, timing[0][1]),
+        congestion_feedback=layout.feedback(_synth(build).cells),
     ).write(paths.out / SETTINGS)
     project.set_layout(settings, timing)
     for stage in ("place", "route"):

@@ -228,6 +228,13 @@ class Placement(Result):
     stripe_vias_dropped: int = 0  # the power stripes' vias down to the pin layer
     hpwl_um: float
     estimated_wire_cap_pf: float
+    # congestion feedback (layout.congestion_feedback): the nets qrouter's first stage failed
+    # on the first placement, the cells widened with fill for the second, and the time the
+    # feedback took (first stage, second placement and its amendments)
+    congestion_failed_nets: int | None = None
+    congestion_widened_cells: int = 0
+    congestion_fill_cells: int = 0
+    congestion_feedback_s: float = 0.0
 
 
 class Floorplan(Result):

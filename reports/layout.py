@@ -90,6 +90,14 @@ def _placement(s: Section, place: PlaceResult) -> None:
         origin,
     )
     s.add("placement HPWL", f"{p.hpwl_um / 1e3:.2f} mm", origin)
+    if p.congestion_failed_nets is not None:
+        s.add(
+            "congestion feedback: first-stage failed nets / cells widened / fill added",
+            f"{p.congestion_failed_nets:,} / {p.congestion_widened_cells:,} / "
+            f"{p.congestion_fill_cells:,} ({p.congestion_feedback_s:.0f} s)",
+            f"{origin}; qrouter's first stage on the first placement, "
+            "layout.congestion_feedback of the PDK config",
+        )
     tmr = place.tmr_separation
     if tmr is None or tmr.before is None or tmr.after is None:
         return

@@ -17,23 +17,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 from siliconcompiler import Task
 
 from econflow import __version__, tools
-from econflow.flow import buffering, tmr
+from econflow.flow import buffering, congestion, tmr
 from econflow.flow.formats import defdata, layout_netlist, lef, netlist, parasitics
 from econflow.flow.legalizer import Rows
 from econflow.flow.results import Placement, TmrSeparation
-from econflow.flow.tasks import qflow
+from econflow.flow.tasks import qflow, qrouter
 from econflow.flow.tasks.qflow import INSTANCES
+from econflow.pdk import CongestionFeedback
 from econflow.templating import environment
 
 REPORT = "reports/place.json"
 TMR_REPORT = "reports/tmr.json"
 BUFFERS = "buffers.json"  # the buffers of the buffer trees (buffering.Inserted)
+UNBUFFERED = ".unbuffered.vg"  # the netlist under the placed names, before the buffer trees
 
 
 class PlaceTask(Task):
@@ -79,7 +82,7 @@ class PlaceTask(Task):
         )  # fmt: skip
         names = layout_netlist.cel_instances(Path(f"{top}.cel").read_text())
         Path("outputs").mkdir(exist_ok=True)
-        Path(f"outputs/{top}.vg").write_text(placed.verilog(names))
+        Path(f"{top}{UNBUFFERED}").write_text(placed.verilog(names))
         Path(f"outputs/{INSTANCES}").write_text(
             "".join(f"{a}\t{b}\n" for a, b in placed.instance_map(names).items())
         )
@@ -100,8 +103,56 @@ class PlaceTask(Task):
     def post_process(self) -> None:
         super().post_process()
         top, s = self.design_topmodule, self._settings()
+        figures = self._layout(top, s)
+        if s.congestion_feedback is not None:
+            figures = self._feedback(top, s, s.congestion_feedback, figures)
+        placement = Placement(**figures)
+        self.record_metric("totalarea", placement.die_area_um2, REPORT, "um^2")
+        self.record_metric("utilization", 100 * placement.utilization, REPORT, "%")
+        self.record_metric("cells", placement.cells, REPORT)
+        Path(REPORT).write_text(placement.model_dump_json(indent=2) + "\n")
+
+    def _feedback(
+        self, top: str, s: qflow.Settings, feedback: CongestionFeedback, figures: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Place again with the cells qrouter's first stage finds congested widened
+        (:mod:`econflow.flow.congestion`); the figures of the placement kept."""
+        start = time.perf_counter()
+        obs = Path(f"{top}.obs").read_text()
+        probe = qrouter.first_stage(top, s, Path(f"outputs/{top}.def"), obs, Path("probe"))
+        print(
+            f"  congestion feedback: qrouter's first stage failed {probe.failed_nets} of "
+            f"{probe.nets} nets ({time.perf_counter() - start:.0f} s)"
+        )
+        if not probe.failed_nets:
+            return figures | {"congestion_failed_nets": 0}
+        cel = Path(f"{top}.cel")
+        fill = s.layout.fill_cell
+        fill_width = round(lef.macro_sizes(Path(s.cell_lef).read_text())[fill][0] * _units(s))
+        text, widening = congestion.widened(cel.read_text(), probe, feedback, fill, fill_width)
+        cel.write_text(text)
+        print(
+            f"  congestion feedback: {widening.cells} cells widened by {widening.fill_cells} "
+            "fill cells; graywolf places again"
+        )
+        tools.run(self._graywolf(), Path("graywolf_feedback.log"), "graywolf")
+        return self._layout(top, s) | {
+            "congestion_failed_nets": probe.failed_nets,
+            "congestion_widened_cells": widening.cells,
+            "congestion_fill_cells": widening.fill_cells,
+            "congestion_feedback_s": round(time.perf_counter() - start, 1),
+        }
+
+    def _graywolf(self) -> list[str]:
+        return ["graywolf", *self.runtime_options()]
+
+    def _layout(self, top: str, s: qflow.Settings) -> dict[str, Any]:
+        """graywolf's placement made a layout: the DEF with power stripes, pins, the TMR
+        copies apart, the buffer trees and the well taps, written to ``outputs/``; returns
+        the placement's figures."""
         layout = s.layout
         fill = layout.fill_cell
+        Path(f"{top}.obs").unlink(missing_ok=True)  # place2def appends the fence to it
         qflow.script("place2def.tcl", top, fill, layout.route_layers, log=Path("place2def.log"))
         stripes = layout.stripes
         qflow.script(
@@ -116,7 +167,7 @@ class PlaceTask(Task):
         text, fixes = _rail_fixes(Path(f"{top}.def").read_text(), s)
         sizes = lef.macro_sizes(Path(s.cell_lef).read_text())
         text, separation, inserted, fixes["tap_sites_opened"] = _amend(
-            text, s, sizes, Path(f"outputs/{top}.vg"), top
+            text, s, sizes, Path(f"{top}{UNBUFFERED}"), Path(f"outputs/{top}.vg"), top
         )
         Path(TMR_REPORT).write_text(separation.model_dump_json(indent=2) + "\n")
         Path(f"outputs/{BUFFERS}").write_text(
@@ -128,17 +179,13 @@ class PlaceTask(Task):
         hpwl = parasitics.net_hpwl(text, sizes)
         loads = parasitics.placement_loads(hpwl, layout.estimate_cap_ff_per_um)
         parasitics.write_loads(loads, Path(f"outputs/{top}.loads.tcl"))
-        figures = Placement(
+        return {
             **fixes,
             **_figures(text, sizes, s),
-            tree_buffers=len(inserted),
-            hpwl_um=round(sum(hpwl.values()), 1),
-            estimated_wire_cap_pf=round(sum(loads.values()), 4),
-        )
-        self.record_metric("totalarea", figures.die_area_um2, REPORT, "um^2")
-        self.record_metric("utilization", 100 * figures.utilization, REPORT, "%")
-        self.record_metric("cells", figures.cells, REPORT)
-        Path(REPORT).write_text(figures.model_dump_json(indent=2) + "\n")
+            "tree_buffers": len(inserted),
+            "hpwl_um": round(sum(hpwl.values()), 1),
+            "estimated_wire_cap_pf": round(sum(loads.values()), 4),
+        }
 
 
 def _units(s: qflow.Settings) -> int:
@@ -206,10 +253,16 @@ def _taps(text: str, s: qflow.Settings, sizes: dict[str, tuple[float, float]]) -
 
 
 def _amend(
-    text: str, s: qflow.Settings, sizes: dict[str, tuple[float, float]], verilog: Path, top: str
+    text: str,
+    s: qflow.Settings,
+    sizes: dict[str, tuple[float, float]],
+    verilog: Path,
+    buffered: Path,
+    top: str,
 ) -> tuple[str, TmrSeparation, list[buffering.Inserted], int]:
     """The placement with the copies of protected bits ``layout.tmr_min_separation_um`` apart
-    (:mod:`.tmr`) and the buffer trees (:mod:`.buffering`, which also rewrites ``verilog``),
+    (:mod:`.tmr`) and the buffer trees (:mod:`.buffering`, which writes ``verilog`` with them
+    to ``buffered``),
     leaving the well taps that go in afterwards room in every row (the last figure: how
     many sites had to be pushed free for them first)."""
     rows = Rows(text, sizes, s.layout.fill_cell, round(s.layout.tap_pitch_um * defdata.units(text)))
@@ -226,7 +279,7 @@ def _amend(
     text, rewired, inserted = buffering.build(
         rows, text, verilog.read_text(), cells, s.layout.buffer_trees, s.clock_delays
     )
-    verilog.write_text(rewired)
+    buffered.write_text(rewired)
     moved += tmr.spread(rows, bits, required)  # buffers push cells, copies among them
     separation = TmrSeparation(
         triplets=len(before),

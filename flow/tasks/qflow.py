@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from econflow import tools
 from econflow.errors import ToolMissingError
 from econflow.flow.buffering import ClockDelays
-from econflow.pdk import LayoutSettings
+from econflow.pdk import CongestionFeedback, LayoutSettings
 from econflow.rtl.artefacts import RegisterBank
 
 QFLOW_HOMES = (Path("/usr/lib/qflow"), Path("/usr/local/lib/qflow"), Path("/usr/share/qflow"))
@@ -36,6 +36,7 @@ class Settings(BaseModel):
     layout: LayoutSettings  # the PDK config's layout section
     protected: tuple[RegisterBank, ...] = ()  # the registers whose copies are kept apart
     clock_delays: ClockDelays | None = None  # to balance the clock trees through clock gates
+    congestion_feedback: CongestionFeedback | None = None  # a second placement for this design
 
     def write(self, path: Path) -> Path:
         """Write the file, leaving it untouched when unchanged (SiliconCompiler reruns a

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from siliconcompiler import Task
 
-from econflow import __version__
+from econflow import __version__, tools
 from econflow.errors import EconflowError
-from econflow.flow import route_repair
+from econflow.flow import congestion, route_repair
+from econflow.flow.congestion import Congestion
 from econflow.flow.formats import defdata, lef, parasitics
 from econflow.flow.results import Routing
 from econflow.flow.tasks import qflow
@@ -99,47 +100,12 @@ class RouteTask(Task):
     def pre_process(self) -> None:
         super().pre_process()
         top = self.design_topmodule
-        s = qflow.Settings.read(self.get("var", "settings"))
-        layout = s.layout
-        tech = Path(s.tech_lef).read_text()
-        cuts = [c.name for c in layout.cuts]
-        Path("route.tlef").write_text(lef.routing_tech_lef(tech, cuts))
-        pin_layer = layout.layers[0].name
-        Path("route_cells.lef").write_text(
-            lef.routing_cell_lef(Path(s.cell_lef).read_text(), list(s.power_pins), pin_layer)
-        )
-        placed = Path(f"inputs/{top}.def").read_text()
-        shutil.copyfile(f"inputs/{top}.def", f"{top}_placed.def")
-        scale = defdata.units(placed)
-        row_height = round(lef.site_size(tech, s.site)[1] * scale)
-        x0, _, x1, _ = defdata.die_area(placed)
-        band = layout.rail_obstruction_um
-        rails = defdata.rails(defdata.components(placed), row_height)
-        routed = [layer.name for layer in layout.layers[: layout.route_layers]]
-        Path("route.cfg").write_text(
-            environment("econflow.flow")
-            .get_template("qrouter.cfg.j2")
-            .render(
-                version=__version__,
-                top=top,
-                tech_lef="route.tlef",
-                cell_lef="route_cells.lef",
-                layers=layout.route_layers,
-                stacked_vias=layout.router.stacked_vias,
-                via_wire_margins={
-                    name: margin
-                    for name, margin in layout.router.via_wire_margin_um.items()
-                    if name in routed
-                },
-                supply=s.power_pins[0],
-                ground=s.power_pins[1],
-                fence=Path(f"inputs/{top}.obs").read_text().strip(),
-                band_layer=pin_layer,
-                between_tracks=between_tracks(placed, routed),
-                x0=x0 / scale,
-                x1=x1 / scale,
-                bands=[(round(y / scale - band, 3), round(y / scale + band, 3)) for y in rails],
-            )
+        write_script(
+            top,
+            qflow.Settings.read(self.get("var", "settings")),
+            Path(f"inputs/{top}.def"),
+            Path(f"inputs/{top}.obs").read_text(),
+            [f"qrouter::standard_route {top}_route.def false", "quit"],
         )
 
     def post_process(self) -> None:
@@ -186,6 +152,75 @@ class RouteTask(Task):
         )
         self.record_metric("wirelength", figures.wirelength_um, REPORT, "um")
         Path(REPORT).write_text(figures.model_dump_json(indent=2) + "\n")
+
+
+def write_script(
+    top: str,
+    s: qflow.Settings,
+    placed: Path,
+    fence: str,
+    commands: list[str],
+    folder: Path = Path(),
+) -> Path:
+    """qrouter's LEF views and its script ``route.cfg`` in ``folder``: the PDK config's
+    routing rules, the placement's ``fence``, li1 bands kept clear along every rail, the
+    placed DEF (copied to ``<top>_placed.def``), then ``commands``. The route task and the
+    place task's congestion probe share it, so that the probe sees the router's own rules."""
+    layout = s.layout
+    tech = Path(s.tech_lef).read_text()
+    cuts = [c.name for c in layout.cuts]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "route.tlef").write_text(lef.routing_tech_lef(tech, cuts))
+    pin_layer = layout.layers[0].name
+    (folder / "route_cells.lef").write_text(
+        lef.routing_cell_lef(Path(s.cell_lef).read_text(), list(s.power_pins), pin_layer)
+    )
+    text = placed.read_text()
+    (folder / f"{top}_placed.def").write_text(text)
+    scale = defdata.units(text)
+    row_height = round(lef.site_size(tech, s.site)[1] * scale)
+    x0, _, x1, _ = defdata.die_area(text)
+    band = layout.rail_obstruction_um
+    rails = defdata.rails(defdata.components(text), row_height)
+    routed = [layer.name for layer in layout.layers[: layout.route_layers]]
+    script = folder / "route.cfg"
+    script.write_text(
+        environment("econflow.flow")
+        .get_template("qrouter.cfg.j2")
+        .render(
+            version=__version__,
+            top=top,
+            tech_lef="route.tlef",
+            cell_lef="route_cells.lef",
+            layers=layout.route_layers,
+            stacked_vias=layout.router.stacked_vias,
+            via_wire_margins={
+                name: margin
+                for name, margin in layout.router.via_wire_margin_um.items()
+                if name in routed
+            },
+            supply=s.power_pins[0],
+            ground=s.power_pins[1],
+            fence=fence.strip(),
+            band_layer=pin_layer,
+            between_tracks=between_tracks(text, routed),
+            x0=x0 / scale,
+            x1=x1 / scale,
+            bands=[(round(y / scale - band, 3), round(y / scale + band, 3)) for y in rails],
+            commands=commands,
+        )
+    )
+    return script
+
+
+def first_stage(top: str, s: qflow.Settings, placed: Path, fence: str, folder: Path) -> Congestion:
+    """qrouter's first stage on a placement, in ``folder``: how many nets it fails and how
+    congested it leaves every instance (the place task's congestion feedback)."""
+    commands = ["stage1", f"qrouter::write_congested {top}.cinfo", "quit"]
+    write_script(top, s, placed, fence, commands, folder)
+    tools.run(["qrouter", "-nog", "-s", "route.cfg"], folder / "qrouter.log", "qrouter", folder)
+    cinfo = folder / f"{top}.cinfo"
+    return congestion.read(cinfo.read_text(), str(cinfo))
 
 
 def without_unusable_arcs(sdf: str) -> tuple[str, int, int]:

@@ -466,6 +466,44 @@ def test_a_design_above_a_route_room_size_is_placed_with_more_room(
     assert pdk.load_config(nano_config)[0].layout.utilization(10, 50.0) == 50.0
 
 
+def test_congestion_feedback_is_for_designs_between_its_size_and_the_route_limit(nano_config):
+    shipped = pdk.load_config(nano_config)[0].layout
+    feedback = pdk.CongestionFeedback(cells=1000, offset=0.2, gain=4.0)
+    settings = shipped.model_copy(update={"congestion_feedback": feedback, "max_route_cells": 9000})
+    assert [settings.feedback(n) for n in (1000, 1001, 9000, 9001)] == [
+        None,
+        feedback,
+        feedback,
+        None,
+    ]
+    assert shipped.model_copy(update={"congestion_feedback": None}).feedback(2000) is None
+
+
+@QFLOW
+def test_a_design_above_the_feedback_size_is_placed_again_with_its_congested_cells_widened(
+    nano_copy, nano_config, monkeypatch
+):
+    first = metrics(nano_copy)["place"]["placement"]
+    assert "congestion_failed_nets" not in first  # nano is below the shipped feedback size
+    feedback = pdk.CongestionFeedback(cells=1000, offset=0.05, gain=4.0)
+    with_layout(monkeypatch, congestion_feedback=feedback)
+    Runner(nano_config, nano_copy).run(["place"], force=True)
+    again = metrics(nano_copy)["place"]["placement"]
+    assert again["congestion_failed_nets"] > 0  # qrouter's first stage never routes it all
+    assert 0 < again["congestion_widened_cells"] <= again["congestion_fill_cells"]
+    # the fill that widened the cells is placed with them: the core grew by about its area
+    assert again["fill_cells"] > first["fill_cells"] and again["cells"] == first["cells"]
+    assert again["core_area_um2"] > first["core_area_um2"]
+    separation = metrics(nano_copy)["place"]["tmr_separation"]
+    assert separation["after"]["min_um"] >= separation["required_um"]
+    # the routing fence is the second placement's alone: no band of the first's across the core
+    (fence,) = nano_copy.glob("flow/sc/*/job0/place/0/outputs/*.obs")
+    bands = [[float(v) for v in line.split()[1:5]] for line in fence.read_text().splitlines()]
+    top = max(y1 for _, _, _, y1 in bands)
+    assert top == pytest.approx(again["die_height_um"], abs=1.5)
+    assert all(y0 < 1.0 or y0 > top - 1.5 for _, y0, _, _ in bands)
+
+
 @QFLOW
 def test_a_failed_route_names_the_unrouted_nets_and_the_log(nano_copy, nano_config, monkeypatch):
     with_layout(monkeypatch, route_layers=1)  # li1 alone cannot route the design
