@@ -41,6 +41,7 @@ SIZES = {  # name -> changes to nano's model section
     "k3": {"conv": {"kernel": 3}},
     "k3_l2": {"conv": {"kernel": 3}, "dense": {"latent": 2}},
     "k3_f2": {"conv": {"kernel": 3, "filters": 2}, "dense": {"latent": 2}},
+    "k3_f2_l3": {"conv": {"kernel": 3, "filters": 2}, "dense": {"latent": 3}},
     "k3_f3": {"conv": {"kernel": 3, "filters": 3}, "dense": {"latent": 3}},
     "k3_f4": {"conv": {"kernel": 3, "filters": 4}, "dense": {"latent": 4}},
 }
