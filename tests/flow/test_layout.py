@@ -479,6 +479,19 @@ def test_congestion_feedback_is_for_designs_between_its_size_and_the_route_limit
     assert shipped.model_copy(update={"congestion_feedback": None}).feedback(2000) is None
 
 
+def test_a_congestion_offset_outside_zero_to_one_is_one_line(nano_config, tmp_path, monkeypatch):
+    shipped = pdk.load_config(nano_config)[1]
+    raw = yaml.safe_load(shipped.read_text())
+    raw["layout"]["congestion_feedback"]["offset"] = 1.5
+    (tmp_path / shipped.name).write_text(yaml.safe_dump(raw))
+    monkeypatch.setattr(pdk.resources, "files", lambda _package: Path(tmp_path))
+    with pytest.raises(
+        ConfigError, match=r"sky130hd.yaml: layout.congestion_feedback.offset: .*less than 1"
+    ) as refused:
+        pdk.load_config(nano_config)
+    assert "\n" not in str(refused.value)
+
+
 @QFLOW
 def test_a_design_above_the_feedback_size_is_placed_again_with_its_congested_cells_widened(
     nano_copy, nano_config, monkeypatch
