@@ -314,6 +314,9 @@ def test_magic_gives_its_opinion_with_the_pdks_full_deck(nano_build, nano_config
     assert "met1.1" in rules and "met2.2" in rules and found.errors_in_cells_alone == 0
 
 
+_PIN = re.compile(r"^- (\S+) \+ NET \S+.*?PLACED \( (-?\d+) (-?\d+) \)", re.MULTILINE | re.DOTALL)
+
+
 @QFLOW
 def test_the_router_keeps_two_nets_via_pads_apart_and_leaves_no_bare_met3_pad(
     nano_build, nano_config, tmp_path
@@ -340,9 +343,21 @@ def test_the_router_keeps_two_nets_via_pads_apart_and_leaves_no_bare_met3_pad(
         if len(nets | on_met1.get((x, y + step), nets)) > 1
     ]
     assert len(pairs) <= 3, pairs
-    # and met3 pads on the grid lines between met3's tracks, diagonally too close to others
+    # and met3 pads on the grid lines between met3's tracks, diagonally too close to others;
+    # an I/O pin's own access via goes where the pin is (one at a die-edge pin on one CI
+    # placement)
     met3 = tracks["met3"]
-    assert not [v for v in vias if "met3" in pads[v.via] and (v.y - met3.start) % met3.step]
+    pins = {net: (int(x), int(y)) for net, x, y in re.findall(_PIN, routed)}
+    near = 2 * met3.step
+    assert not [
+        v
+        for v in vias
+        if "met3" in pads[v.via]
+        and (v.y - met3.start) % met3.step
+        and not (
+            v.net in pins and max(abs(v.x - pins[v.net][0]), abs(v.y - pins[v.net][1])) <= near
+        )
+    ]
     # no via2 stacked on a via3 leaves met3 as a bare pad (58 below the minimum area before)
     drc = metrics(nano_build)["gds"]["drc"]["by_rule"]
     assert drc["met3.area"] == 0
