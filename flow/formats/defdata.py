@@ -106,6 +106,11 @@ def rails(placed: list[Component], row_height: int) -> list[int]:
     return sorted(rows | {y + row_height for y in rows})
 
 
+def pins(text: str) -> dict[str, tuple[int, int]]:
+    """Each I/O pin's placed point (DEF units)."""
+    return {m.group(2): (int(m.group(4)), int(m.group(5))) for m in _PIN.finditer(text)}
+
+
 def move_pins_off_rails(
     text: str, rail_ys: list[int], layer: str, clearance: int, pitch: int
 ) -> tuple[str, int]:

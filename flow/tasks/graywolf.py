@@ -103,9 +103,10 @@ class PlaceTask(Task):
     def post_process(self) -> None:
         super().post_process()
         top, s = self.design_topmodule, self._settings()
-        figures = self._layout(top, s)
+        sizes = lef.macro_sizes(Path(s.cell_lef).read_text())
+        figures = self._layout(top, s, sizes)
         if s.congestion_feedback is not None:
-            figures = self._feedback(top, s, s.congestion_feedback, figures)
+            figures = self._feedback(top, s, sizes, s.congestion_feedback, figures)
         placement = Placement(**figures)
         self.record_metric("totalarea", placement.die_area_um2, REPORT, "um^2")
         self.record_metric("utilization", 100 * placement.utilization, REPORT, "%")
@@ -113,7 +114,12 @@ class PlaceTask(Task):
         Path(REPORT).write_text(placement.model_dump_json(indent=2) + "\n")
 
     def _feedback(
-        self, top: str, s: qflow.Settings, feedback: CongestionFeedback, figures: dict[str, Any]
+        self,
+        top: str,
+        s: qflow.Settings,
+        sizes: dict[str, tuple[float, float]],
+        feedback: CongestionFeedback,
+        figures: dict[str, Any],
     ) -> dict[str, Any]:
         """Place again with the cells qrouter's first stage finds congested widened
         (:mod:`econflow.flow.congestion`); the figures of the placement kept."""
@@ -128,7 +134,7 @@ class PlaceTask(Task):
             return figures | {"congestion_failed_nets": 0}
         cel = Path(f"{top}.cel")
         fill = s.layout.fill_cell
-        fill_width = round(lef.macro_sizes(Path(s.cell_lef).read_text())[fill][0] * _units(s))
+        fill_width = round(sizes[fill][0] * _units(s))
         text, widening = congestion.widened(cel.read_text(), probe, feedback, fill, fill_width)
         cel.write_text(text)
         print(
@@ -136,7 +142,7 @@ class PlaceTask(Task):
             "fill cells; graywolf places again"
         )
         tools.run(self._graywolf(), Path("graywolf_feedback.log"), "graywolf")
-        return self._layout(top, s) | {
+        return self._layout(top, s, sizes) | {
             "congestion_failed_nets": probe.failed_nets,
             "congestion_widened_cells": widening.cells,
             "congestion_fill_cells": widening.fill_cells,
@@ -146,7 +152,9 @@ class PlaceTask(Task):
     def _graywolf(self) -> list[str]:
         return ["graywolf", *self.runtime_options()]
 
-    def _layout(self, top: str, s: qflow.Settings) -> dict[str, Any]:
+    def _layout(
+        self, top: str, s: qflow.Settings, sizes: dict[str, tuple[float, float]]
+    ) -> dict[str, Any]:
         """graywolf's placement made a layout: the DEF with power stripes, pins, the TMR
         copies apart, the buffer trees and the well taps, written to ``outputs/``; returns
         the placement's figures."""
@@ -165,7 +173,6 @@ class PlaceTask(Task):
         qflow.script("arrangepins.tcl", top, log=Path("arrangepins.log"))
         Path(f"{top}_mod.def").replace(f"{top}.def")
         text, fixes = _rail_fixes(Path(f"{top}.def").read_text(), s)
-        sizes = lef.macro_sizes(Path(s.cell_lef).read_text())
         text, separation, inserted, fixes["tap_sites_opened"] = _amend(
             text, s, sizes, Path(f"{top}{UNBUFFERED}"), Path(f"outputs/{top}.vg"), top
         )

@@ -22,7 +22,6 @@ from siliconcompiler import Task
 from econflow import __version__, tools
 from econflow.errors import EconflowError
 from econflow.flow import congestion, route_repair
-from econflow.flow.congestion import Congestion
 from econflow.flow.formats import defdata, lef, parasitics
 from econflow.flow.results import Routing
 from econflow.flow.tasks import qflow
@@ -161,7 +160,7 @@ def write_script(
     fence: str,
     commands: list[str],
     folder: Path = Path(),
-) -> Path:
+) -> None:
     """qrouter's LEF views and its script ``route.cfg`` in ``folder``: the PDK config's
     routing rules, the placement's ``fence``, li1 bands kept clear along every rail, the
     placed DEF (copied to ``<top>_placed.def``), then ``commands``. The route task and the
@@ -183,8 +182,7 @@ def write_script(
     band = layout.rail_obstruction_um
     rails = defdata.rails(defdata.components(text), row_height)
     routed = [layer.name for layer in layout.layers[: layout.route_layers]]
-    script = folder / "route.cfg"
-    script.write_text(
+    (folder / "route.cfg").write_text(
         environment("econflow.flow")
         .get_template("qrouter.cfg.j2")
         .render(
@@ -210,10 +208,11 @@ def write_script(
             commands=commands,
         )
     )
-    return script
 
 
-def first_stage(top: str, s: qflow.Settings, placed: Path, fence: str, folder: Path) -> Congestion:
+def first_stage(
+    top: str, s: qflow.Settings, placed: Path, fence: str, folder: Path
+) -> congestion.Congestion:
     """qrouter's first stage on a placement, in ``folder``: how many nets it fails and how
     congested it leaves every instance (the place task's congestion feedback)."""
     commands = ["stage1", f"qrouter::write_congested {top}.cinfo", "quit"]

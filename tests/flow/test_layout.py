@@ -314,9 +314,6 @@ def test_magic_gives_its_opinion_with_the_pdks_full_deck(nano_build, nano_config
     assert "met1.1" in rules and "met2.2" in rules and found.errors_in_cells_alone == 0
 
 
-_PIN = re.compile(r"^- (\S+) \+ NET \S+.*?PLACED \( (-?\d+) (-?\d+) \)", re.MULTILINE | re.DOTALL)
-
-
 @QFLOW
 def test_the_router_keeps_two_nets_via_pads_apart_and_leaves_no_bare_met3_pad(
     nano_build, nano_config, tmp_path
@@ -347,7 +344,7 @@ def test_the_router_keeps_two_nets_via_pads_apart_and_leaves_no_bare_met3_pad(
     # an I/O pin's own access via goes where the pin is (one at a die-edge pin on one CI
     # placement)
     met3 = tracks["met3"]
-    pins = {net: (int(x), int(y)) for net, x, y in re.findall(_PIN, routed)}
+    pins = defdata.pins(routed)
     near = 2 * met3.step
     assert not [
         v
