@@ -131,7 +131,8 @@ class PlaceTask(Task):
             f"{probe.nets} nets ({time.perf_counter() - start:.0f} s)"
         )
         if not probe.failed_nets:
-            return figures | {"congestion_failed_nets": 0}
+            spent = round(time.perf_counter() - start, 1)
+            return figures | {"congestion_failed_nets": 0, "congestion_feedback_s": spent}
         cel = Path(f"{top}.cel")
         fill = s.layout.fill_cell
         fill_width = round(sizes[fill][0] * _units(s))
