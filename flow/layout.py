@@ -96,10 +96,10 @@ def _check_utilization(pdk: Pdk, layout: LayoutSettings) -> None:
         )
 
 
-def _utilization(pdk: Pdk, layout: LayoutSettings, build: Path) -> float:
+def _utilization(pdk: Pdk, layout: LayoutSettings, synth: SynthResult) -> float:
     """The core utilization (%) this design is placed at: less than the PDK config's for a
     design large enough to need room for the router (``layout.route_room``)."""
-    return layout.utilization(_synth(build).cells, pdk.config.core_utilization)
+    return layout.utilization(synth.cells, pdk.config.core_utilization)
 
 
 def _synth(build: Path) -> SynthResult:
@@ -126,17 +126,18 @@ def _project(cfg: Config, build: Path) -> tuple[Pdk, Project, LayoutSettings]:
     flow = flow_paths(cfg, build)
     timing = timing_corners(pdk, flow)
     power = [(pdk.config.corners.power, power_liberty(pdk, flow))]
+    synth = _synth(build)
     settings = qflow.Settings(
         pdk=pdk.name,
         tech_lef=str(pdk.tech_lef()),
         cell_lef=str(pdk.cell_lef()),
         site=pdk.site(),
-        utilization=_utilization(pdk, layout, build) / 100,
+        utilization=_utilization(pdk, layout, synth) / 100,
         power_pins=(pdk.config.supply_pin, pdk.config.ground_pin),
         layout=layout,
         protected=tuple(r for r in rtl_artefacts.load(build).registers if r.protected),
         clock_delays=_clock_delays(pdk, layout, timing[0][1]),
-        congestion_feedback=layout.feedback(_synth(build).cells),
+        congestion_feedback=layout.feedback(synth.cells),
     ).write(paths.out / SETTINGS)
     project.set_layout(settings, timing)
     for stage in ("place", "route"):
@@ -201,7 +202,7 @@ def _announce(project: Project) -> None:
 def _floorplan(cfg: Config, build: Path, layout: LayoutSettings, pdk: Pdk) -> PlaceResult:
     """What a design too large to place here gets: the core its cells would need."""
     synth = _synth(build)
-    utilization = _utilization(pdk, layout, build)
+    utilization = _utilization(pdk, layout, synth)
     core = synth.area_um2 / (utilization / 100)
     reason = (
         f"{synth.cells} cells exceed layout.max_place_cells = {layout.max_place_cells} of "
@@ -245,7 +246,7 @@ def _place(cfg: Config, build: Path) -> PlaceResult:
             openroad=metrics,
         )
     paths = layout_paths(cfg, build)
-    utilization = _utilization(pdk, layout, build)
+    utilization = _utilization(pdk, layout, _synth(build))
     room = "" if utilization == pdk.config.core_utilization else " (layout.route_room)"
     print(f"  graywolf: placing at {utilization:g}% core utilization{room}")
     project.run(*project.step_nodes("place"))

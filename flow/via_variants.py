@@ -57,7 +57,7 @@ def with_turned_vias(
             if not all(index[layer].clear(rect, path.net) for layer, rect in new.items()):
                 continue
             followers = _followers(text, path, at, net, metals, index, fixed, routed.scale)
-            ending = _ending(text, path, via, at, metals, index, routed.scale)
+            ending = _ending(text, path, via, at, net, metals, index, fixed, routed.scale)
             if followers is None or ending is None:
                 continue
             for layer in old:
@@ -77,18 +77,21 @@ def _choices(
     """Where the via at the end of ``path`` may go, in order: turned in place, then moved (as
     it is, then turned), nearest first, towards the wire qrouter set it off: back towards
     the path's point before it, or on towards where another wire of the net starts, up to
-    ``reach`` away along the path's last leg and the legs leaving the via (a stub leaving
-    it across the move moves with it). Not where another statement of the net ends in it."""
+    ``reach`` away along the path's last leg (unless it moves whole, ``_carried``) and the
+    legs leaving the via or ending on it (a stub leaving it across the move moves with it).
+    Not where another statement of the net ends in a via there."""
     at = path.points[-1]
     found = [(via, at) for via in others]
-    if any(p.points[-1] == at for p in net):
+    enders = [p for p in net if p.points[-1] == at]
+    if any(p.via for p in enders):
         return found
     followers = [p for p in net if p.points[0] == at and not _stub(p)]
     targets = [p.points[0] for p in net if p.points[0] != at]
     if len(path.points) > 1:
         targets.append(path.points[-2])
     moves: list[tuple[int, int, str, tuple[int, int]]] = []
-    legs = [path.points[-2:]] + [p.points[:2] for p in followers]
+    legs = [] if _carried(path, net) else [path.points[-2:]]
+    legs += [p.points[:2] for p in followers] + [p.points[-2:] for p in enders]
     for target in targets:
         length = _length(at, target)
         if 0 < length <= reach and all(_along(leg, at, target) for leg in legs):
@@ -122,9 +125,10 @@ def _followers(
     fixed: dict[str, dict[str, list[Rect]]],
     scale: int,
 ) -> dict[tuple[int, int], str] | None:
-    """The statements leaving the via, rewritten to leave it at ``at``: a wire along the move
-    starts there, a stub across it moves whole, where it keeps the spacing and still touches
-    the pins it touched; None where one cannot."""
+    """The statements leaving the via or ending on it, rewritten to meet it at ``at``: a wire
+    along the move starts or ends there, a stub across it moves whole, where it keeps the
+    spacing and still touches the pins it touched, other wires gain a jog; None where one
+    cannot."""
     was = path.points[-1]
     found: dict[tuple[int, int], str] = {}
     if at == was:
@@ -144,18 +148,42 @@ def _followers(
             points = [at, *follower.points]
             found[follower.span] = defdata.path_statement(statement, follower, points, follower.via)
             continue
-        half = round(layer.width * scale / 2)
-        before = gap_fill.wire_rects(follower, layer.name, half, {})[0]
-        moved = [(x + dx, y + dy) for x, y in follower.points]
-        after = (before[0] + dx, before[1] + dy, before[2] + dx, before[3] + dy)
-        pins = fixed[layer.name].get(path.net, [])
-        touched = [r for r in pins if gap_fill.touching(r, before)]
-        if not index[layer.name].clear(after, path.net) or not all(
-            gap_fill.touching(r, after) for r in touched
-        ):
+        shifted = _shifted(statement, follower, (dx, dy), layer, index, fixed, scale)
+        if shifted is None:
             return None
-        found[follower.span] = defdata.path_statement(statement, follower, moved, follower.via)
+        found[follower.span] = shifted
+    for ender in (p for p in net if p.points[-1] == was):
+        layer = metals.get(ender.layer)
+        if layer is None or not _jog_clear(was, at, layer, path.net, index, scale):
+            return None
+        along = _along(ender.points[-2:], was, at)
+        points = [*ender.points[:-1], at] if along else [*ender.points, at]
+        statement = text[ender.span[0] : ender.span[1]]
+        found[ender.span] = defdata.path_statement(statement, ender, points, ender.via)
     return found
+
+
+def _shifted(
+    statement: str,
+    path: defdata.RoutedPath,
+    by: tuple[int, int],
+    layer: RoutingLayer,
+    index: dict[str, gap_fill.Index],
+    fixed: dict[str, dict[str, list[Rect]]],
+    scale: int,
+) -> str | None:
+    """``path``'s statement moved whole by ``by``, where its wire keeps the spacing and still
+    touches the pins it touched; None where it does not."""
+    half = round(layer.width * scale / 2)
+    before = gap_fill.leg_rect(path.points[0], path.points[-1], half)
+    after = (before[0] + by[0], before[1] + by[1], before[2] + by[0], before[3] + by[1])
+    touched = [r for r in fixed[layer.name].get(path.net, []) if gap_fill.touching(r, before)]
+    if not index[layer.name].clear(after, path.net) or not all(
+        gap_fill.touching(r, after) for r in touched
+    ):
+        return None
+    moved = [(x + by[0], y + by[1]) for x, y in path.points]
+    return defdata.path_statement(statement, path, moved, path.via)
 
 
 def _jog_clear(
@@ -173,6 +201,12 @@ def _jog_clear(
 def _stub(path: defdata.RoutedPath) -> bool:
     """A two-point wire with no via: qrouter's way from an off-grid via to a pin."""
     return len(path.points) == 2 and path.via is None
+
+
+def _carried(path: defdata.RoutedPath, net: list[defdata.RoutedPath]) -> bool:
+    """A straight wire into the via that joins nothing of its net at its other end (it
+    starts on a pin): it may move whole with the via."""
+    return len(path.points) == 2 and not any(path.points[0] in p.points for p in net)
 
 
 def _length(a: tuple[int, int], b: tuple[int, int]) -> int:
@@ -193,13 +227,16 @@ def _ending(
     path: defdata.RoutedPath,
     via: str,
     at: tuple[int, int],
+    net: list[defdata.RoutedPath],
     metals: dict[str, RoutingLayer],
     index: dict[str, gap_fill.Index],
+    fixed: dict[str, dict[str, list[Rect]]],
     scale: int,
 ) -> str | None:
     """``path``'s statement ending at ``at`` in ``via``: its last leg lengthened or
-    shortened where the move runs along it, else a jog added, where that keeps the
-    spacing; None where it does not."""
+    shortened where the move runs along it, else the whole wire moved where it only joins
+    a pin (``_carried``), else a jog added, where that keeps the spacing; None where none
+    does."""
     statement = text[path.span[0] : path.span[1]]
     was = path.points[-1]
     if at == was:
@@ -207,7 +244,14 @@ def _ending(
     if len(path.points) == 1 or _along(path.points[-2:], was, at):
         return defdata.path_statement(statement, path, [*path.points[:-1], at], via)
     layer = metals.get(path.layer)
-    if layer is None or not _jog_clear(was, at, layer, path.net, index, scale):
+    if layer is None:
+        return None
+    if _carried(path, net):
+        by = (at[0] - was[0], at[1] - was[1])
+        shifted = _shifted(statement, path, by, layer, index, fixed, scale)
+        if shifted is not None:
+            return shifted.removesuffix(path.via or "") + via
+    if not _jog_clear(was, at, layer, path.net, index, scale):
         return None
     return defdata.path_statement(statement, path, [*path.points, at], via)
 

@@ -22,8 +22,9 @@ NOTE = (
     "Post-placement figures estimate each net's wire from its placement bounding box; "
     "post-route figures load each net with its routed wires (the tech LEF's capacitance per "
     "area and sidewall) and read the interconnect delays rc2dly derives from qrouter's RC. "
-    "The clock is ideal (no clock tree). The DRC deck checks the routing layers only and is "
-    "not sign-off DRC."
+    "Timing after placement and routing propagates the clock through its buffer tree (skew "
+    "and insertion delay above). The DRC deck checks the routing layers only and is not "
+    "sign-off DRC."
 )
 
 

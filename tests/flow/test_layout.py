@@ -266,6 +266,7 @@ def deck_on(build: Path, folder: Path, top: str, script: str) -> dict[str, int]:
 def test_drc_counts_the_violations_the_deck_finds(nano_build, tmp_path):
     drc = metrics(nano_build)["gds"]["drc"]
     assert drc["violations"] == sum(drc["by_rule"].values())
+    assert drc["violations"] == 0, drc["by_rule"]
     assert "not sign-off" in drc["scope"]
     assert drc["by_rule"]["li1.area"] == 0  # the cells' li1 is merged in under the vias
     # the power stripes end on the cells' met1 rails: no li1 pads beside the cells' li1
@@ -294,6 +295,7 @@ def test_magic_gives_its_opinion_with_the_pdks_full_deck(nano_build, nano_config
     magic = metrics(nano_build)["gds"]["magic"]
     assert magic["tech"].endswith("sky130A.tech") and magic["seconds"] > 0
     assert magic["errors"] == sum(magic["by_rule"].values())
+    assert magic["errors"] == 0, magic["by_rule"]
     # it checks each library cell out of context too (devices, wells): not the design's
     assert magic["errors_in_cells_alone"] > 0
     # on a known-bad layout: two met2 shapes 0.1 um apart, a 0.1 um wide met1 wire

@@ -644,6 +644,41 @@ def test_a_via_whose_pad_comes_too_close_to_another_net_is_turned_or_moved_back(
     assert count == 1
     assert "+ ROUTED met1 ( 300 300 ) ( 112 300 ) ( 106 300 ) L1M1_PR\n" in moved
     assert "  NEW li1 ( 106 300 ) ( 106 296 ) ;" in moved
+    # net t reaches u1's pin A (x 0.4-0.57 um) by an li1 wire up the pin into an mcon, both
+    # on the track 0.05 um left of the pin's centre, where the mcon's met1 wire starts: their
+    # li1 comes 0.12 um from the cell's li1 obstruction (li1 spacing 0.17). The wire joins
+    # nothing but the pin, so it moves whole with the mcon onto the pin's centre
+    cell = (
+        "MACRO c\n  SIZE 1 BY 2.72 ;\n  PIN A\n    PORT\n      LAYER li1 ;\n"
+        "        RECT 0.4 0.2 0.57 0.9 ;\n    END\n  END A\n"
+        "  OBS\n      LAYER li1 ;\n        RECT 0.1 0.2 0.23 0.9 ;\n  END\nEND c\n"
+    )
+    text = (
+        "UNITS DISTANCE MICRONS 200 ;\nCOMPONENTS 1 ;\n- u1 c + PLACED ( 0 0 ) N ;\n"
+        "END COMPONENTS\nNETS 1 ;\n- t\n  ( u1 A ) ( u9 A )\n"
+        "+ ROUTED li1 ( 87 100 ) ( * 128 ) L1M1_PR\n  NEW met1 ( 97 128 ) ( 300 * ) ;\n"
+        "END NETS\n"
+    )
+    moved, count = via_variants.with_turned_vias(text, [*LI1_MET1, met2], pads, cell)
+    assert count == 1
+    assert "+ ROUTED li1 ( 97 100 ) ( 97 128 ) L1M1_PR\n" in moved
+    # where the wire also joins another wire of its net, it stays and so does the mcon
+    joined = text.replace("( 300 * ) ;", "( 300 * )\n  NEW met1 ( 87 100 ) ( 60 * ) ;")
+    assert via_variants.with_turned_vias(joined, [*LI1_MET1, met2], pads, cell)[1] == 0
+    # the same mirrored, with another met1 wire of the net ending on the mcon: it follows
+    # the mcon, 0.05 um shorter
+    cell = cell.replace("RECT 0.4 0.2 0.57", "RECT 0.3 0.2 0.47").replace(
+        "RECT 0.1 0.2 0.23", "RECT 0.64 0.2 0.8"
+    )
+    text = text.replace(
+        "+ ROUTED li1 ( 87 100 ) ( * 128 ) L1M1_PR\n  NEW met1 ( 97 128 ) ( 300 * ) ;",
+        "+ ROUTED li1 ( 87 128 ) ( * 100 ) L1M1_PR\n  NEW met1 ( 77 100 ) ( 20 * )\n"
+        "  NEW met1 ( 300 100 ) ( 87 * ) ;",
+    )
+    moved, count = via_variants.with_turned_vias(text, [*LI1_MET1, met2], pads, cell)
+    assert count == 1
+    assert "+ ROUTED li1 ( 77 128 ) ( 77 100 ) L1M1_PR\n" in moved
+    assert "  NEW met1 ( 300 100 ) ( 77 100 ) ;" in moved
 
 
 def test_a_patch_of_qrouters_too_close_to_another_net_goes_unless_it_is_a_nets_only_join():
