@@ -1,7 +1,8 @@
 """SiliconCompiler task: detailed routing with qrouter (Debian), as qflow drives it.
 
 ``pre_process`` derives qrouter's LEF views (``econflow.flow.formats.lef``) and writes its
-script: the placement's fence, li1 bands kept clear along every rail, the placed DEF.
+script: the placement's fence and a frame round it, li1 bands kept clear along every rail,
+the placed DEF.
 ``post_process`` fails on any unrouted net, repairs what qrouter leaves against the spacing
 rules (``econflow.flow.route_repair``), writes each net's
 wire load from its routed length (``parasitics``) and, with qflow's ``rc2dly``, an SDF of
@@ -36,6 +37,31 @@ _ARC = re.compile(r"^\s*\(INTERCONNECT (\S+) (\S+) ")
 
 class RouteError(EconflowError):
     """qrouter did not route every net, or did not finish."""
+
+
+_OBSTRUCTION = re.compile(r"^obstruction\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+\s*$", re.MULTILINE)
+FRAME_UM = 10.0  # beyond qrouter's grid past the die (seen: 1 um, a track or two)
+
+
+def frame(
+    placed: str, fence: str, layers: list[str]
+) -> list[tuple[str, float, float, float, float]]:
+    """Obstructions (layer, x0, y0, x1, y1 in µm) all round the die and the placement's
+    fence, on every routed layer: qrouter's grid reaches past the die, and it took I/O pins
+    on the die's edge from outside it (met1, met2 and met3 up to 1 um above a nano die)."""
+    scale = defdata.units(placed)
+    die = [v / scale for v in defdata.die_area(placed)]
+    boxes = [[float(v) for v in m.groups()] for m in _OBSTRUCTION.finditer(fence)]
+    x0, y0 = min(b[0] for b in [die, *boxes]), min(b[1] for b in [die, *boxes])
+    x1, y1 = max(b[2] for b in [die, *boxes]), max(b[3] for b in [die, *boxes])
+    m = FRAME_UM
+    sides = [
+        (x0 - m, y0 - m, x1 + m, y0),
+        (x0 - m, y1, x1 + m, y1 + m),
+        (x0 - m, y0, x0, y1),
+        (x1, y0, x1 + m, y1),
+    ]
+    return [(layer, *(round(v, 3) for v in side)) for layer in layers for side in sides]
 
 
 def between_tracks(placed: str, layers: list[str]) -> list[tuple[str, float, float, float, float]]:
@@ -162,9 +188,10 @@ def write_script(
     folder: Path = Path(),
 ) -> None:
     """qrouter's LEF views and its script ``route.cfg`` in ``folder``: the PDK config's
-    routing rules, the placement's ``fence``, li1 bands kept clear along every rail, the
-    placed DEF (copied to ``<top>_placed.def``), then ``commands``. The route task and the
-    place task's congestion probe share it, so that the probe sees the router's own rules."""
+    routing rules, the placement's ``fence`` and a ``frame`` round it, li1 bands kept clear
+    along every rail, the placed DEF (copied to ``<top>_placed.def``), then ``commands``.
+    The route task and the place task's congestion probe share it, so that the probe sees
+    the router's own rules."""
     layout = s.layout
     tech = Path(s.tech_lef).read_text()
     cuts = [c.name for c in layout.cuts]
@@ -202,6 +229,7 @@ def write_script(
             fence=fence.strip(),
             band_layer=pin_layer,
             between_tracks=between_tracks(text, routed),
+            frame=frame(text, fence, routed),
             x0=x0 / scale,
             x1=x1 / scale,
             bands=[(round(y / scale - band, 3), round(y / scale + band, 3)) for y in rails],

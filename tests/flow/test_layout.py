@@ -73,6 +73,15 @@ def test_nano_places_and_routes_with_zero_failed_nets(nano_build):
     signal = [(n, body) for n, body in nets if n not in ("VPWR", "VGND")]  # rails and stripes
     unrouted = [n for n, body in signal if body.count("(") > 2 and "ROUTED" not in body]
     assert len(signal) > 1000 and unrouted == []
+    # every wire inside the die (qrouter took pins on the die's edge from outside it)
+    x0, y0, x1, y1 = defdata.die_area(routed)
+    outside = [
+        (p.net, point)
+        for p in defdata.routed_paths(routed)
+        for point in p.points
+        if not (x0 <= point[0] <= x1 and y0 <= point[1] <= y1)
+    ]
+    assert outside == []
 
 
 @QFLOW

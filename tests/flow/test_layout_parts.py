@@ -16,6 +16,7 @@ from econflow.flow.tasks import opensta
 from econflow.flow.tasks.qrouter import (
     RouteError,
     between_tracks,
+    frame,
     unrouted_nets,
     without_unusable_arcs,
 )
@@ -323,6 +324,22 @@ def test_the_grid_lines_between_a_wider_layers_tracks_are_obstructed():
     assert [round(s[1] + 0.01, 2) for s in strips if s[0] == "met4"][:4] == [0.5, 1.0, 2.0, 2.5]
     assert {s[0] for s in strips} == {"met3", "met4"}
     assert between_tracks(placed, ["met1", "met2"]) == []
+
+
+def test_a_frame_round_the_die_and_the_fence_keeps_the_router_inside():
+    placed = "UNITS DISTANCE MICRONS 100 ;\nDIEAREA ( 0 0 ) ( 1000 400 ) ;\n"
+    fence = "obstruction -1.38 3.5 10.0 4.34 met1\nobstruction 0.0 -1.36 10.0 -0.06 met1\n"
+    sides = frame(placed, fence, ["met1", "met2"])
+    # the fence reaches 1.38 um left of the die, 0.34 um above and 1.36 um below it
+    assert [s[1:] for s in sides if s[0] == "met2"] == [
+        (-11.38, -11.36, 20.0, -1.36),
+        (-11.38, 4.34, 20.0, 14.34),
+        (-11.38, -1.36, -1.38, 4.34),
+        (10.0, -1.36, 20.0, 4.34),
+    ]
+    assert len(sides) == 8
+    # without a fence, the die's edge
+    assert frame(placed, "", ["met1"])[1] == ("met1", -10.0, 4.0, 20.0, 14.0)
 
 
 def test_eda_file_errors_are_econflow_errors():
