@@ -56,12 +56,12 @@ def fills(
         index = Index(routed.everything(layer), spacing)
         for net, rects in shapes.items():
             pairs = itertools.chain(
-                itertools.combinations(rects, 2),
-                itertools.product(rects, cells.get(net, ())),
+                ((a, b, True) for a, b in itertools.combinations(rects, 2)),
+                ((a, b, False) for a, b in itertools.product(rects, cells.get(net, ()))),
             )
             own = rects + cells.get(net, [])
-            for a, b in pairs:
-                between = _between(a, b, spacing, round(layer.width * scale))
+            for a, b, routed_only in pairs:
+                between = _between(a, b, spacing, round(layer.width * scale), routed_only)
                 if between is None:
                     continue
                 rect, gap = between
@@ -338,12 +338,14 @@ def with_fill(text: str, fills: list[Fill]) -> str:
     return f"{text[:start]}SPECIALNETS {count + len(by_net)} ;{text[stop:end]}{entries}{text[end:]}"
 
 
-def _between(a: Rect, b: Rect, spacing: int, width: int) -> tuple[Rect, Rect] | None:
+def _between(a: Rect, b: Rect, spacing: int, width: int, corners: bool) -> tuple[Rect, Rect] | None:
     """The rectangle joining ``a`` and ``b`` where their sides face each other less than
     ``spacing`` apart (a notch), or where they touch along less than ``width`` (a neck,
     filled ``width`` deep into both), and the gap or join itself. Where the sides overlap
     by less than ``width``, the fill spans both shapes' sides, so that it leaves no neck of
-    its own."""
+    its own. With ``corners``, also where they face each other across a corner only (two
+    routed shapes: a cell's LEF does not show all of its metal, which a fill by a pin's
+    corner may come close to)."""
     for along in (0, 1):  # 0: the sides run along x (one shape above the other); 1: along y
         across = 1 - along
         lo, hi = max(a[along], b[along]), min(a[along + 2], b[along + 2])
@@ -359,7 +361,22 @@ def _between(a: Rect, b: Rect, spacing: int, width: int) -> tuple[Rect, Rect] | 
         elif hi - lo < width:
             lo, hi = min(a[along], b[along]), max(a[along + 2], b[along + 2])
         return ((lo, near, hi, far) if along == 0 else (near, lo, far, hi)), gap
-    return None
+    return _corner(a, b, spacing, width) if corners else None
+
+
+def _corner(a: Rect, b: Rect, spacing: int, width: int) -> tuple[Rect, Rect] | None:
+    """Where ``a`` and ``b`` face each other only across a corner, closer than ``spacing``
+    (two pads of one net set diagonally, 0.134 um apart on met1): the square across the
+    gap, grown into both shapes until it is ``width`` wide, and the gap itself."""
+    gx0, gx1 = sorted((min(a[2], b[2]), max(a[0], b[0])))
+    gy0, gy1 = sorted((min(a[3], b[3]), max(a[1], b[1])))
+    if not (a[2] < b[0] or b[2] < a[0]) or not (a[3] < b[1] or b[3] < a[1]):
+        return None
+    if math.hypot(gx1 - gx0, gy1 - gy0) >= spacing:
+        return None
+    grow = max(0, -(-(width - min(gx1 - gx0, gy1 - gy0)) // 2))
+    fill = (gx0 - grow, gy0 - grow, gx1 + grow, gy1 + grow)
+    return fill, (gx0, gy0, gx1, gy1)
 
 
 def _covered(rect: Rect, shapes: list[Rect]) -> bool:

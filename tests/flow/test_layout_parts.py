@@ -407,6 +407,17 @@ def test_a_notch_between_shapes_of_one_net_is_filled_where_no_other_net_is_near(
         gap_fill.fills(placed, [met2], pads, cell.replace("0.9 0.05 0.95", "0.0 0.05 0.05"))
         == fills
     )
+    # net d's via1 pad (met1 0.32 x 0.26 um) and its mcon pad (0.29 x 0.23 um) set
+    # diagonally, corners 0.095 um apart each way (0.134 um, met1 spacing 0.14), joined only
+    # by the wire round them: the square across the gap, grown to met1's width
+    pads = {"V1": {"met1": (-0.16, -0.13, 0.16, 0.13)}, **L1M1}
+    diagonal = (
+        "UNITS DISTANCE MICRONS 200 ;\nNETS 1 ;\n- d\n  ( u1 A ) ( u2 B )\n"
+        "+ ROUTED met1 ( 26220 22168 ) V1\n"
+        "  NEW met1 ( 26220 22168 ) ( 26312 * ) ( * 22100 ) ( 26300 * ) L1M1_PR ;\nEND NETS\n"
+    )
+    corner = [f for f in gap_fill.fills(diagonal, LI1_MET1, pads) if f.layer == "met1"]
+    assert [f.rect for f in corner] == [(26247, 22118, 26276, 22147)]
 
 
 def test_a_wire_short_of_or_just_touching_its_own_pin_is_filled_another_nets_pin_blocks():
