@@ -148,7 +148,7 @@ def _followers(
             points = [at, *follower.points]
             found[follower.span] = defdata.path_statement(statement, follower, points, follower.via)
             continue
-        shifted = _shifted(statement, follower, (dx, dy), layer, index, fixed, scale)
+        shifted = _shifted(statement, follower, (dx, dy), follower.via, layer, index, fixed, scale)
         if shifted is None:
             return None
         found[follower.span] = shifted
@@ -167,13 +167,14 @@ def _shifted(
     statement: str,
     path: defdata.RoutedPath,
     by: tuple[int, int],
+    via: str | None,
     layer: RoutingLayer,
     index: dict[str, gap_fill.Index],
     fixed: dict[str, dict[str, list[Rect]]],
     scale: int,
 ) -> str | None:
-    """``path``'s statement moved whole by ``by``, where its wire keeps the spacing and still
-    touches the pins it touched; None where it does not."""
+    """``path``'s statement moved whole by ``by`` and ending in ``via``, where its wire keeps
+    the spacing and still touches the pins it touched; None where it does not."""
     half = round(layer.width * scale / 2)
     before = gap_fill.leg_rect(path.points[0], path.points[-1], half)
     after = (before[0] + by[0], before[1] + by[1], before[2] + by[0], before[3] + by[1])
@@ -183,7 +184,7 @@ def _shifted(
     ):
         return None
     moved = [(x + by[0], y + by[1]) for x, y in path.points]
-    return defdata.path_statement(statement, path, moved, path.via)
+    return defdata.path_statement(statement, path, moved, via)
 
 
 def _jog_clear(
@@ -248,9 +249,9 @@ def _ending(
         return None
     if _carried(path, net):
         by = (at[0] - was[0], at[1] - was[1])
-        shifted = _shifted(statement, path, by, layer, index, fixed, scale)
+        shifted = _shifted(statement, path, by, via, layer, index, fixed, scale)
         if shifted is not None:
-            return shifted.removesuffix(path.via or "") + via
+            return shifted
     if not _jog_clear(was, at, layer, path.net, index, scale):
         return None
     return defdata.path_statement(statement, path, [*path.points, at], via)
