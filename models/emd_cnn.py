@@ -1,9 +1,14 @@
 """The differentiable EMD of arXiv 2306.04712: a CNN trained to predict exact EMD.
 
-The network reads two unit-sum maps arranged as (4, 4, 3) each (one channel per readout
-chip), concatenated to (4, 4, 6). It is symmetric by construction: the output is the mean of
-f(a, b) and f(b, a) with shared weights, over the module's three rotations, built from plain
-Keras layers so the ``.h5`` file loads without custom code.
+The network reads the difference of the two unit-sum maps rather than the pair. The ground
+distance between trigger cells is Euclidean, so by Kantorovich-Rubinstein duality the exact EMD
+is a function of ``d = a - b`` alone, symmetric under ``d -> -d`` and proportional to the size
+of ``d``: it is the mass that moves, half the L1 norm of ``d``, times the mean distance it
+travels. The core network sees ``d`` scaled to unit L2 norm (arranged as (4, 4, 3), one channel
+per readout chip) and predicts only that mean distance; the model multiplies it by the moving
+mass. Reading ``d`` and ``-d`` in each of the module's three rotations and averaging makes the
+estimate symmetric and rotation-invariant by construction. Built from plain Keras layers, so
+the ``.h5`` file loads without custom code.
 """
 
 from __future__ import annotations
@@ -29,12 +34,13 @@ ROTATIONS = 3
 def build(cfg: EmdCnnSection) -> keras.Model:
     """The EMD-CNN: two (4, 4, 3) unit-sum maps in, an (1,) EMD estimate out.
 
-    One core network reads both orders of the pair in each of the module's three rotations
-    (it is symmetric under 120 degrees: TC i goes to TC i + 16 mod 48, the next chip), and
-    the estimate is the mean of the six readings, as the exact EMD is the same for all.
+    One core network reads the maps' difference both ways round in each of the module's three
+    rotations (it is symmetric under 120 degrees: TC i goes to TC i + 16 mod 48, the next
+    chip), and the estimate is the moving mass times the mean of the six readings, as the
+    exact EMD is the same for all.
     """
     core = keras.Sequential(name=CORE)
-    core.add(keras.Input((4, 4, 6)))
+    core.add(keras.Input((4, 4, N_ROC)))
     for _ in range(cfg.conv_layers):
         core.add(keras.layers.Conv2D(cfg.filters, cfg.kernel, padding="same", use_bias=False))
         core.add(keras.layers.BatchNormalization())
@@ -46,21 +52,33 @@ def build(cfg: EmdCnnSection) -> keras.Model:
 
 
 def trainer(model: keras.Model) -> keras.Model:
-    """The network's core reading each pair both ways in one rotation, for fitting: three
-    times cheaper than the whole network, fed pairs in random rotations (``rotated``)."""
+    """The network's core reading each difference both ways in one rotation, for fitting:
+    three times cheaper than the whole network, fed pairs in random rotations (``rotated``)."""
     return _readings(model.get_layer(CORE), 1)
 
 
 def _readings(core: keras.Model, rotations: int) -> keras.Model:
-    a = keras.Input((4, 4, 3), name="map_a")
-    b = keras.Input((4, 4, 3), name="map_b")
+    a = keras.Input((4, 4, N_ROC), name="map_a")
+    b = keras.Input((4, 4, N_ROC), name="map_b")
+    forward, backward = keras.layers.Subtract()([a, b]), keras.layers.Subtract()([b, a])
     outs = []
     for k in range(rotations):
-        ak, bk = (a, b) if k == 0 else (_rotation(k, f"rotate_{k}_{x.name}")(x) for x in (a, b))
-        outs.append(core(keras.layers.Concatenate(axis=-1)([ak, bk])))
-        outs.append(core(keras.layers.Concatenate(axis=-1)([bk, ak])))
-    out = keras.layers.Average(name="symmetric_emd")(outs)
+        for sign, d in (("plus", forward), ("minus", backward)):
+            turned = d if k == 0 else _rotation(k, f"rotate_{k}_{sign}")(d)
+            outs.append(core(keras.layers.UnitNormalization(axis=[1, 2, 3])(turned)))
+    distance = keras.layers.Average(name="mean_distance")(outs)
+    moved = keras.layers.Add()([keras.layers.ReLU()(forward), keras.layers.ReLU()(backward)])
+    mass = _fixed_sum(0.5, "moving_mass")(keras.layers.Flatten()(moved))
+    out = keras.layers.Multiply(name="symmetric_emd")([mass, distance])
     return keras.Model([a, b], out, name="emd_cnn")
+
+
+def _fixed_sum(weight: float, name: str) -> keras.layers.Layer:
+    """A fixed Dense layer: ``weight`` times the sum of its 48 inputs."""
+    layer = keras.layers.Dense(1, use_bias=False, trainable=False, name=name)
+    layer.build((None, N_TC))
+    layer.set_weights([np.full((N_TC, 1), weight, dtype=np.float32)])
+    return layer
 
 
 def _rotation(k: int, name: str) -> keras.layers.Layer:
@@ -86,14 +104,13 @@ def rotated(pairs: Pairs, seed: int) -> Pairs:
 def one_rotation(model: keras.Model) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
     """The network's estimate for (N, 48) tensors, each pair read in a random rotation: an
     unbiased sample of the whole network's mean at a third of its cost (the training loss)."""
-    core = model.get_layer(CORE)
+    readings = trainer(model)
 
     def estimate(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
         turns = tf.random.uniform((tf.shape(a)[0], 1), 0, ROTATIONS, dtype=tf.int32)
         cells = (tf.range(N_TC)[None, :] - TC_PER_ROC * turns) % N_TC
         a, b = (_blocks(tf.gather(m, cells, batch_dims=1)) for m in (a, b))
-        ab, ba = tf.concat([a, b], axis=-1), tf.concat([b, a], axis=-1)
-        return 0.5 * (core(ab, training=False) + core(ba, training=False))
+        return readings([a, b], training=False)
 
     return estimate
 

@@ -52,6 +52,23 @@ def test_network_is_the_same_for_the_modules_rotations(pairs):
     assert not np.allclose(one_turn, estimate, rtol=1e-3)  # the rotations do differ
 
 
+def test_network_scales_with_the_moving_mass_as_exact_emd_does(pairs):
+    """Moving b a fraction t of the way back to a scales the exact EMD by 1 - t (the ground
+    distance is a metric); the network reads only a - b, so its estimate scales the same."""
+    from econflow.models.emd import emd_batch
+
+    model = emd_cnn.build(SMALL)
+    apart = pairs.emd > 0.1  # float32 maps: a few 1e-8 of EMD are left where a equals b
+    a, b = pairs.a[apart][:200], pairs.b[apart][:200]
+    for t in (0.25, 0.5, 0.9):
+        moved = (t * a + (1 - t) * b).astype(np.float32)
+        assert np.allclose(emd_batch(a, moved), (1 - t) * emd_batch(a, b), rtol=1e-4)
+        assert np.allclose(
+            emd_cnn.predict(model, a, moved), (1 - t) * emd_cnn.predict(model, a, b), rtol=1e-4
+        )
+    assert np.allclose(emd_cnn.predict(model, a, a), 0.0)
+
+
 def test_emd_loss_reads_the_network_in_random_rotations(pairs):
     from econflow.models._keras import tf
 
