@@ -129,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, functools.partial(_terminated, os.getpid()))
+        _on_sigterm()
     try:
         if args.command == "check":
             return _check(args)
@@ -163,14 +163,44 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _terminated(owner: int, signum: int, _frame: object) -> None:
+def _on_sigterm() -> None:
+    """Take SIGTERM as Ctrl-C here, and leave it its default action in forked children."""
+    signal.signal(signal.SIGTERM, _terminated)
+    _forks_end_on_sigterm()
+
+
+def _terminated(_signum: int, _frame: object) -> None:
     """SIGTERM as Ctrl-C: the running step fails (its record stays removed, so the next run
-    reruns it) and the children stop. A process forked from this one (a library's worker
-    pool, which its pool ends with SIGTERM) inherits the handler and just ends."""
-    if os.getpid() != owner:
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
+    reruns it) and the children stop."""
     raise KeyboardInterrupt
+
+
+_FORKING = threading.local()
+
+
+@functools.cache
+def _forks_end_on_sigterm() -> None:
+    """A process forked from this one (a library's worker pool, which the pool ends with
+    SIGTERM) gets SIGTERM's default action back, with SIGTERM blocked across the fork.
+
+    Python discards a signal that reaches a new child before its interpreter has finished
+    the fork, so a pool ended as soon as it started (SiliconCompiler's run check does so)
+    could wait forever on a worker that missed its SIGTERM and never ends. Blocked, the
+    signal stays pending and ends the child once it is unblocked there.
+    """
+    sigterm = {signal.SIGTERM}
+
+    def before() -> None:
+        _FORKING.mask = signal.pthread_sigmask(signal.SIG_BLOCK, sigterm)
+
+    def in_parent() -> None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, _FORKING.mask)
+
+    def in_child() -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, _FORKING.mask)
+
+    os.register_at_fork(before=before, after_in_parent=in_parent, after_in_child=in_child)
 
 
 def _stop_children() -> int:

@@ -278,3 +278,25 @@ def test_sigterm_stops_the_children_and_leaves_the_step_to_rerun(tmp_path):
     assert not any(c.is_running() for c in children)
     manifest = json.loads((build / "models" / "manifest.json").read_text())
     assert "data" not in manifest["steps"]
+
+
+POOLS_ENDED_AT_ONCE = """
+import multiprocessing, signal
+from econflow import cli
+cli._on_sigterm()
+for _ in range(500):
+    with multiprocessing.get_context("fork").Pool(2):
+        pass  # ended at once, as SiliconCompiler's run check may: SIGTERM to new workers
+assert signal.getsignal(signal.SIGTERM) is cli._terminated
+assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+print("ended")
+"""
+
+
+def test_worker_pools_ended_as_they_start_never_wait_on_a_worker():
+    """With a Python SIGTERM handler a worker the pool ends before its fork is finished
+    loses the signal and the pool waits on it forever (one in a few hundred pools here)."""
+    run = subprocess.run(
+        [sys.executable, "-c", POOLS_ENDED_AT_ONCE], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "ended", run.stderr
