@@ -18,6 +18,7 @@ from econflow.config import Config
 from econflow.errors import ArtefactError, EconflowError
 from econflow.flow import (
     analysis,
+    canonical,
     equivalence,
     fanout,
     gate_bench,
@@ -70,6 +71,7 @@ def _synth(cfg: Config, build: Path) -> SynthResult:
     paths = flow_paths(cfg, build)
     print(f"  SiliconCompiler: elaborate (slang) and synthesize (Yosys) {design.top} on {pdk.name}")
     project.run("elaborate", "synth")
+    canonical.renumber(project.netlist())
     cells = _cells(pdk, paths)
     max_load = pdk.config.synthesis.max_load
     buffers = fanout.buffer(project.netlist(), design.top, pdk.config.cells.buffer, max_load, cells)

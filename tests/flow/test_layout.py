@@ -353,7 +353,8 @@ def test_the_router_keeps_two_nets_via_pads_apart_and_leaves_no_bare_met3_pad(
     assert len(pairs) <= 3, pairs
     # and met3 pads on the grid lines between met3's tracks, diagonally too close to others;
     # an I/O pin's own access via goes where the pin is (one at a die-edge pin on one CI
-    # placement)
+    # placement). qrouter's own via offsets (0.07 um off a track, one on nano) are not on
+    # those lines: the deck checks what they leave
     met3 = tracks["met3"]
     pins = defdata.pins(routed)
     near = 2 * met3.step
@@ -361,7 +362,7 @@ def test_the_router_keeps_two_nets_via_pads_apart_and_leaves_no_bare_met3_pad(
         v
         for v in vias
         if "met3" in pads[v.via]
-        and (v.y - met3.start) % met3.step
+        and (v.y - met3.start) % met3.step == met3.step // 2
         and not (
             v.net in pins and max(abs(v.x - pins[v.net][0]), abs(v.y - pins[v.net][1])) <= near
         )
