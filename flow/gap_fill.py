@@ -7,10 +7,12 @@ violations), leaving a notch narrower than the spacing rule. No router setting p
 them, and metal filling the notch only widens the net's own metal. The fill is one
 rectangle across the facing sides of the two shapes (two routed shapes, or a routed shape
 and one of the net's pins), kept only where it stays the layer's spacing away from every
-other net's routing and pins and from the cells' obstructions (from their LEF); it goes to
-the DEF's special nets as ``RECT`` shapes. Written by hand: the shapes are rectangles of one
-net, which needs no polygon library (KLayout, which has one, runs as a separate program
-here).
+other net's routing, pins and fill and from the cells' obstructions (from their LEF); it
+goes to the DEF's special nets as ``RECT`` shapes. A fill can leave notches of its own (a
+pad 0.01 um proud of the wire the fill joins it to: two met3 violations on nano), so fills
+are checked against the net's metal in turn until none is left. Written by hand: the shapes
+are rectangles of one net, which needs no polygon library (KLayout, which has one, runs as a
+separate program here).
 """
 
 from __future__ import annotations
@@ -44,47 +46,103 @@ def fills(
 ) -> list[Fill]:
     """The fill for every pair of one net's shapes on each of ``layers`` facing each other
     closer than its spacing without touching, where nothing else comes within the spacing:
-    no other net's routing or pins, and no cell's obstructions (from ``cell_lef``). A pair
-    is two of the net's routed shapes, or one of them and one of its pins' shapes."""
+    no other net's routing or pins, no other net's fill, and no cell's obstructions (from
+    ``cell_lef``). A pair is two of the net's routed shapes, or one of them and one of its
+    pins' shapes. A fill is metal like any other: the pairs it makes with the net's shapes are
+    filled in turn (a fill across a gap can leave a notch beside a pad that stands 0.01 um
+    proud of the wire it joins), and so are the small holes and the pieces below the layer's
+    minimum area the fills leave, and the notches their patches make."""
     routed = Routed(text, pads, cell_lef)
-    scale = routed.scale
     found: dict[tuple[str, str, Rect], Fill] = {}
     for layer in layers:
-        spacing = round(layer.spacing * scale)
-        shapes = routed.routing(layer)
-        cells = routed.cells.on(layer.name)
-        index = Index(routed.everything(layer), spacing)
-        for net, rects in shapes.items():
-            pairs = itertools.chain(
-                ((a, b, True) for a, b in itertools.combinations(rects, 2)),
-                ((a, b, False) for a, b in itertools.product(rects, cells.get(net, ()))),
-            )
-            own = rects + cells.get(net, [])
-            for a, b, routed_only in pairs:
-                between = _between(a, b, spacing, round(layer.width * scale), routed_only)
-                if between is None:
-                    continue
-                rect, gap = between
-                key = (net, layer.name, rect)
-                if key not in found and index.clear(rect, net) and not _covered(gap, own):
-                    found[key] = Fill(net, layer.name, rect)
-        notched = defaultdict(list)
-        for fill in found.values():
-            if fill.layer == layer.name:
-                notched[fill.net].append(fill.rect)
-        least_hole = layer.hole_area * scale * scale
-        for net, rects in shapes.items():
-            pins = cells.get(net, [])
-            for piece in pieces(rects + notched[net] + pins):
+        metal = _LayerMetal(routed, layer, found)
+        metal.settle(metal.shapes)
+        metal.settle(metal.holes_and_patches())
+    return list(found.values())
+
+
+class _LayerMetal:
+    """One layer's shapes by net, growing as fills go in, and the fills they need."""
+
+    ROUNDS = 8  # fills that make new notches in turn: 4 rounds on nano (met3), 2026-12-07
+
+    def __init__(
+        self, routed: Routed, layer: RoutingLayer, found: dict[tuple[str, str, Rect], Fill]
+    ) -> None:
+        self.layer, self.scale, self.found = layer, routed.scale, found
+        self.spacing = round(layer.spacing * routed.scale)
+        self.width = round(layer.width * routed.scale)
+        self.shapes = routed.routing(layer)
+        self.pins = routed.cells.on(layer.name)
+        self.index = Index(routed.everything(layer), self.spacing)
+
+    def settle(self, fresh: dict[str, list[Rect]]) -> None:
+        """Fill the notches between ``fresh`` shapes and the nets' others, then between the
+        fills and the rest, until no new notch appears."""
+        routed = fresh is self.shapes
+        for _ in range(self.ROUNDS):
+            fresh = {net: self._between(net, rects, routed) for net, rects in fresh.items()}
+            fresh = {net: rects for net, rects in fresh.items() if rects}
+            routed = False
+            if not fresh:
+                return
+
+    def _between(self, net: str, fresh: list[Rect], routed: bool) -> list[Rect]:
+        """Fills between ``fresh`` shapes of ``net`` and its others: with ``routed``, the
+        routed shapes, notches and necks alike; else fills, whose gaps to the net's shapes
+        count only where they are apart (a fill overlaps what it joins) and no metal of the
+        net, fills included, covers the gap."""
+        rects, pins = self.shapes[net], self.pins.get(net, [])
+        fresh = list(fresh)  # the fills below join the net's shapes as they go in
+        new = set(fresh)
+        old = [r for r in rects if r not in new]
+        pairs = itertools.chain(
+            ((a, b, True) for a, b in itertools.combinations(fresh, 2)),
+            ((a, b, True) for a in fresh for b in old),
+            ((a, b, False) for a in fresh for b in pins),
+        )
+        own = rects + pins
+        added: list[Rect] = []
+        for a, b, routed_only in pairs:
+            if not routed and _distance(a, b) == 0:
+                continue
+            between = _between(a, b, self.spacing, self.width, routed_only)
+            if between is None:
+                continue
+            rect, gap = between
+            if not routed:
+                own = rects + pins
+            if self.index.clear(rect, net) and not _covered(gap, own) and self._add(net, rect):
+                added.append(rect)
+        return added
+
+    def holes_and_patches(self) -> dict[str, list[Rect]]:
+        """Fill each net's holes below the layer's minimum hole area, and give each piece of
+        routing below its minimum area a patch; the new metal, by net."""
+        added: dict[str, list[Rect]] = defaultdict(list)
+        least_hole = self.layer.hole_area * self.scale * self.scale
+        for net, rects in list(self.shapes.items()):
+            pins = self.pins.get(net, [])
+            for piece in pieces(rects + pins):
                 for hole in _holes(piece):
-                    if _area(hole) < least_hole and all(index.clear(r, net) for r in hole):
-                        found.update(((net, layer.name, r), Fill(net, layer.name, r)) for r in hole)
+                    if _area(hole) < least_hole and all(self.index.clear(r, net) for r in hole):
+                        added[net] += [r for r in hole if self._add(net, r)]
                 if any(r in pins for r in piece):
                     continue  # a pin's shape, which has the area
-                patch = _area_patch(piece, layer, scale, index, net)
-                if patch is not None:
-                    found[(net, layer.name, patch)] = Fill(net, layer.name, patch)
-    return list(found.values())
+                patch = _area_patch(piece, self.layer, self.scale, self.index, net)
+                if patch is not None and self._add(net, patch):
+                    added[net].append(patch)
+        return added
+
+    def _add(self, net: str, rect: Rect) -> bool:
+        """Take ``rect`` as fill of ``net``, unless it is already; whether it is new."""
+        key = (net, self.layer.name, rect)
+        if key in self.found:
+            return False
+        self.found[key] = Fill(net, self.layer.name, rect)
+        self.shapes[net].append(rect)
+        self.index.add(net, rect)
+        return True
 
 
 def _holes(piece: list[Rect]) -> list[list[Rect]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from econflow.errors import EconflowError, FormatError
@@ -416,8 +417,46 @@ def test_a_notch_between_shapes_of_one_net_is_filled_where_no_other_net_is_near(
         "+ ROUTED met1 ( 26220 22168 ) V1\n"
         "  NEW met1 ( 26220 22168 ) ( 26312 * ) ( * 22100 ) ( 26300 * ) L1M1_PR ;\nEND NETS\n"
     )
-    corner = [f for f in gap_fill.fills(diagonal, LI1_MET1, pads) if f.layer == "met1"]
-    assert [f.rect for f in corner] == [(26247, 22118, 26276, 22147)]
+    corner = [f.rect for f in gap_fill.fills(diagonal, LI1_MET1, pads) if f.layer == "met1"]
+    assert corner[0] == (26247, 22118, 26276, 22147)
+    # the square leaves slots 0.035 um and 0.11 um wide to the wire round it, which are
+    # filled in turn: no gap under the spacing is left along any row or column of the metal
+    wires = gap_fill.Routed(diagonal, pads, "").routing(LI1_MET1[1])["d"]
+    assert _gaps_under(wires + corner[:1], 28) != []
+    assert _gaps_under(wires + corner, 28) == []
+
+
+def _gaps_under(rects: list[gap_fill.Rect], spacing: int) -> list[int]:
+    """The runs of empty grid points shorter than ``spacing`` with metal at both ends, along
+    every row and column of the union of ``rects`` (DEF units)."""
+    x0, y0 = min(r[0] for r in rects), min(r[1] for r in rects)
+    grid = np.zeros((max(r[3] for r in rects) - y0, max(r[2] for r in rects) - x0), bool)
+    for r in rects:
+        grid[r[1] - y0 : r[3] - y0, r[0] - x0 : r[2] - x0] = True
+    runs = [np.diff(np.flatnonzero(line)) - 1 for line in [*grid, *grid.T]]
+    return [int(g) for gaps in runs for g in gaps if 0 < g < spacing]
+
+
+def test_the_notches_a_fill_makes_beside_pads_proud_of_the_wire_it_joins_are_filled():
+    met3 = RoutingLayer(name="met3", direction="vertical", pitch=0.68, width=0.3, spacing=0.3,
+                        area=0.24, gds=[70, 20])  # fmt: skip
+    # nano's net n1159 (2026-12-07): a via pad 0.295 um below a wire, whose pads at either
+    # end stand 0.01 and 0.015 um below it; the fill across the gap leaves notches 0.105 and
+    # 0.13 um wide between itself and those pads
+    pads = {
+        "V3A": {"met3": (-0.19, -0.16, 0.19, 0.16)},
+        "V3B": {"met3": (-0.165,) * 2 + (0.165,) * 2},
+    }
+    text = (
+        "UNITS DISTANCE MICRONS 200 ;\nNETS 1 ;\n- n\n  ( u1 A ) ( u2 B )\n"
+        "+ ROUTED met3 ( 22816 19448 ) V3A\n  NEW met3 ( 22816 19448 ) ( 23000 * ) V3B\n"
+        "  NEW met3 ( 22908 19326 ) V3B ;\nEND NETS\n"
+    )
+    wires = gap_fill.Routed(text, pads, "").routing(met3)["n"]
+    fills = [f.rect for f in gap_fill.fills(text, [met3], pads)]
+    assert fills[0] == (22875, 19359, 22941, 19418)
+    assert _gaps_under(wires + fills[:1], 60) != []
+    assert _gaps_under(wires + fills, 60) == []
 
 
 def test_a_wire_short_of_or_just_touching_its_own_pin_is_filled_another_nets_pin_blocks():
