@@ -45,7 +45,7 @@ def main() -> None:
     widths: dict[str, Any] = {}
     for bits in args.widths:
         design = with_overrides(cfg, {"hardware.output_bits": bits}).design
-        truncated = autoencoder.build_autoencoder(design.model, design.training.decoder_units, bits)
+        truncated = autoencoder.build_autoencoder(design.model, design.training, bits)
         truncated.set_weights(trained.get_weights())
         if bits == cfg.design.hardware.output_bits:
             retrained = trained

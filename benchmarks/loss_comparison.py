@@ -10,7 +10,8 @@ the even-numbered ones, and the figures are those of the odd-numbered ones (mean
 EMD per occupancy bin beside the baselines at the same bits).
 Results are written after every training run.
 Run: ./bootstrap.sh python benchmarks/loss_comparison.py [design.yaml] [--epochs N]
-     [--learning-rates 0.002,0.004,0.008] [--losses emd,telescope,mse,emd_exact] [--output NAME]
+     [--learning-rates 0.002,0.004,0.008] [--losses emd,telescope,mse,emd_exact]
+     [--decoder UNITS,FILTERS,CONVOLUTIONS] [--output NAME]
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from econflow.models import artefacts, plots, profiles, training
 from econflow.models.losses import LOSSES
 from econflow.runner import Runner
 
+DECODER = ("decoder_units", "decoder_filters", "decoder_convolutions")  # of training
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -40,6 +43,14 @@ def main() -> None:
     )
     parser.add_argument(
         "--losses", type=lambda s: s.split(","), default=list(LOSSES), help="in training order"
+    )
+    parser.add_argument(
+        "--decoder",
+        type=lambda s: dict(
+            zip((f"training.{k}" for k in DECODER), map(int, s.split(",")), strict=True)
+        ),
+        default={},
+        help="UNITS,FILTERS,CONVOLUTIONS: the decoder of every loss (training.decoder_*)",
     )
     parser.add_argument("--output", help="results name (default loss_comparison[_N_epochs])")
     args = parser.parse_args()
@@ -55,7 +66,7 @@ def main() -> None:
     emds: dict[tuple[str, float], np.ndarray] = {}
     for rate in args.learning_rates:
         for loss in args.losses:
-            changes = {"training.loss": loss, "training.epochs": epochs}
+            changes = {"training.loss": loss, "training.epochs": epochs, **args.decoder}
             design = with_overrides(cfg, {**changes, "training.learning_rate": rate}).design
             start = time.perf_counter()
             result = training.train_autoencoder(design, train, models.emd_cnn)
@@ -73,7 +84,8 @@ def main() -> None:
                 }
             )
             print(f"{loss} at learning rate {rate}: mean EMD {runs[-1]['emd_mean']:.4f}")
-            write(name, _figures(cfg, epochs, runs, emds, quality, RESULTS / name))
+            figures = _figures(cfg, epochs, runs, emds, quality, RESULTS / name)
+            write(name, {**figures, "decoder": design.training.model_dump(include=set(DECODER))})
 
 
 def _figures(

@@ -183,11 +183,19 @@ class RefineSection(_Section):
 
 
 class TrainingSection(_Section):
+    """How the autoencoder trains, and the size of its decoder (off-detector: it costs no
+    hardware). The decoder is a dense layer of ``decoder_units``, a dense layer to the conv
+    output's grid with ``decoder_filters`` channels (default: the encoder's conv filters), a
+    transposed convolution back to 8x8, ``decoder_convolutions`` 3x3 convolutions with half
+    the filters, and a last convolution to the charge map."""
+
     loss: Literal["emd", "telescope", "mse", "emd_exact"] = "emd"
     epochs: int = Field(30, ge=1)
     batch_size: int = Field(256, ge=1)
     learning_rate: float = Field(2e-3, gt=0)
     decoder_units: int = Field(128, ge=1)
+    decoder_filters: int | None = Field(None, ge=1)
+    decoder_convolutions: int = Field(0, ge=0)
     seed: int = 3
     refine_emd_cnn: RefineSection = RefineSection()
 

@@ -54,7 +54,7 @@ def custom_loss(trained: Trained, design: Design, epochs: int) -> None:
     def mine(y_true, y_pred):
         return emd(y_true, y_pred) + 0.1 * telescope(y_true, y_pred)
 
-    model = autoencoder.build_autoencoder(design.model, design.training.decoder_units)
+    model = autoencoder.build_autoencoder(design.model, design.training)
     model.compile(optimizer="adam", loss=mine)
     model.fit(
         autoencoder.normalize(train, design.model),

@@ -7,7 +7,7 @@ from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
 
 from econflow import architecture as names
 from econflow.architecture import architecture
-from econflow.config import FixedFormat, ModelSection
+from econflow.config import FixedFormat, ModelSection, TrainingSection
 from econflow.models import quantized
 from econflow.models._keras import tf
 from econflow.models.fixedpoint import normalized
@@ -56,20 +56,25 @@ def build_encoder(m: ModelSection) -> keras.Model:
     return keras.Model(x, z, name=ENCODER)
 
 
-def build_decoder(m: ModelSection, units: int) -> keras.Model:
+def build_decoder(m: ModelSection, t: TrainingSection) -> keras.Model:
     """Float decoder (off-detector): latent values to a (48,) unit-sum map.
 
-    Dense, reshape, transposed convolution to the 8x8 image, then a fixed selection of the
-    48 used pixels and a softmax, so the output is a distribution like the normalized input.
+    Dense layers, reshape to the conv output's grid, transposed convolution to the 8x8
+    image, convolutions, then a fixed selection of the 48 used pixels and a softmax, so the
+    output is a distribution like the normalized input (sizes: :class:`TrainingSection`).
     """
     arch = architecture(m)
+    rows, cols, _ = arch.conv_shape
+    filters = t.decoder_filters or m.conv.filters
     z = keras.Input((arch.latent,), name=names.LATENT)
-    h = keras.layers.Dense(units, activation="relu")(z)
-    h = keras.layers.Dense(arch.conv_outputs, activation="relu")(h)
-    h = keras.layers.Reshape(arch.conv_shape)(h)
+    h = keras.layers.Dense(t.decoder_units, activation="relu")(z)
+    h = keras.layers.Dense(rows * cols * filters, activation="relu")(h)
+    h = keras.layers.Reshape((rows, cols, filters))(h)
     h = keras.layers.Conv2DTranspose(
-        m.conv.filters, m.conv.kernel, strides=m.conv.stride, padding="same", activation="relu"
+        filters, m.conv.kernel, strides=m.conv.stride, padding="same", activation="relu"
     )(h)
+    for _ in range(t.decoder_convolutions):
+        h = keras.layers.Conv2D(max(1, filters // 2), 3, padding="same", activation="relu")(h)
     h = keras.layers.Conv2D(1, 3, padding="same")(h)
     h = keras.layers.Flatten()(h)
     select = keras.layers.Dense(N_TC, use_bias=False, trainable=False, name="select_tc")
@@ -108,12 +113,12 @@ class Truncation(keras.layers.Layer):
 
 
 def build_autoencoder(
-    m: ModelSection, decoder_units: int, output_bits: int | None = None
+    m: ModelSection, t: TrainingSection, output_bits: int | None = None
 ) -> keras.Model:
-    """Encoder and decoder; with ``output_bits`` below the latent width, the decoder reads
-    the truncated values the hardware sends (:class:`Truncation`)."""
+    """Encoder and decoder (sized by ``t``); with ``output_bits`` below the latent width, the
+    decoder reads the truncated values the hardware sends (:class:`Truncation`)."""
     encoder = build_encoder(m)
-    decoder = build_decoder(m, decoder_units)
+    decoder = build_decoder(m, t)
     x = keras.Input(architecture(m).image_shape, name=names.INPUT)
     z = encoder(x)
     if output_bits is not None and output_bits < m.latent.bits:

@@ -60,9 +60,7 @@ def train_autoencoder(
     x = autoencoder.normalize(live, design.model)
     y = emd_cnn.unit_sum(live)
     emd_model = emd_cnn.load(emd_cnn_path) if t.loss == "emd" else None
-    model = autoencoder.build_autoencoder(
-        design.model, t.decoder_units, design.hardware.output_bits
-    )
+    model = autoencoder.build_autoencoder(design.model, t, design.hardware.output_bits)
     model.compile(
         optimizer=keras.optimizers.Adam(t.learning_rate), loss=make_loss(t.loss, emd_model)
     )

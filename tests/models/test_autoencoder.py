@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from econflow.config import ModelSection
+from econflow.config import ModelSection, TrainingSection
 from econflow.models import autoencoder
 from econflow.models._keras import load_h5, tf
 
@@ -26,11 +26,32 @@ def test_truncation_is_what_the_hardware_sends(output_bits):
 
 
 def test_autoencoder_with_truncation_survives_h5(tmp_path):
-    m = ModelSection()
-    model = autoencoder.build_autoencoder(m, 8, output_bits=5)
+    m, t = ModelSection(), TrainingSection(decoder_units=8)
+    model = autoencoder.build_autoencoder(m, t, output_bits=5)
     assert model.get_layer("sent").output_bits == 5
-    assert "sent" not in [layer.name for layer in autoencoder.build_autoencoder(m, 8).layers]
+    assert "sent" not in [layer.name for layer in autoencoder.build_autoencoder(m, t).layers]
     x = np.random.default_rng(1).random((20, 8, 8, 1)).astype(np.float32)
     model.save(tmp_path / "ae.h5")
     again = load_h5(tmp_path / "ae.h5")
     assert np.array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_the_decoder_grows_by_its_settings_and_the_encoder_stays_the_same():
+    """The decoder is off-detector: wider and deeper, it changes no weight the ASIC holds."""
+    m = ModelSection()
+
+    def shapes(model):
+        return [tuple(w.shape) for w in model.get_weights()]
+
+    plain = autoencoder.build_autoencoder(m, TrainingSection(decoder_units=128))
+    wide = autoencoder.build_autoencoder(
+        m, TrainingSection(decoder_units=512, decoder_filters=32, decoder_convolutions=1)
+    )
+    assert shapes(plain.get_layer("encoder")) == shapes(wide.get_layer("encoder"))
+    conv = [layer for layer in plain.get_layer("decoder").layers if "conv" in layer.name]
+    assert [layer.filters for layer in conv] == [m.conv.filters, 1]
+    conv = [layer for layer in wide.get_layer("decoder").layers if "conv" in layer.name]
+    assert [layer.filters for layer in conv] == [32, 16, 1]
+    assert wide.get_layer("decoder").output_shape == (None, 48)
+    x = np.random.default_rng(2).random((5, 8, 8, 1)).astype(np.float32)
+    assert np.allclose(wide.predict(x, verbose=0).sum(axis=1), 1.0, atol=1e-5)

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from econflow.config import DataSection, EmdCnnSection, ModelSection, RefineSection
+from econflow.config import (
+    DataSection,
+    EmdCnnSection,
+    ModelSection,
+    RefineSection,
+    TrainingSection,
+)
 from econflow.models import autoencoder, dataset, emd_cnn, refinement
 
 
@@ -18,7 +24,7 @@ def test_refinement_fits_the_emd_cnn_to_reconstructions():
         progress=False,
     )
     model_cfg = ModelSection()
-    ae = autoencoder.build_autoencoder(model_cfg, 16)
+    ae = autoencoder.build_autoencoder(model_cfg, TrainingSection(decoder_units=16))
     x = autoencoder.normalize(train, model_cfg)
     held_pairs = refinement.reconstruction_pairs(
         ae, autoencoder.normalize(held, model_cfg), emd_cnn.unit_sum(held)
