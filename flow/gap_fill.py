@@ -56,8 +56,8 @@ def fills(
     found: dict[tuple[str, str, Rect], Fill] = {}
     for layer in layers:
         metal = _LayerMetal(routed, layer, found)
-        metal.settle(metal.shapes)
-        metal.settle(metal.holes_and_patches())
+        metal.settle(metal.shapes, routed=True)
+        metal.settle(metal.holes_and_patches(), routed=False)
     return list(found.values())
 
 
@@ -76,10 +76,10 @@ class _LayerMetal:
         self.pins = routed.cells.on(layer.name)
         self.index = Index(routed.everything(layer), self.spacing)
 
-    def settle(self, fresh: dict[str, list[Rect]]) -> None:
-        """Fill the notches between ``fresh`` shapes and the nets' others, then between the
-        fills and the rest, until no new notch appears."""
-        routed = fresh is self.shapes
+    def settle(self, fresh: dict[str, list[Rect]], routed: bool) -> None:
+        """Fill the notches between ``fresh`` shapes (the routing itself with ``routed``, else
+        fills) and the nets' others, then between those fills and the rest, until no new notch
+        appears."""
         for _ in range(self.ROUNDS):
             fresh = {net: self._between(net, rects, routed) for net, rects in fresh.items()}
             fresh = {net: rects for net, rects in fresh.items() if rects}
@@ -101,18 +101,16 @@ class _LayerMetal:
             ((a, b, True) for a in fresh for b in old),
             ((a, b, False) for a in fresh for b in pins),
         )
-        own = rects + pins
+        before = rects + pins  # the routing round reads the net's metal before its fills
         added: list[Rect] = []
         for a, b, routed_only in pairs:
             if not routed and _distance(a, b) == 0:
                 continue
             between = _between(a, b, self.spacing, self.width, routed_only)
-            if between is None:
+            if between is None or not self.index.clear(between[0], net):
                 continue
             rect, gap = between
-            if not routed:
-                own = rects + pins
-            if self.index.clear(rect, net) and not _covered(gap, own) and self._add(net, rect):
+            if not _covered(gap, before if routed else rects + pins) and self._add(net, rect):
                 added.append(rect)
         return added
 
